@@ -31,6 +31,56 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// A hyper-parameter out of its valid range (e.g. `k > n`, zero epochs).
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+
+    /// A sample id that the model does not hold.
+    #[error("unknown sample id: {0}")]
+    UnknownId(String),
+
+    /// A sample id that the model already holds (or that repeats within one call).
+    #[error("duplicate sample id: {0}")]
+    DuplicateId(String),
+
+    /// A label that was never registered with `add_class`.
+    #[error("unknown class: {0}")]
+    UnknownClass(String),
+
+    /// `add_class` with a name that is already registered.
+    #[error("duplicate class: {0}")]
+    DuplicateClass(String),
+
+    /// `predict` before any sample was trained on.
+    #[error("the model holds no trained samples")]
+    EmptyModel,
+
+    /// `predict` while some adapters have changed members but were not retrained.
+    #[error("{0} adapter(s) changed since the last train(); call train() first")]
+    NotTrained(usize),
+
+    /// Snapshot bytes that are truncated, corrupted or internally inconsistent.
+    #[error("corrupt snapshot: {0}")]
+    CorruptSnapshot(String),
+
+    /// A snapshot written by an incompatible format version.
+    #[error("unsupported snapshot version {found} (this build reads version {supported})")]
+    SnapshotVersion {
+        /// Version found in the bytes.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+
+    /// Encodings or a snapshot made with a different encoder than the one in use.
+    #[error("encoder mismatch: expected {expected}, found {found}")]
+    EncoderMismatch {
+        /// Encoder id the caller runs.
+        expected: String,
+        /// Encoder id recorded in the data.
+        found: String,
+    },
 }
 
 impl Error {
@@ -43,6 +93,16 @@ impl Error {
             Error::InvalidEncoding(_) => "INVALID_ENCODING",
             Error::Backend(_) => "BACKEND",
             Error::Io(_) => "IO",
+            Error::InvalidConfig(_) => "INVALID_CONFIG",
+            Error::UnknownId(_) => "UNKNOWN_ID",
+            Error::DuplicateId(_) => "DUPLICATE_ID",
+            Error::UnknownClass(_) => "UNKNOWN_CLASS",
+            Error::DuplicateClass(_) => "DUPLICATE_CLASS",
+            Error::EmptyModel => "EMPTY_MODEL",
+            Error::NotTrained(_) => "NOT_TRAINED",
+            Error::CorruptSnapshot(_) => "CORRUPT_SNAPSHOT",
+            Error::SnapshotVersion { .. } => "SNAPSHOT_VERSION",
+            Error::EncoderMismatch { .. } => "ENCODER_MISMATCH",
         }
     }
 }

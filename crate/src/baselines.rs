@@ -1,0 +1,290 @@
+//! Baselines behind the same [`Unlearner`] trait as LegoNet:
+//! * [`Sharded`] with one shard = **Retrain**: one head of the same kind on all samples;
+//!   forget retrains it on the survivors.
+//! * [`Sharded`] with S shards = **FixSISA**: shard = seeded SHA-256 of the sample id mod S,
+//!   one head per shard; prediction averages every trained shard (the LegoNet ensemble rule
+//!   over all shards); forget retrains the shards it touched.
+//! * [`Knn`]: k nearest stored encodings (Euclidean, ties by id), score = vote share; forget
+//!   deletes rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use crate::activation::squared_distance;
+use crate::adapter::{AdapterParams, HeadConfig};
+use crate::ledger::validate_encoding;
+use crate::model::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
+use crate::{Error, Result};
+
+type Row = (Vec<f32>, String);
+
+/// Heads over a fixed partition of samples by id hash (Retrain when there is one shard).
+#[derive(Debug, Clone)]
+pub struct Sharded {
+    head: HeadConfig,
+    dim: usize,
+    seed: u64,
+    shards: Vec<BTreeMap<String, Row>>,
+    params: Vec<Option<AdapterParams>>,
+    dirty: BTreeSet<usize>,
+}
+
+impl Sharded {
+    /// Retrain: one head on everything.
+    pub fn retrain(head: HeadConfig, dim: usize, seed: u64) -> Result<Self> {
+        Self::fixsisa(head, dim, 1, seed)
+    }
+
+    /// FixSISA with `shards` shards.
+    pub fn fixsisa(head: HeadConfig, dim: usize, shards: usize, seed: u64) -> Result<Self> {
+        head.validate()?;
+        if shards == 0 {
+            return Err(Error::InvalidConfig("shards must be >= 1".into()));
+        }
+        Ok(Self {
+            head,
+            dim,
+            seed,
+            shards: vec![BTreeMap::new(); shards],
+            params: vec![None; shards],
+            dirty: BTreeSet::new(),
+        })
+    }
+
+    fn shard_of(&self, id: &str) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        let mut h = Sha256::new();
+        h.update(self.seed.to_le_bytes());
+        h.update(id.as_bytes());
+        let d = h.finalize();
+        (u64::from_le_bytes(d[..8].try_into().expect("8 bytes")) % self.shards.len() as u64) as usize
+    }
+
+    fn find(&self, id: &str) -> Option<usize> {
+        let s = self.shard_of(id);
+        self.shards[s].contains_key(id).then_some(s)
+    }
+}
+
+impl Unlearner for Sharded {
+    fn method(&self) -> &'static str {
+        if self.shards.len() == 1 { "retrain" } else { "fixsisa" }
+    }
+
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+        validate_encoding(encoding, self.dim)?;
+        if self.find(id).is_some() {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let s = self.shard_of(id);
+        self.shards[s].insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        self.dirty.insert(s);
+        Ok(())
+    }
+
+    fn train(&mut self) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        for &s in &self.dirty {
+            let members: Vec<(&[f32], &str)> =
+                self.shards[s].values().map(|(x, l)| (x.as_slice(), l.as_str())).collect();
+            self.params[s] = if members.is_empty() {
+                None
+            } else {
+                let seed = self.seed.wrapping_add(s as u64);
+                let p = self.head.train(&members, self.dim, seed)?;
+                report.adapters_trained += 1;
+                report.samples_replayed += members.len();
+                report.params_trained += p.num_params();
+                Some(p)
+            };
+        }
+        self.dirty.clear();
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
+        validate_encoding(encoding, self.dim)?;
+        if !self.dirty.is_empty() {
+            return Err(Error::NotTrained(self.dirty.len()));
+        }
+        let used: Vec<usize> = (0..self.params.len()).filter(|&s| self.params[s].is_some()).collect();
+        let votes = used.iter().map(|&s| {
+            let p = self.params[s].as_ref().expect("filtered");
+            (p, p.predict(encoding))
+        });
+        ensemble(votes, used.clone())
+    }
+
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let start = now_ms();
+        let mut seen = BTreeSet::new();
+        for &id in ids {
+            if self.find(id).is_none() {
+                return Err(Error::UnknownId(id.to_string()));
+            }
+            if !seen.insert(id) {
+                return Err(Error::DuplicateId(id.to_string()));
+            }
+        }
+        for &id in ids {
+            let s = self.shard_of(id);
+            self.shards[s].remove(id);
+            self.dirty.insert(s);
+        }
+        let t = self.train()?;
+        Ok(ForgetReport {
+            forgotten: ids.len(),
+            adapters_retrained: t.adapters_trained,
+            samples_replayed: t.samples_replayed,
+            params_retrained: t.params_trained,
+            elapsed_ms: now_ms() - start,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(BTreeMap::len).sum()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.shards.iter().map(BTreeMap::len).collect()
+    }
+}
+
+/// k-nearest-neighbour vote on the stored encodings.
+#[derive(Debug, Clone)]
+pub struct Knn {
+    k: usize,
+    dim: usize,
+    rows: BTreeMap<String, Row>,
+}
+
+impl Knn {
+    /// A KNN over `dim`-d encodings voting with the `k` nearest rows.
+    pub fn new(k: usize, dim: usize) -> Result<Self> {
+        if k == 0 {
+            return Err(Error::InvalidConfig("knn k must be >= 1".into()));
+        }
+        Ok(Self { k, dim, rows: BTreeMap::new() })
+    }
+}
+
+impl Unlearner for Knn {
+    fn method(&self) -> &'static str {
+        "knn"
+    }
+
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+        validate_encoding(encoding, self.dim)?;
+        if self.rows.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        self.rows.insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        Ok(())
+    }
+
+    fn train(&mut self) -> Result<TrainReport> {
+        Ok(TrainReport::default())
+    }
+
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
+        validate_encoding(encoding, self.dim)?;
+        if self.rows.is_empty() {
+            return Err(Error::EmptyModel);
+        }
+        // Rows iterate in id order and the sort is stable: ties go to the smaller id.
+        let mut d: Vec<(f64, &str)> =
+            self.rows.values().map(|(x, l)| (squared_distance(x, encoding), l.as_str())).collect();
+        d.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let near = &d[..self.k.min(d.len())];
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, l) in near {
+            *votes.entry(l).or_default() += 1;
+        }
+        let mut scores: Vec<(String, f32)> =
+            votes.into_iter().map(|(l, v)| (l.to_string(), v as f32 / near.len() as f32)).collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(Prediction { label: scores[0].0.clone(), scores, adapters: Vec::new() })
+    }
+
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let start = now_ms();
+        let mut seen = BTreeSet::new();
+        for &id in ids {
+            if !self.rows.contains_key(id) {
+                return Err(Error::UnknownId(id.to_string()));
+            }
+            if !seen.insert(id) {
+                return Err(Error::DuplicateId(id.to_string()));
+            }
+        }
+        for &id in ids {
+            self.rows.remove(id);
+        }
+        Ok(ForgetReport { forgotten: ids.len(), elapsed_ms: now_ms() - start, ..Default::default() })
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        vec![1; self.rows.len()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::{DIM, dataset};
+
+    fn fill(u: &mut dyn Unlearner, data: &[(String, Vec<f32>, String)]) {
+        for (id, x, l) in data {
+            u.add(id, x, l).unwrap();
+        }
+        u.train().unwrap();
+    }
+
+    fn accuracy(u: &dyn Unlearner, data: &[(String, Vec<f32>, String)]) -> f32 {
+        let ok = data.iter().filter(|(_, x, l)| &u.predict(x).unwrap().label == l).count();
+        ok as f32 / data.len() as f32
+    }
+
+    #[test]
+    fn all_baselines_learn_and_forget() {
+        let train = dataset(90, 3, 30);
+        let test = dataset(30, 3, 30);
+        let mut methods: Vec<Box<dyn Unlearner>> = vec![
+            Box::new(Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap()),
+            Box::new(Sharded::fixsisa(HeadConfig::new(), DIM, 3, 0).unwrap()),
+            Box::new(Knn::new(3, DIM).unwrap()),
+        ];
+        for u in &mut methods {
+            fill(u.as_mut(), &train);
+            assert!(accuracy(u.as_ref(), &test) > 0.9, "{}", u.method());
+            let r = u.forget(&["s0001", "s0002"]).unwrap();
+            assert_eq!(r.forgotten, 2);
+            assert_eq!(u.len(), 88);
+            assert!(matches!(u.forget(&["s0001"]), Err(Error::UnknownId(_))));
+            assert!(matches!(u.add("s0003", &train[3].1, "class0"), Err(Error::DuplicateId(_))));
+        }
+        assert_eq!(methods[0].members_per_adapter(), vec![88]);
+        assert_eq!(methods[1].members_per_adapter().iter().sum::<usize>(), 88);
+    }
+
+    #[test]
+    fn retrain_forget_equals_training_on_survivors() {
+        let data = dataset(40, 2, 31);
+        let mut a = Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap();
+        fill(&mut a, &data);
+        let r = a.forget(&["s0005"]).unwrap();
+        assert_eq!(r.samples_replayed, 39);
+        let mut b = Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap();
+        fill(&mut b, &data.iter().filter(|d| d.0 != "s0005").cloned().collect::<Vec<_>>());
+        assert_eq!(a.params, b.params);
+    }
+}

@@ -1,0 +1,666 @@
+//! The LegoNet: n independent adapters behind fixed keys, with exact forgetting.
+//!
+//! * `add` routes a sample to its k nearest keys ([`crate::activation`]) and marks those
+//!   adapters changed; `train` retrains only changed adapters.
+//! * Each adapter is trained from scratch on its members sorted by id, with a seed derived
+//!   from (model seed, adapter index, key hash, encoder id): its parameters are a pure function
+//!   of its member set, so after `forget` the model is bitwise the model trained from scratch on
+//!   the survivors (see the tests), and `verify` can replay every adapter and compare bits.
+//! * `predict` (the ensemble rule): take the k activated adapters of the encoding; drop those
+//!   with no members; if none is left, use the single nearest adapter that has members. The
+//!   score of a label is the sum of the used adapters' scores for it divided by the number of
+//!   used adapters (an adapter that never saw the label contributes 0). The prediction is the
+//!   highest score, ties broken by the smaller label.
+
+use std::collections::BTreeSet;
+
+use burn::config::Config;
+use sha2::{Digest, Sha256};
+
+use crate::activation;
+use crate::adapter::{AdapterParams, HeadConfig};
+use crate::keys::KeySet;
+use crate::ledger::{Ledger, Sample, validate_encoding};
+use crate::{Error, Result};
+
+/// LegoNet hyper-parameters.
+#[derive(Config, Debug, PartialEq)]
+pub struct LegoNetConfig {
+    /// Number of adapters (= keys). More adapters: fewer members each, cheaper forgets.
+    #[config(default = 64)]
+    pub n_adapters: usize,
+    /// Adapters each sample activates (and each prediction consults).
+    #[config(default = 1)]
+    pub k: usize,
+    /// Model seed (key k-means initialisation and per-adapter seeds).
+    #[config(default = 0)]
+    pub seed: u64,
+    /// The adapter head.
+    #[config(default = "HeadConfig::new()")]
+    pub head: HeadConfig,
+}
+
+impl LegoNetConfig {
+    /// Checks ranges against the key set.
+    pub fn validate(&self, keys: &KeySet) -> Result<()> {
+        if self.n_adapters == 0 || keys.len() != self.n_adapters {
+            return Err(Error::InvalidConfig(format!(
+                "n_adapters = {} but the key set has {} keys",
+                self.n_adapters,
+                keys.len()
+            )));
+        }
+        if self.k == 0 || self.k > self.n_adapters {
+            return Err(Error::InvalidConfig(format!("k must be in 1..={}", self.n_adapters)));
+        }
+        self.head.validate()
+    }
+
+    /// An empty LegoNet over `keys` (derived by [`KeySet::derive`] from encoder `encoder_id`).
+    pub fn init(&self, keys: KeySet, encoder_id: &str) -> Result<LegoNet> {
+        self.validate(&keys)?;
+        Ok(LegoNet {
+            config: self.clone(),
+            encoder_id: encoder_id.to_string(),
+            ledger: Ledger::new(keys.len()),
+            adapters: vec![None; keys.len()],
+            keys,
+            classes: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+        })
+    }
+}
+
+/// What a `train` call did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TrainReport {
+    /// Adapters retrained (empty adapters are cleared, not counted).
+    pub adapters_trained: usize,
+    /// Samples fed to training (a sample in k retrained adapters counts k times).
+    pub samples_replayed: usize,
+    /// Parameters produced by the retraining.
+    pub params_trained: usize,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// What a `forget` (or `remove_class`) call cost.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ForgetReport {
+    /// Samples removed.
+    pub forgotten: usize,
+    /// Adapters retrained from scratch on their surviving members.
+    pub adapters_retrained: usize,
+    /// Samples replayed by that retraining.
+    pub samples_replayed: usize,
+    /// Parameters retrained.
+    pub params_retrained: usize,
+    /// Wall time in milliseconds (removal + retraining).
+    pub elapsed_ms: f64,
+}
+
+/// Result of `verify`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct VerifyReport {
+    /// Adapters replayed and compared.
+    pub adapters_checked: usize,
+    /// Indices of adapters whose stored parameters differ (in any bit) from the replay.
+    pub mismatches: Vec<usize>,
+}
+
+impl VerifyReport {
+    /// True when every adapter matched bitwise.
+    pub fn ok(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+/// A prediction: the winning label and every candidate label's ensemble score.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    /// The label with the highest score.
+    pub label: String,
+    /// (label, score), highest first, ties by label.
+    pub scores: Vec<(String, f32)>,
+    /// Adapters that voted.
+    pub adapters: Vec<usize>,
+}
+
+/// The verbs shared by LegoNet and the baselines, so one benchmark (and the demo) drives them
+/// all the same way.
+pub trait Unlearner {
+    /// Short method name (`legonet`, `retrain`, `fixsisa`, `knn`).
+    fn method(&self) -> &'static str;
+    /// Stores a sample (not trained until `train`).
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()>;
+    /// Brings every part of the model up to date with the stored samples.
+    fn train(&mut self) -> Result<TrainReport>;
+    /// Classifies one encoding.
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction>;
+    /// Removes samples and retrains what they touched; all-or-nothing.
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport>;
+    /// Number of stored samples.
+    fn len(&self) -> usize;
+    /// True when no sample is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Members per trained unit (adapter, shard; one row per sample for KNN).
+    fn members_per_adapter(&self) -> Vec<usize>;
+}
+
+/// Milliseconds from a monotonic-enough clock; `std::time::Instant` panics on wasm32.
+pub(crate) fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+    }
+}
+
+/// Ensemble rule shared with the baselines: average of per-label scores over `votes`.
+pub(crate) fn ensemble<'a>(
+    votes: impl Iterator<Item = (&'a AdapterParams, Vec<f32>)>,
+    adapters: Vec<usize>,
+) -> Result<Prediction> {
+    let mut sums: std::collections::BTreeMap<&str, f64> = Default::default();
+    let mut n = 0usize;
+    for (p, s) in votes {
+        n += 1;
+        for (l, v) in p.labels.iter().zip(s) {
+            *sums.entry(l.as_str()).or_default() += v as f64;
+        }
+    }
+    if n == 0 {
+        return Err(Error::EmptyModel);
+    }
+    let mut scores: Vec<(String, f32)> =
+        sums.into_iter().map(|(l, s)| (l.to_string(), (s / n as f64) as f32)).collect();
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(Prediction { label: scores[0].0.clone(), scores, adapters })
+}
+
+/// The LegoNet model: plain data (no device, no threads), so a wasm facade can own it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegoNet {
+    pub(crate) config: LegoNetConfig,
+    pub(crate) encoder_id: String,
+    pub(crate) keys: KeySet,
+    pub(crate) classes: BTreeSet<String>,
+    pub(crate) ledger: Ledger,
+    pub(crate) adapters: Vec<Option<AdapterParams>>,
+    pub(crate) dirty: BTreeSet<usize>,
+}
+
+impl LegoNet {
+    /// The configuration.
+    pub fn config(&self) -> &LegoNetConfig {
+        &self.config
+    }
+
+    /// Id of the encoder whose encodings this model holds.
+    pub fn encoder_id(&self) -> &str {
+        &self.encoder_id
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Registered classes, sorted.
+    pub fn classes(&self) -> impl Iterator<Item = &String> {
+        self.classes.iter()
+    }
+
+    /// Trained parameters of adapter `i` (`None` when it has no members).
+    pub fn adapter(&self, i: usize) -> Option<&AdapterParams> {
+        self.adapters[i].as_ref()
+    }
+
+    /// Stored sample ids, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.ledger.iter().map(|(id, _)| id)
+    }
+
+    /// The stored sample under `id`.
+    pub fn sample(&self, id: &str) -> Option<&Sample> {
+        self.ledger.get(id)
+    }
+
+    /// Adapters with changed members not yet retrained.
+    pub fn pending(&self) -> usize {
+        self.dirty.len()
+    }
+
+    /// Registers a class name (labels passed to `add` must be registered).
+    pub fn add_class(&mut self, name: &str) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::InvalidInput("class name must not be empty".into()));
+        }
+        if self.classes.contains(name) {
+            return Err(Error::DuplicateClass(name.to_string()));
+        }
+        self.classes.insert(name.to_string());
+        Ok(())
+    }
+
+    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it.
+    pub fn remove_class(&mut self, name: &str) -> Result<ForgetReport> {
+        if !self.classes.contains(name) {
+            return Err(Error::UnknownClass(name.to_string()));
+        }
+        let ids = self.ledger.ids_with_label(name);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let report = self.forget(&refs)?;
+        self.classes.remove(name);
+        Ok(report)
+    }
+
+    /// Seed of adapter `i`: SHA-256 of (model seed, index, key hash, encoder id).
+    pub fn adapter_seed(&self, i: usize) -> u64 {
+        let mut h = Sha256::new();
+        h.update(b"legonet-adapter-seed-v1");
+        h.update(self.config.seed.to_le_bytes());
+        h.update((i as u64).to_le_bytes());
+        h.update(self.keys.hash().as_bytes());
+        h.update(self.encoder_id.as_bytes());
+        let d = h.finalize();
+        u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+    }
+
+    /// Trains adapter `i` from scratch on its current members (`None` if it has none).
+    fn replay(&self, i: usize) -> Result<Option<AdapterParams>> {
+        let members: Vec<(&[f32], &str)> = self
+            .ledger
+            .members(i)
+            .map(|id| {
+                let s = self.ledger.get(id).expect("inverse index points at stored samples");
+                (s.encoding.as_slice(), s.label.as_str())
+            })
+            .collect();
+        if members.is_empty() {
+            return Ok(None);
+        }
+        self.config.head.train(&members, self.keys.dim(), self.adapter_seed(i)).map(Some)
+    }
+
+    /// Members per adapter (index order).
+    pub fn member_counts(&self) -> Vec<usize> {
+        self.ledger.member_counts()
+    }
+
+    /// Verifies every adapter: replays it from its members and seed and compares bitwise.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        if !self.dirty.is_empty() {
+            return Err(Error::NotTrained(self.dirty.len()));
+        }
+        let mut report = VerifyReport::default();
+        for i in 0..self.adapters.len() {
+            let replayed = self.replay(i)?;
+            report.adapters_checked += 1;
+            let same = match (&replayed, &self.adapters[i]) {
+                (None, None) => true,
+                (Some(a), Some(b)) => {
+                    a.labels == b.labels && a.softmax == b.softmax && a.bits().eq(b.bits())
+                }
+                _ => false,
+            };
+            if !same {
+                report.mismatches.push(i);
+            }
+        }
+        Ok(report)
+    }
+
+    /// SHA-256 (hex) of the canonical snapshot: equal hashes mean equal models, bit for bit.
+    pub fn model_hash(&self) -> String {
+        crate::keys::hex(&Sha256::digest(self.export()))
+    }
+
+    /// The whole state as versioned, checksummed bytes (see [`crate::snapshot`]).
+    pub fn export(&self) -> Vec<u8> {
+        crate::snapshot::encode(self)
+    }
+
+    /// Reads a snapshot; `encoder_id` is the encoder the caller runs (must match).
+    pub fn import(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
+        crate::snapshot::decode(bytes, encoder_id)
+    }
+
+    /// Replaces this model's state by a snapshot made with the same encoder; on any error the
+    /// model is left exactly as it was.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
+        *self = crate::snapshot::decode(bytes, &self.encoder_id)?;
+        Ok(())
+    }
+
+    /// Flips one bit of one adapter weight (testing `verify`).
+    #[cfg(test)]
+    pub(crate) fn corrupt_adapter_bit(&mut self, i: usize, weight: usize, bit: u32) {
+        let p = self.adapters[i].as_mut().expect("trained adapter");
+        p.weight[weight] = f32::from_bits(p.weight[weight].to_bits() ^ (1 << bit));
+    }
+}
+
+impl Unlearner for LegoNet {
+    fn method(&self) -> &'static str {
+        "legonet"
+    }
+
+    /// Validates everything before changing anything; the label must be a registered class.
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+        if id.is_empty() {
+            return Err(Error::InvalidInput("sample id must not be empty".into()));
+        }
+        validate_encoding(encoding, self.keys.dim())?;
+        if !self.classes.contains(label) {
+            return Err(Error::UnknownClass(label.to_string()));
+        }
+        if self.ledger.contains(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        let adapters = activation::activate(&self.keys, encoding, self.config.k);
+        self.dirty.extend(adapters.iter().copied());
+        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
+        self.ledger.insert(id.to_string(), sample)
+    }
+
+    fn train(&mut self) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        // Train into a scratch list first so a failure leaves the model as it was.
+        let mut fresh = Vec::with_capacity(self.dirty.len());
+        for &i in &self.dirty {
+            let p = self.replay(i)?;
+            if let Some(p) = &p {
+                report.adapters_trained += 1;
+                report.samples_replayed += self.ledger.members(i).count();
+                report.params_trained += p.num_params();
+            }
+            fresh.push((i, p));
+        }
+        for (i, p) in fresh {
+            self.adapters[i] = p;
+        }
+        self.dirty.clear();
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
+        validate_encoding(encoding, self.keys.dim())?;
+        if !self.dirty.is_empty() {
+            return Err(Error::NotTrained(self.dirty.len()));
+        }
+        let ranked = activation::ranked(&self.keys, encoding);
+        let mut used: Vec<usize> =
+            ranked[..self.config.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
+        if used.is_empty() {
+            used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
+        }
+        let votes = used.iter().map(|&i| {
+            let p = self.adapters[i].as_ref().expect("filtered to trained adapters");
+            (p, p.predict(encoding))
+        });
+        ensemble(votes, used.clone())
+    }
+
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let start = now_ms();
+        self.ledger.check_removable(ids)?;
+        // Keep a copy so a training failure cannot leave half-forgotten state.
+        let before = (self.ledger.clone(), self.dirty.clone());
+        for &id in ids {
+            let s = self.ledger.remove(id)?;
+            self.dirty.extend(s.adapters);
+        }
+        match self.train() {
+            Ok(t) => Ok(ForgetReport {
+                forgotten: ids.len(),
+                adapters_retrained: t.adapters_trained,
+                samples_replayed: t.samples_replayed,
+                params_retrained: t.params_trained,
+                elapsed_ms: now_ms() - start,
+            }),
+            Err(e) => {
+                (self.ledger, self.dirty) = before;
+                Err(e)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ledger.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.member_counts()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::adapter::HeadKind;
+    use crate::keys::{EncoderHead, tests::synthetic_head};
+
+    pub(crate) const DIM: usize = 24;
+
+    pub(crate) fn keys(n: usize) -> KeySet {
+        let (fc, w, b) = synthetic_head(DIM, 120, 11);
+        let head = EncoderHead { fc_weight: &fc, bn_weight: &w, bn_bias: &b, dim: DIM };
+        KeySet::derive(head, n, 0, "test-encoder").unwrap()
+    }
+
+    /// Random labelled encodings around class centres.
+    pub(crate) fn dataset(n: usize, classes: usize, seed: u64) -> Vec<(String, Vec<f32>, String)> {
+        crate::adapter::tests::blobs(n, DIM, classes, seed)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (x, l))| (format!("s{i:04}"), x, l))
+            .collect()
+    }
+
+    pub(crate) fn model(cfg: &LegoNetConfig, classes: usize) -> LegoNet {
+        let mut m = cfg.init(keys(cfg.n_adapters), "test-encoder").unwrap();
+        for c in 0..classes {
+            m.add_class(&format!("class{c}")).unwrap();
+        }
+        m
+    }
+
+    fn trained(cfg: &LegoNetConfig, data: &[(String, Vec<f32>, String)], classes: usize) -> LegoNet {
+        let mut m = model(cfg, classes);
+        for (id, x, l) in data {
+            m.add(id, x, l).unwrap();
+        }
+        m.train().unwrap();
+        m
+    }
+
+    fn configs() -> Vec<LegoNetConfig> {
+        vec![
+            LegoNetConfig::new().with_n_adapters(8).with_k(2),
+            LegoNetConfig::new()
+                .with_n_adapters(6)
+                .with_k(2)
+                .with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(3)),
+        ]
+    }
+
+    /// After forgetting, every adapter equals the from-scratch model on the survivors.
+    fn assert_exact_forget(cfg: &LegoNetConfig, data: &[(String, Vec<f32>, String)], forget: &[&str]) {
+        let mut m = trained(cfg, data, 4);
+        let report = m.forget(forget).unwrap();
+        assert_eq!(report.forgotten, forget.len());
+        let survivors: Vec<_> = data.iter().filter(|d| !forget.contains(&d.0.as_str())).cloned().collect();
+        let scratch = trained(cfg, &survivors, 4);
+        for i in 0..cfg.n_adapters {
+            assert_eq!(m.adapter(i), scratch.adapter(i), "adapter {i}");
+            if let (Some(a), Some(b)) = (m.adapter(i), scratch.adapter(i)) {
+                assert!(a.bits().eq(b.bits()), "adapter {i} differs in bits");
+            }
+        }
+        assert_eq!(m.model_hash(), scratch.model_hash());
+        assert!(m.verify().unwrap().ok());
+    }
+
+    #[test]
+    fn forget_is_exact_for_random_sets_one_adapter_and_a_class() {
+        let data = dataset(80, 4, 21);
+        for cfg in configs() {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            // A random set.
+            let pick: Vec<&str> =
+                data.iter().filter(|_| rng.random::<f32>() < 0.15).map(|d| d.0.as_str()).collect();
+            assert!(!pick.is_empty());
+            assert_exact_forget(&cfg, &data, &pick);
+            // Every member of one adapter (the first non-empty one).
+            let m = trained(&cfg, &data, 4);
+            let a = (0..cfg.n_adapters).find(|&i| m.member_counts()[i] > 0).unwrap();
+            let members: Vec<String> = m.ledger.members(a).cloned().collect();
+            let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+            assert_exact_forget(&cfg, &data, &refs);
+            // A whole class.
+            let class: Vec<&str> =
+                data.iter().filter(|d| d.2 == "class2").map(|d| d.0.as_str()).collect();
+            assert_exact_forget(&cfg, &data, &class);
+        }
+    }
+
+    #[test]
+    fn forget_retrains_only_touched_adapters() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let data = dataset(80, 4, 3);
+        let mut m = trained(&cfg, &data, 4);
+        let touched = m.sample("s0007").unwrap().adapters.clone();
+        let expected_replay: usize = touched.iter().map(|&a| m.member_counts()[a] - 1).sum();
+        let r = m.forget(&["s0007"]).unwrap();
+        assert!(r.adapters_retrained <= 2);
+        assert_eq!(r.samples_replayed, expected_replay);
+    }
+
+    #[test]
+    fn history_independence_three_orders_same_hash() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let data = dataset(60, 3, 9);
+        let extra = dataset(70, 3, 10)[60..].to_vec();
+        let extra: Vec<_> = extra.into_iter().map(|(id, x, l)| (format!("x{id}"), x, l)).collect();
+        // Order 1: add everything in order, train.
+        let a = trained(&cfg, &data, 3);
+        // Order 2: reversed adds interleaved with extras that are later forgotten.
+        let mut b = model(&cfg, 3);
+        for ((id, x, l), e) in data.iter().rev().zip(extra.iter().cycle()) {
+            b.add(id, x, l).unwrap();
+            if !b.ledger.contains(&e.0) {
+                b.add(&e.0, &e.1, &e.2).unwrap();
+            }
+        }
+        b.train().unwrap();
+        let ex: Vec<&str> = extra.iter().map(|e| e.0.as_str()).collect();
+        b.forget(&ex).unwrap();
+        // Order 3: add half, train, forget some, add the rest plus the forgotten back.
+        let mut c = model(&cfg, 3);
+        for (id, x, l) in &data[30..] {
+            c.add(id, x, l).unwrap();
+        }
+        c.train().unwrap();
+        c.forget(&["s0040", "s0041"]).unwrap();
+        for (id, x, l) in data[..30].iter().chain(&data[40..42]) {
+            c.add(id, x, l).unwrap();
+        }
+        c.train().unwrap();
+        assert_eq!(a.model_hash(), b.model_hash());
+        assert_eq!(a.model_hash(), c.model_hash());
+    }
+
+    #[test]
+    fn verify_catches_one_flipped_bit() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let mut m = trained(&cfg, &dataset(80, 4, 4), 4);
+        assert!(m.verify().unwrap().ok());
+        let i = (0..8).find(|&i| m.adapter(i).is_some_and(|p| p.labels.len() > 1)).unwrap();
+        m.corrupt_adapter_bit(i, 5, 0);
+        assert_eq!(m.verify().unwrap().mismatches, vec![i]);
+    }
+
+    #[test]
+    fn bad_inputs_are_rejected_and_state_untouched() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let data = dataset(40, 2, 6);
+        let mut m = trained(&cfg, &data, 2);
+        let before = m.clone();
+        let x = data[0].1.clone();
+        assert!(matches!(m.add("s0000", &x, "class0"), Err(Error::DuplicateId(_))));
+        assert!(matches!(m.add("new", &x[..5], "class0"), Err(Error::InvalidEncoding(_))));
+        let mut nan = x.clone();
+        nan[3] = f32::NAN;
+        assert!(matches!(m.add("new", &nan, "class0"), Err(Error::InvalidEncoding(_))));
+        assert!(matches!(m.add("new", &x, "nope"), Err(Error::UnknownClass(_))));
+        assert!(matches!(m.add("", &x, "class0"), Err(Error::InvalidInput(_))));
+        assert!(matches!(m.forget(&["s0001", "missing"]), Err(Error::UnknownId(_))));
+        assert!(matches!(m.forget(&["s0001", "s0001"]), Err(Error::DuplicateId(_))));
+        assert!(matches!(m.remove_class("nope"), Err(Error::UnknownClass(_))));
+        assert!(matches!(m.add_class("class1"), Err(Error::DuplicateClass(_))));
+        assert!(matches!(m.predict(&nan), Err(Error::InvalidEncoding(_))));
+        assert_eq!(m, before);
+        assert!(matches!(
+            LegoNetConfig::new().with_n_adapters(8).with_k(9).init(keys(8), "e"),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            LegoNetConfig::new().with_n_adapters(7).init(keys(8), "e"),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn predict_learns_and_requires_training() {
+        let cfg = LegoNetConfig::new().with_n_adapters(4).with_k(2);
+        let train = dataset(120, 3, 8);
+        let test = dataset(60, 3, 8);
+        let mut m = model(&cfg, 3);
+        assert!(matches!(m.predict(&train[0].1), Err(Error::EmptyModel)));
+        for (id, x, l) in &train {
+            m.add(id, x, l).unwrap();
+        }
+        assert!(matches!(m.predict(&train[0].1), Err(Error::NotTrained(_))));
+        m.train().unwrap();
+        let ok = test.iter().filter(|(_, x, l)| &m.predict(x).unwrap().label == l).count();
+        assert!(ok as f32 / test.len() as f32 > 0.9, "{ok}");
+        let p = m.predict(&test[0].1).unwrap();
+        assert!(p.scores.windows(2).all(|w| w[0].1 >= w[1].1));
+    }
+
+    #[test]
+    fn remove_class_forgets_all_its_samples() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let data = dataset(60, 3, 12);
+        let mut m = trained(&cfg, &data, 3);
+        let r = m.remove_class("class1").unwrap();
+        assert_eq!(r.forgotten, 20);
+        assert!(m.classes().all(|c| c != "class1"));
+        assert!(m.ledger.iter().all(|(_, s)| s.label != "class1"));
+        for i in 0..8 {
+            assert!(m.adapter(i).is_none_or(|p| !p.labels.contains(&"class1".to_string())));
+        }
+        let survivors: Vec<_> = data.iter().filter(|d| d.2 != "class1").cloned().collect();
+        let mut scratch = model(&cfg, 3);
+        for (id, x, l) in &survivors {
+            scratch.add(id, x, l).unwrap();
+        }
+        scratch.train().unwrap();
+        for i in 0..8 {
+            assert_eq!(m.adapter(i), scratch.adapter(i));
+        }
+    }
+}
