@@ -1,6 +1,8 @@
-//! Routing: an encoding activates its k nearest keys (squared Euclidean distance in f32
-//! accumulated in f64 in a fixed order; ties broken by the lower key index). Training and
-//! prediction use the same rule.
+//! Routing: an encoding activates the k adapters whose keys are nearest. An adapter's key is
+//! the set of anchors it owns ([`crate::keys`]); its distance is that of its nearest anchor.
+//! Concretely: sort all anchors by squared Euclidean distance (f64 accumulation in index
+//! order; ties by the lower anchor index) and take owners in that order, skipping repeats,
+//! until k distinct adapters are found. Training and prediction use the same rule.
 
 use crate::keys::KeySet;
 
@@ -14,13 +16,22 @@ pub fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
     s
 }
 
-/// All keys ordered by distance to `encoding` (nearest first, ties by index).
+/// All adapters ordered by distance to `encoding` (nearest first, see the module docs).
 pub fn ranked(keys: &KeySet, encoding: &[f32]) -> Vec<usize> {
-    let mut d: Vec<(f64, usize)> = (0..keys.len())
-        .map(|i| (squared_distance(keys.key(i), encoding), i))
+    let mut d: Vec<(f64, usize)> = (0..keys.num_anchors())
+        .map(|i| (squared_distance(keys.anchor(i), encoding), i))
         .collect();
     d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    d.into_iter().map(|(_, i)| i).collect()
+    let mut seen = vec![false; keys.len()];
+    let mut out = Vec::with_capacity(keys.len());
+    for (_, i) in d {
+        let o = keys.owner(i);
+        if !seen[o] {
+            seen[o] = true;
+            out.push(o);
+        }
+    }
+    out
 }
 
 /// The k adapters an encoding activates, nearest first.
@@ -45,17 +56,21 @@ mod tests {
     use super::*;
 
     fn grid_keys() -> KeySet {
-        // Keys 0 and 2 are identical, so ties are exercised.
-        KeySet::from_parts(2, vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 5.0, 5.0], 0, "e")
+        // Five anchors, four adapters: anchors 0 and 2 are identical (a tie), adapter 1 owns
+        // anchors 1 and 4.
+        let anchors = vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 5.0, 5.0, -3.0, 0.0];
+        KeySet::from_parts(2, 4, anchors, vec![0, 1, 2, 3, 1], 0, "e").unwrap()
     }
 
     #[test]
-    fn nearest_first_ties_by_index() {
+    fn nearest_first_ties_by_index_owners_deduplicated() {
         let keys = grid_keys();
         assert_eq!(activate(&keys, &[0.1, 0.0], 2), vec![0, 2]);
         assert_eq!(activate(&keys, &[0.9, 0.0], 2), vec![1, 0]);
         assert_eq!(ranked(&keys, &[4.0, 4.0]), vec![3, 1, 0, 2]);
         assert_eq!(activate(&keys, &[0.0, 0.0], 1), vec![0]);
+        // Nearest anchor 4 (adapter 1); adapter 1's other anchor is skipped as a repeat.
+        assert_eq!(ranked(&keys, &[-2.0, 0.0]), vec![1, 0, 2, 3]);
     }
 
     #[test]

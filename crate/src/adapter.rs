@@ -22,7 +22,7 @@
 use burn::config::Config;
 use burn::module::Param;
 use burn::nn::Linear;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation::log_softmax};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -152,7 +152,7 @@ impl HeadConfig {
             }
         }
         let read = |t: TensorData| {
-            t.to_vec::<f32>().map_err(|e| Error::Backend(format!("readback: {e:?}")))
+            t.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("readback: {e:?}")))
         };
         let weight = read(head.weight.val().into_data())?;
         let bias = read(head.bias.as_ref().expect("built with bias").val().into_data())?;

@@ -1,31 +1,34 @@
-//! The n adapter keys: points in encoding space derived from the frozen encoder alone.
+//! The adapter keys: points in encoding space derived from the frozen encoder alone.
 //!
 //! Keys never depend on user samples, so adding or forgetting a sample can never move a key
-//! (that is what makes per-adapter retraining exact). Derivation, all in f64 with fixed loop
+//! (that is what makes per-adapter retraining exact). Derivation, in f64 with a fixed loop
 //! order, so it is bitwise reproducible on every platform:
 //!
 //! 1. **Centre** `c`: the expected encoding under the head BN's own statistics. After inference
 //!    BN the pre-activation of channel j is ~ N(bias_j, weight_j^2); the encoding is the spatial
 //!    mean of ReLU6 of it, whose expectation is the closed form `E[clip(Z, 0, 6)]`.
-//! 2. **Directions**: the 1000 rows of the ImageNet classifier `_fc.weight` live in the same
-//!    1280-d space. They are centred (their mean row removed, which is a direction shared by all
-//!    classes and would otherwise dominate), normalised, and grouped by a seeded spherical
-//!    k-means into n unit directions `d_i`.
-//! 3. **Keys**: `key_i = c + scale * d_i`. With unit directions the Euclidean nearest key is the
-//!    direction of largest `<x - c, d_i>`, so `scale` does not change routing; it only places
-//!    keys at a typical distance from the centre (the norm of the per-channel std estimate).
+//! 2. **Anchors**: the 1000 rows of the ImageNet classifier `_fc.weight` live in the same
+//!    1280-d space. Each row is centred (the mean row, a direction shared by all classes, is
+//!    removed) and normalised; anchor `j = c + scale * d_j`. With unit directions the nearest
+//!    anchor is the direction of largest `<x - c, d_j>`, so `scale` (the norm of the per-channel
+//!    std estimate) does not change routing; it places anchors at a typical distance from `c`.
+//! 3. **Owners**: a seeded permutation deals the anchors round-robin to the n adapters, so each
+//!    adapter owns `1000 / n` (+-1) anchors spread over unrelated ImageNet classes. An
+//!    adapter's key is the set of anchors it owns; a sample's distance to an adapter is its
+//!    distance to the nearest anchor that adapter owns.
+//!
+//! Why not one key per adapter (e.g. a k-means of the classifier rows)? Measured on real
+//! encodings (docs/core.md), grouping *similar* classes into one key routes a narrow-domain set
+//! such as Fashion-MNIST almost entirely to a few adapters (n = 32, k = 1: 435 of 1,000 samples
+//! in one adapter, 14 adapters empty). Dealing fine-grained anchors out at random keeps each
+//! neighbourhood together (samples near the same anchor share an adapter) while spreading the
+//! many neighbourhoods of any one domain over all adapters.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
-
-/// Head-BN epsilon of EfficientNet-Lite0 (see the encoder contract).
-pub const HEAD_BN_EPS: f64 = 1e-3;
-
-/// Spherical k-means iterations: fixed, so the result is a pure function of the inputs.
-const KMEANS_ITERS: usize = 30;
 
 /// The encoder tensors keys are derived from (PyTorch names in the weight file).
 #[derive(Debug, Clone, Copy)]
@@ -40,17 +43,20 @@ pub struct EncoderHead<'a> {
     pub dim: usize,
 }
 
-/// A derived key set: `n` keys of `dim` floats and the hash that identifies them.
+/// A derived key set: anchors of `dim` floats, the adapter owning each, and the hash that
+/// identifies them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeySet {
     dim: usize,
-    keys: Vec<f32>,
+    n_adapters: usize,
+    anchors: Vec<f32>,
+    owners: Vec<u32>,
     hash: String,
 }
 
 impl KeySet {
-    /// Derives `n` keys from the encoder head (see the module docs). `seed` drives only the
-    /// k-means initialisation; `encoder_id` is folded into the key hash.
+    /// Derives the keys of `n` adapters from the encoder head (see the module docs). `seed`
+    /// drives only the anchor-to-adapter deal; `encoder_id` is folded into the key hash.
     pub fn derive(head: EncoderHead<'_>, n: usize, seed: u64, encoder_id: &str) -> Result<Self> {
         let dim = head.dim;
         if dim == 0 || head.bn_weight.len() != dim || head.bn_bias.len() != dim {
@@ -74,40 +80,70 @@ impl KeySet {
         }
         let (centre, scale) = expected_encoding(head.bn_weight, head.bn_bias);
         let directions = classifier_directions(head.fc_weight, dim);
-        let clusters = spherical_kmeans(&directions, dim, n, seed);
-        let mut keys = Vec::with_capacity(n * dim);
-        for c in clusters.chunks(dim) {
-            for j in 0..dim {
-                keys.push((centre[j] + scale * c[j]) as f32);
-            }
+        let mut anchors = Vec::with_capacity(rows * dim);
+        for d in directions.chunks(dim) {
+            anchors.extend(centre.iter().zip(d).map(|(c, v)| (c + scale * v) as f32));
         }
-        Ok(Self::from_parts(dim, keys, seed, encoder_id))
+        // Seeded Fisher-Yates, then deal round-robin: every adapter owns rows/n (+-1) anchors.
+        let mut perm: Vec<usize> = (0..rows).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for i in (1..rows).rev() {
+            perm.swap(i, rng.random_range(0..=i));
+        }
+        let mut owners = vec![0u32; rows];
+        for (slot, &anchor) in perm.iter().enumerate() {
+            owners[anchor] = (slot % n) as u32;
+        }
+        Self::from_parts(dim, n, anchors, owners, seed, encoder_id)
     }
 
-    /// Wraps raw keys (e.g. read back from a snapshot); the hash covers dim, seed, encoder id
-    /// and every key bit.
-    pub fn from_parts(dim: usize, keys: Vec<f32>, seed: u64, encoder_id: &str) -> Self {
+    /// Wraps raw anchors and owners (e.g. read back from a snapshot), checking their shapes;
+    /// the hash covers dim, n, seed, encoder id and every anchor and owner.
+    pub fn from_parts(
+        dim: usize,
+        n_adapters: usize,
+        anchors: Vec<f32>,
+        owners: Vec<u32>,
+        seed: u64,
+        encoder_id: &str,
+    ) -> Result<Self> {
+        if dim == 0 || anchors.len() != owners.len() * dim || owners.is_empty() {
+            return Err(Error::InvalidConfig("anchors must be owners.len() x dim floats".into()));
+        }
+        let mut owned = vec![false; n_adapters];
+        for &o in &owners {
+            *owned.get_mut(o as usize).ok_or_else(|| {
+                Error::InvalidConfig(format!("anchor owner {o} out of range (n = {n_adapters})"))
+            })? = true;
+        }
+        if owned.iter().any(|o| !o) {
+            return Err(Error::InvalidConfig("every adapter must own at least one anchor".into()));
+        }
         let mut h = Sha256::new();
-        h.update(b"legonet-keys-v1");
+        h.update(b"legonet-keys-v2");
         h.update((dim as u64).to_le_bytes());
+        h.update((n_adapters as u64).to_le_bytes());
         h.update(seed.to_le_bytes());
         h.update((encoder_id.len() as u64).to_le_bytes());
         h.update(encoder_id.as_bytes());
-        for v in &keys {
+        for v in &anchors {
             h.update(v.to_bits().to_le_bytes());
         }
+        for o in &owners {
+            h.update(o.to_le_bytes());
+        }
         let hash = hex(&h.finalize());
-        Self { dim, keys, hash }
+        Ok(Self { dim, n_adapters, anchors, owners, hash })
     }
 
-    /// Number of keys (= adapters).
+    /// Number of adapters the keys route to.
     pub fn len(&self) -> usize {
-        self.keys.len() / self.dim
+        self.n_adapters
     }
 
-    /// True when there are no keys.
+    /// True when there are no adapters.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.n_adapters == 0
     }
 
     /// Encoding dimension.
@@ -115,14 +151,29 @@ impl KeySet {
         self.dim
     }
 
-    /// Key `i` as a slice of `dim` floats.
-    pub fn key(&self, i: usize) -> &[f32] {
-        &self.keys[i * self.dim..(i + 1) * self.dim]
+    /// Number of anchors.
+    pub fn num_anchors(&self) -> usize {
+        self.owners.len()
     }
 
-    /// All keys, row-major `[n, dim]`.
-    pub fn as_slice(&self) -> &[f32] {
-        &self.keys
+    /// Anchor `i` as a slice of `dim` floats.
+    pub fn anchor(&self, i: usize) -> &[f32] {
+        &self.anchors[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The adapter owning anchor `i`.
+    pub fn owner(&self, i: usize) -> usize {
+        self.owners[i] as usize
+    }
+
+    /// All anchors, row-major `[anchors, dim]`.
+    pub fn anchors(&self) -> &[f32] {
+        &self.anchors
+    }
+
+    /// Owner of every anchor.
+    pub fn owners(&self) -> &[u32] {
+        &self.owners
     }
 
     /// Hex SHA-256 identifying this key set.
@@ -214,81 +265,6 @@ fn normalize(v: &mut [f64]) {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Seeded spherical k-means (cosine similarity) with k-means++ seeding; returns n unit
-/// centroids row-major. An emptied cluster is re-seeded with the point farthest from its
-/// centroid, so every key stays distinct.
-fn spherical_kmeans(points: &[f64], dim: usize, n: usize, seed: u64) -> Vec<f64> {
-    let m = points.len() / dim;
-    let row = |i: usize| &points[i * dim..(i + 1) * dim];
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut centroids: Vec<f64> = Vec::with_capacity(n * dim);
-    let first = rng.random_range(0..m);
-    centroids.extend_from_slice(row(first));
-    let mut best = vec![f64::INFINITY; m];
-    for c in 1..n {
-        let last = &centroids[(c - 1) * dim..c * dim].to_vec();
-        let mut total = 0.0;
-        for i in 0..m {
-            let d = 1.0 - dot(row(i), last);
-            best[i] = best[i].min(d.max(0.0));
-            total += best[i];
-        }
-        // k-means++: pick proportional to distance; fall back to the first unused point.
-        let mut target = rng.random::<f64>() * total;
-        let mut pick = m - 1;
-        for (i, &d) in best.iter().enumerate() {
-            if target < d {
-                pick = i;
-                break;
-            }
-            target -= d;
-        }
-        centroids.extend_from_slice(row(pick));
-    }
-    let mut assign = vec![0usize; m];
-    for _ in 0..KMEANS_ITERS {
-        for (i, a) in assign.iter_mut().enumerate() {
-            *a = nearest_centroid(&centroids, dim, row(i)).0;
-        }
-        let mut sums = vec![0.0f64; n * dim];
-        let mut counts = vec![0usize; n];
-        for (i, &a) in assign.iter().enumerate() {
-            counts[a] += 1;
-            for (s, v) in sums[a * dim..(a + 1) * dim].iter_mut().zip(row(i)) {
-                *s += v;
-            }
-        }
-        for c in 0..n {
-            if counts[c] == 0 {
-                // Worst-fitted point, ties by index.
-                let (far, _) = (0..m)
-                    .map(|i| (i, nearest_centroid(&centroids, dim, row(i)).1))
-                    .fold((0, f64::INFINITY), |acc, x| if x.1 < acc.1 { x } else { acc });
-                sums[c * dim..(c + 1) * dim].copy_from_slice(row(far));
-            }
-            normalize(&mut sums[c * dim..(c + 1) * dim]);
-        }
-        centroids = sums;
-    }
-    centroids
-}
-
-/// Index and cosine of the most similar centroid (ties: lowest index).
-fn nearest_centroid(centroids: &[f64], dim: usize, p: &[f64]) -> (usize, f64) {
-    let mut best = (0, f64::NEG_INFINITY);
-    for (c, cent) in centroids.chunks(dim).enumerate() {
-        let s = dot(cent, p);
-        if s > best.1 {
-            best = (c, s);
-        }
-    }
-    best
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -324,15 +300,22 @@ pub(crate) mod tests {
         let a2 = KeySet::derive(head, 8, 1, "enc").unwrap();
         assert_eq!(a, a2);
         assert_eq!(a.len(), 8);
+        assert_eq!(a.num_anchors(), 200);
+        // Balanced deal: 200 anchors over 8 adapters, 25 each.
+        for o in 0..8 {
+            assert_eq!(a.owners().iter().filter(|&&x| x as usize == o).count(), 25);
+        }
         let other_seed = KeySet::derive(head, 8, 2, "enc").unwrap();
         assert_ne!(a.hash(), other_seed.hash());
         let other_encoder = KeySet::derive(head, 8, 1, "enc2").unwrap();
-        assert_eq!(a.as_slice(), other_encoder.as_slice());
+        assert_eq!(a.anchors(), other_encoder.anchors());
+        assert_eq!(a.anchors(), other_seed.anchors());
+        assert_ne!(a.owners(), other_seed.owners());
         assert_ne!(a.hash(), other_encoder.hash());
-        // Keys are distinct.
-        for i in 0..8 {
+        // Anchors are distinct.
+        for i in 0..200 {
             for j in 0..i {
-                assert_ne!(a.key(i), a.key(j));
+                assert_ne!(a.anchor(i), a.anchor(j));
             }
         }
     }
@@ -345,5 +328,11 @@ pub(crate) mod tests {
         assert!(matches!(KeySet::derive(head, 51, 0, "e"), Err(Error::InvalidConfig(_))));
         let short = EncoderHead { bn_bias: &b[..15], ..head };
         assert!(matches!(KeySet::derive(short, 4, 0, "e"), Err(Error::InvalidWeights(_))));
+        // An adapter without anchors, an owner out of range, a ragged anchor array.
+        let bad = |o: Vec<u32>| KeySet::from_parts(2, 3, vec![0.0; 2 * o.len()], o, 0, "e");
+        assert!(bad(vec![0, 1, 1]).is_err());
+        assert!(bad(vec![0, 1, 3]).is_err());
+        assert!(bad(vec![0, 1, 2]).is_ok());
+        assert!(KeySet::from_parts(2, 1, vec![0.0; 3], vec![0], 0, "e").is_err());
     }
 }

@@ -5,7 +5,8 @@
 //! ```text
 //! "LEGONET\0"  u32 version (= 1)  u64 body length  body  SHA-256(everything before it)
 //! body: encoder id, key hash, config (n, k, seed, head kind u8, ridge lambda f64, epochs,
-//!       learning rate f64, batch size), dim, n*dim key floats, classes, samples in id order
+//!       learning rate f64, batch size), dim, anchor floats, anchor owners (u32 each),
+//!       classes, samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
 //!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices.
 //! ```
@@ -131,7 +132,11 @@ pub fn encode(m: &LegoNet) -> Vec<u8> {
     w.f64(c.head.learning_rate);
     w.u64(c.head.batch_size as u64);
     w.u64(m.keys.dim() as u64);
-    w.f32s(m.keys.as_slice());
+    w.f32s(m.keys.anchors());
+    w.u64(m.keys.owners().len() as u64);
+    for &o in m.keys.owners() {
+        w.u32(o);
+    }
     w.u64(m.classes.len() as u64);
     for cl in &m.classes {
         w.str(cl);
@@ -221,11 +226,13 @@ pub fn decode(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
         .with_batch_size(r.usize()?);
     let config = LegoNetConfig::new().with_n_adapters(n_adapters).with_k(k).with_seed(seed).with_head(head);
     let dim = r.usize()?;
-    let raw_keys = r.f32s()?;
-    if dim == 0 || raw_keys.len() != n_adapters.saturating_mul(dim) {
-        return Err(corrupt("key array does not match n_adapters x dim"));
+    let anchors = r.f32s()?;
+    let mut owners = Vec::new();
+    for _ in 0..r.count(4)? {
+        owners.push(r.u32()?);
     }
-    let keys = KeySet::from_parts(dim, raw_keys, seed, &found);
+    let keys = KeySet::from_parts(dim, n_adapters, anchors, owners, seed, &found)
+        .map_err(|e| corrupt(format!("keys: {e}")))?;
     if keys.hash() != key_hash {
         return Err(corrupt("key hash does not match the keys"));
     }
