@@ -1,0 +1,33 @@
+//! `legonet`: the native command line — encode photos with the frozen encoder and run the
+//! benchmarks. Errors print one `error: …` line and exit with status 1.
+
+mod encode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "legonet", version, about = "On-device image classification with exact unlearning (LegoNet)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Encode photos (or raw [1,3,224,224] f32 tensors) and print their ImageNet top-5.
+    Encode(encode::EncodeArgs),
+    /// Benchmark the encoder: ms/image at batch 1 and 8 on each CPU backend (and wgpu if present).
+    BenchEncoder(encode::BenchEncoderArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Encode(args) => encode::run(args),
+        Command::BenchEncoder(args) => encode::bench(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
