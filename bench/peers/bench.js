@@ -9,6 +9,8 @@
 // Every timing: warm-up first, then the median of the timed repetitions.
 const NM = '/bench/peers/node_modules';
 const CACHE = '/bench/peers/cache';
+// legonet's wasm-bindgen output: pkg/wasm (./dev builds it) unless run.mjs says otherwise
+const LEGONET_JS = new URLSearchParams(location.search).get('legonet') ?? '/pkg/wasm/legonet.js';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const bytes = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`); return new Uint8Array(await r.arrayBuffer()); };
@@ -69,7 +71,7 @@ async function encoderTimes(run, fx, { reps1, reps8 }) {
 
 // ---------------------------------------------------------------------------------------------
 async function suiteLegonet({ backends = ['flex', 'ndarray', 'wgpu'], reps1 = 10, reps8 = 5, repsGpu1 = 3, repsGpu8 = 2 } = {}) {
-  const mod = await import('/pkg/wasm/legonet.js');
+  const mod = await import(LEGONET_JS);
   await mod.default();
   const weights = await bytes('/weights/efficientnet-lite0.safetensors');
   const fx = await fixtures();
@@ -244,11 +246,22 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
 
 /** legonet's adapter training / forget / KNN, if the wasm API exists (it did not when this was written). */
 async function suiteLegonetTrain() {
-  const mod = await import('/pkg/wasm/legonet.js');
+  const mod = await import(LEGONET_JS);
   await mod.default();
   const api = Object.keys(mod).filter((k) => /model|lego|train|knn|adapter/i.test(k));
   return { available: api.length > 0, exports: Object.keys(mod), trainingApi: api };
 }
+
+/** For the CPU profile (run.mjs --profile): a ready encoder and a function that runs it `reps` times. */
+window.prepareProfile = async function (backend, batch = 1) {
+  const mod = await import(LEGONET_JS);
+  await mod.default();
+  const enc = await mod.WasmEncoder.create(await bytes('/weights/efficientnet-lite0.safetensors'), backend);
+  const input = batchOf(await fixtures(), batch);
+  await enc.encodeInput(input);
+  window.profileRun = async (reps) => { for (let i = 0; i < reps; i++) await enc.encodeInput(input); };
+  return enc.device;
+};
 
 window.benchSuite = async function (name, opts = {}) {
   switch (name) {

@@ -27,6 +27,18 @@ const suites = args.includes('--suites') ? suitesArg.split(',') : ['legonet', 'o
 const native = !args.includes('--no-native');
 const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
 
+// legonet's wasm: pkg/wasm (built by ./dev) or, with --bind, wasm-bindgen run here on the built
+// target/wasm32-unknown-unknown/release/legonet.wasm into bench/peers/cache/wasm (no cargo build).
+let legonetJs = '/pkg/wasm/legonet.js';
+if (args.includes('--bind') || !fs.existsSync(path.join(ROOT, 'pkg/wasm/legonet.js'))) {
+  const wasm = path.join(process.env.CARGO_TARGET_DIR ?? path.join(CACHE, 'target'), 'wasm32-unknown-unknown/release/legonet.wasm');
+  if (fs.existsSync(wasm)) {
+    execFileSync(path.join(CACHE, 'tools/bin/wasm-bindgen'), ['--target', 'web', '--out-dir', path.join(HERE, 'cache/wasm'), wasm]);
+    legonetJs = '/bench/peers/cache/wasm/legonet.js';
+  }
+}
+const legonetBuilt = fs.existsSync(path.join(ROOT, legonetJs));
+
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
 
@@ -40,9 +52,14 @@ for (const f of ['cache/efficientnet-lite0.onnx', 'cache/sets.json', 'cache/fixt
 function serve() {
   const files = sirv(ROOT, { dev: true, dotfiles: false });
   const fixtures = sirv(path.join(SHARED, 'encoder-reference/fixtures'), { dev: true });
+  // /weights/: the repo's copy if set-up made one, else the converted weights in the cache
+  const weightsDir = fs.existsSync(path.join(ROOT, 'weights/efficientnet-lite0.safetensors')) ? path.join(ROOT, 'weights') : path.join(CACHE, 'weights');
+  const weights = sirv(weightsDir, { dev: true });
   const server = http.createServer((req, res) => {
     const notFound = () => { res.statusCode = 404; res.end('not found'); };
     if (req.url.startsWith('/fixtures/')) { req.url = req.url.slice('/fixtures'.length); return fixtures(req, res, notFound); }
+    if (req.url.startsWith('/weights/')) { req.url = req.url.slice('/weights'.length); return weights(req, res, notFound); }
+    if (req.url === '/favicon.ico') { res.statusCode = 204; return res.end(); }
     files(req, res, notFound);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
@@ -53,7 +70,7 @@ const otherLoad = () => {
   return { loadavg: os.loadavg(), rustcRunning: ps.filter((l) => /rustc|cargo/.test(l)).length, top: ps.map((l) => l.slice(0, 120)) };
 };
 
-const result = { startedAt: new Date().toISOString(), quick,
+const result = { startedAt: new Date().toISOString(), quick, legonetJs,
   machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version },
   loadBefore: otherLoad(), browser: {}, native: null };
 
@@ -67,9 +84,9 @@ try {
   result.machine.browser = context.browser()?.version() ?? null;
   for (const suite of suites) {
     if (suite === 'legonet' || suite === 'legonet-train') {
-      if (!fs.existsSync(path.join(ROOT, 'pkg/wasm/legonet.js'))) { result.browser[suite] = { error: 'pkg/wasm/legonet.js not built' }; continue; }
+      if (!legonetBuilt) { result.browser[suite] = { error: 'legonet wasm not built' }; continue; }
     }
-    await page.goto(`${url}/bench/peers/bench.html`);
+    await page.goto(`${url}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 60_000 });
     const t = Date.now();
     console.error(`suite ${suite} ...`);
@@ -80,6 +97,35 @@ try {
       result.browser[suite] = { error: String(e.message ?? e).slice(0, 500) };
     }
     console.error(`suite ${suite}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  if (args.includes('--profile') && legonetBuilt) {
+    // CPU profile (V8 sampling profiler) of legonet's wasm encoder: self time per wasm function
+    result.profile = {};
+    for (const backend of ['flex', 'ndarray']) {
+      await page.goto(`${url}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+      await page.evaluate((b) => window.prepareProfile(b, 1), backend);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+      await page.evaluate(() => window.profileRun(5));
+      const { profile } = await cdp.send('Profiler.stop');
+      const self = new Map();
+      let total = 0;
+      const dt = new Map();
+      for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      for (const n of profile.nodes) {
+        const us = dt.get(n.id) ?? 0;
+        total += us;
+        const name = n.callFrame.functionName || `(${n.callFrame.url.split('/').pop() || 'anonymous'})`;
+        self.set(name, (self.get(name) ?? 0) + us);
+      }
+      result.profile[backend] = { totalMs: total / 1000, runs: 5,
+        top: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([name, us]) => ({ name: name.slice(0, 200), ms: us / 1000, pct: (100 * us) / total })) };
+      await cdp.detach();
+      console.error(`profiled legonet '${backend}'`);
+    }
   }
 } finally {
   await context.close();
