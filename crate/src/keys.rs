@@ -97,6 +97,17 @@ impl KeySet {
         Self::from_parts(dim, n, anchors, owners, seed, encoder_id)
     }
 
+    /// Derives the keys of `n` adapters straight from a parsed weight file (`_fc.weight`,
+    /// `_bn1.weight`, `_bn1.bias`), hashed with its encoder id.
+    pub fn from_weights(weights: &crate::encoder::WeightFile, n: usize, seed: u64) -> Result<Self> {
+        let (fc_shape, fc) = weights.tensor("_fc.weight")?;
+        let (_, bn_weight) = weights.tensor("_bn1.weight")?;
+        let (_, bn_bias) = weights.tensor("_bn1.bias")?;
+        let dim = *fc_shape.last().unwrap_or(&0);
+        let head = EncoderHead { fc_weight: &fc, bn_weight: &bn_weight, bn_bias: &bn_bias, dim };
+        Self::derive(head, n, seed, weights.encoder_id())
+    }
+
     /// Wraps raw anchors and owners (e.g. read back from a snapshot), checking their shapes;
     /// the hash covers dim, n, seed, encoder id and every anchor and owner.
     pub fn from_parts(

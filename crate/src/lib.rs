@@ -1,30 +1,28 @@
 //! # legonet
 //!
 //! On-device image classification with exact, fast unlearning (LegoNet, arXiv 2210.16023):
-//! a frozen EfficientNet-Lite0 encoder maps photos to 1280-d encodings; small independent
+//! a frozen EfficientNet-Lite0 [`encoder`] maps photos to 1280-d encodings; small independent
 //! adapters, each owning a fixed key, are trained on the samples that activate them, so that
 //! forgetting a sample retrains only the few adapters it touched.
 //!
 //! The core has no wasm dependencies and is tested natively; the wasm-bindgen facade lives in
 //! `web` (wasm32 only).
 
-// The encoder modules land from branch `main`; until then this branch holds the core only.
-// pub mod backend;
-// pub mod encoder;
-// pub mod imagenet;
-// pub mod preprocess;
-
 pub mod activation;
 pub mod adapter;
+pub mod backend;
 pub mod baselines;
+pub mod encoder;
 pub mod error;
+pub mod imagenet;
 pub mod keys;
 pub mod ledger;
 pub mod model;
+pub mod preprocess;
 pub mod snapshot;
 
-// pub use backend::Backend;
-// pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
+pub use backend::Backend;
+pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use adapter::{AdapterParams, HeadConfig, HeadKind};
 pub use baselines::{Knn, Sharded};
 pub use error::{Error, Result};
@@ -32,9 +30,6 @@ pub use keys::{EncoderHead, KeySet};
 pub use model::{
     ForgetReport, LegoNet, LegoNetConfig, Prediction, TrainReport, Unlearner, VerifyReport,
 };
-
-/// Length of an encoding (EfficientNet-Lite0 head width). Re-exported by `encoder` on `main`.
-pub const ENCODING_DIM: usize = 1280;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

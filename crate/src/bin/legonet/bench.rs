@@ -11,7 +11,7 @@ use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
 use legonet::{
-    Backend, EncoderHead, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Result,
+    Backend, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Result,
     Sharded, Unlearner, WeightFile, ENCODING_DIM,
 };
 use rand::{RngExt, SeedableRng};
@@ -391,12 +391,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             ))
         }
     };
-    let tensor = |name: &str| weights.tensor(name).map(|t| t.1);
-    let (fc, bn_w, bn_b) = (tensor("_fc.weight")?, tensor("_bn1.weight")?, tensor("_bn1.bias")?);
-    let keys = |n: usize| {
-        let head = EncoderHead { fc_weight: &fc, bn_weight: &bn_w, bn_bias: &bn_b, dim: ENCODING_DIM };
-        KeySet::derive(head, n, args.seed, &encoder_id)
-    };
+    let keys = |n: usize| KeySet::from_weights(&weights, n, args.seed);
     let mut methods = Vec::new();
     for (i, c) in args.configs.iter().enumerate() {
         let (n, k) = c

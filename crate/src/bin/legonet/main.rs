@@ -1,6 +1,8 @@
-//! `legonet`: the native command line. Errors print one `error: …` line and exit with status 1.
+//! `legonet`: the native command line — encode photos with the frozen encoder and run the
+//! benchmarks. Errors print one `error: …` line and exit with status 1.
 
 mod bench;
+mod encode;
 
 use clap::{Parser, Subcommand};
 
@@ -13,13 +15,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Benchmark LegoNet against Retrain, FixSISA and KNN on cached encodings.
+    /// Encode photos (or raw [1,3,224,224] f32 tensors) and print their ImageNet top-5.
+    Encode(encode::EncodeArgs),
+    /// Benchmark the encoder: ms/image at batch 1 and 8 on each CPU backend (and wgpu if present).
+    BenchEncoder(encode::BenchEncoderArgs),
+    /// Benchmark LegoNet against Retrain, FixSISA and KNN (accuracy, train and forget cost).
     Bench(bench::BenchArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Encode(args) => encode::run(args),
+        Command::BenchEncoder(args) => encode::bench(args),
         Command::Bench(args) => bench::run(args),
     };
     if let Err(e) = result {

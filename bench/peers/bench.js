@@ -1,0 +1,276 @@
+// Benchmark page of the peer comparison (docs/peers.md). run.mjs opens it once per suite in the
+// same headless Chromium session and calls window.benchSuite(name, options):
+//   legonet     legonet's wasm encoder (pkg/wasm), backends flex / ndarray / wgpu
+//   ort-wasm    onnxruntime-web, `wasm` execution provider (1 thread, SIMD)
+//   ort-webgpu  onnxruntime-web, `webgpu` execution provider
+//   tfjs        TF.js (wasm backend): Dense(1280->C) + Adam head training (model.fit and a
+//               hand-written loop), forget (= retrain without the sample), knn-classifier
+//   legonet-train  legonet's adapter training / forget / KNN, if its wasm API exists
+// Every timing: warm-up first, then the median of the timed repetitions.
+const NM = '/bench/peers/node_modules';
+const CACHE = '/bench/peers/cache';
+// legonet's wasm-bindgen output: pkg/wasm (./dev builds it) unless run.mjs says otherwise
+const LEGONET_JS = new URLSearchParams(location.search).get('legonet') ?? '/pkg/wasm/legonet.js';
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const bytes = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`); return new Uint8Array(await r.arrayBuffer()); };
+const f32 = async (url) => new Float32Array((await bytes(url)).buffer);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function cosine(a, b) {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return dot / Math.sqrt(na * nb);
+}
+
+async function adapterInfo() {
+  if (!navigator.gpu) return null;
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+           isFallbackAdapter: adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? null };
+}
+
+function env() {
+  return { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated,
+           hardwareConcurrency: navigator.hardwareConcurrency,
+           sharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined' };
+}
+
+/** Fixture inputs [4,3,224,224] and the oracle embeddings (for a sanity check of each runner). */
+async function fixtures() {
+  const x = await f32(`${CACHE}/fixtures.input.f32`);
+  const want = await f32('/fixtures/chelsea.embedding.f32');
+  return { x, want, per: 3 * 224 * 224 };
+}
+function batchOf(fx, batch) {
+  const out = new Float32Array(fx.per * batch);
+  for (let b = 0; b < batch; b++) out.set(fx.x.subarray((b % 4) * fx.per, ((b % 4) + 1) * fx.per), b * fx.per);
+  return out;
+}
+
+/** Times run(batchInput) for batch 1 and 8: ms/image medians after one warm-up. */
+async function encoderTimes(run, fx, { reps1, reps8 }) {
+  const out = {};
+  for (const [batch, reps] of [[1, reps1], [8, reps8]]) {
+    const input = batchOf(fx, batch);
+    const tw = performance.now();
+    await run(input, batch);
+    const warm = performance.now() - tw;
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      const t = performance.now();
+      await run(input, batch);
+      runs.push((performance.now() - t) / batch);
+    }
+    out[`batch${batch}`] = { msPerImage: median(runs), runs, warmupMs: warm };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function suiteLegonet({ backends = ['flex', 'ndarray', 'wgpu'], reps1 = 10, reps8 = 5, repsGpu1 = 3, repsGpu8 = 2 } = {}) {
+  const mod = await import(LEGONET_JS);
+  await mod.default();
+  const weights = await bytes('/weights/efficientnet-lite0.safetensors');
+  const fx = await fixtures();
+  const res = { env: env(), adapter: await adapterInfo(), backends: {} };
+  for (const backend of backends) {
+    try {
+      const t0 = performance.now();
+      const enc = await mod.WasmEncoder.create(weights, backend);
+      const loadMs = performance.now() - t0;
+      const check = await enc.encodeInput(fx.x.subarray(0, fx.per));
+      const gpu = backend === 'wgpu';
+      const times = await encoderTimes((input) => enc.encodeInput(input), fx,
+        gpu ? { reps1: repsGpu1, reps8: repsGpu8 } : { reps1, reps8 });
+      res.backends[backend] = { device: enc.device, loadMs, cosine: cosine(check.encodings, fx.want), ...times };
+      enc.free();
+    } catch (e) {
+      res.backends[backend] = { error: String(e?.message ?? e) };
+    }
+  }
+  return res;
+}
+
+async function suiteOrt({ ep = 'wasm', reps1 = 10, reps8 = 5 } = {}) {
+  const ort = await import(ep === 'webgpu' ? `${NM}/onnxruntime-web/dist/ort.webgpu.min.mjs` : `${NM}/onnxruntime-web/dist/ort.wasm.min.mjs`);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.simd = true; // ignored by recent versions (the wasm is always SIMD); kept for clarity
+  ort.env.wasm.wasmPaths = `${NM}/onnxruntime-web/dist/`;
+  const model = await bytes(`${CACHE}/efficientnet-lite0.onnx`);
+  const fx = await fixtures();
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(model, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  const loadMs = performance.now() - t0;
+  const run = async (input, batch) => {
+    const feeds = { input: new ort.Tensor('float32', input, [batch, 3, 224, 224]) };
+    const out = await session.run(feeds);
+    await out.embedding.getData(); await out.logits.getData();
+    return out;
+  };
+  const check = await run(fx.x.slice(0, fx.per), 1);
+  const times = await encoderTimes(run, fx, { reps1, reps8 });
+  await session.release();
+  return { env: env(), adapter: ep === 'webgpu' ? await adapterInfo() : null, ortVersion: ort.env.versions?.web ?? null,
+           numThreads: ort.env.wasm.numThreads, ep, loadMs, cosine: cosine(check.embedding.data, fx.want), ...times };
+}
+
+// ---------------------------------------------------------------------------------------------
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src; s.onload = resolve; s.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+async function trainingSet(name) {
+  const sets = await (await fetch(`${CACHE}/sets.json`)).json();
+  const [base, nStr] = name.split(':');
+  const meta = sets[base];
+  const n = nStr ? Number(nStr) : meta.n;
+  const x = (await f32(`${CACHE}/${base}.enc.f32`)).slice(0, n * 1280);
+  const y = (await bytes(`${CACHE}/${base}.labels.u8`)).slice(0, n);
+  return { name: `${base}-${n}`, n, classes: meta.classes.length, x, y };
+}
+
+/** Dense(1280->C) softmax head + Adam(1e-3), batch 32, `epochs` epochs, on TF.js. */
+async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], epochs = 20, reps = 5, backend = 'wasm', knnQueries = 50 } = {}) {
+  if (!self.tf) {
+    await loadScript(`${NM}/@tensorflow/tfjs/dist/tf.min.js`);
+    await loadScript(`${NM}/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js`);
+    await loadScript(`${NM}/@tensorflow-models/knn-classifier/dist/knn-classifier.min.js`);
+  }
+  const tf = self.tf;
+  if (backend === 'wasm') tf.wasm.setWasmPaths(`${NM}/@tensorflow/tfjs-backend-wasm/dist/`);
+  await tf.setBackend(backend);
+  await tf.ready();
+  const res = { env: env(), tfjsVersion: tf.version.tfjs, backend: tf.getBackend(), epochs, batchSize: 32, sets: {} };
+  const wasmSimd = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : null;
+  const wasmThreads = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') : null;
+  Object.assign(res, { wasmSimd, wasmThreads });
+
+  const makeModel = (C, seed) => {
+    const m = tf.sequential();
+    m.add(tf.layers.dense({ inputShape: [1280], units: C, activation: 'softmax',
+                            kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+    return m;
+  };
+  for (const setName of sets) {
+    const set = await trainingSet(setName);
+    const X = tf.tensor2d(set.x, [set.n, 1280]);
+    const Y = tf.oneHot(tf.tensor1d(set.y, 'int32'), set.classes).toFloat();
+    const out = {};
+
+    // (a) model.fit
+    const fitOnce = async (Xs, Ys) => {
+      const m = makeModel(set.classes, 1);
+      m.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      const h = await m.fit(Xs, Ys, { batchSize: 32, epochs, shuffle: true, verbose: 0 });
+      const acc = h.history.acc?.at(-1) ?? h.history.accuracy?.at(-1);
+      m.dispose();
+      return acc;
+    };
+    // (b) hand-written loop: optimizer.minimize over pre-sliced batches, no callbacks
+    const loopOnce = async (Xs, Ys) => {
+      const n = Xs.shape[0];
+      const W = tf.variable(tf.initializers.glorotUniform({ seed: 1 }).apply([1280, set.classes]));
+      const b = tf.variable(tf.zeros([set.classes]));
+      const opt = tf.train.adam(1e-3);
+      const batches = [];
+      for (let i = 0; i < n; i += 32) {
+        const k = Math.min(32, n - i);
+        batches.push([Xs.slice([i, 0], [k, 1280]), Ys.slice([i, 0], [k, set.classes])]);
+      }
+      let last;
+      for (let e = 0; e < epochs; e++) {
+        for (const [xb, yb] of batches) {
+          last?.dispose();
+          last = opt.minimize(() => tf.losses.softmaxCrossEntropy(yb, tf.add(tf.matMul(xb, W), b)), true);
+        }
+      }
+      const loss = (await last.data())[0];
+      last.dispose(); batches.forEach(([xb, yb]) => { xb.dispose(); yb.dispose(); });
+      W.dispose(); b.dispose(); opt.dispose();
+      return loss;
+    };
+    const timeIt = async (fn, r) => {
+      await fn(); // warm-up
+      const runs = [];
+      let value;
+      for (let i = 0; i < r; i++) { const t = performance.now(); value = await fn(); runs.push(performance.now() - t); }
+      return { ms: median(runs), runs, last: value };
+    };
+    out.fit = await timeIt(() => fitOnce(X, Y), reps);
+    out.loop = await timeIt(() => loopOnce(X, Y), reps);
+    // forget one sample: an exact forget in a dense head = retrain from scratch on the other n-1
+    const Xf = X.slice([1, 0], [set.n - 1, 1280]);
+    const Yf = Y.slice([1, 0], [set.n - 1, set.classes]);
+    out.forgetLoop = await timeIt(() => loopOnce(Xf, Yf), reps);
+    Xf.dispose(); Yf.dispose();
+
+    // KNN: knn-classifier, k = 3
+    const knn = self.knnClassifier.create();
+    const rows = tf.unstack(X);
+    const tAdd = performance.now();
+    rows.forEach((row, i) => knn.addExample(row, set.y[i]));
+    const addMs = performance.now() - tAdd;
+    const qs = rows.slice(0, Math.min(knnQueries + 1, rows.length));
+    const tFirst = performance.now();
+    await knn.predictClass(qs[0], 3);
+    const firstMs = performance.now() - tFirst;
+    const pr = [];
+    for (const q of qs.slice(1)) { const t = performance.now(); await knn.predictClass(q, 3); pr.push(performance.now() - t); }
+    // forget in knn-classifier: clearClass + re-add that class's other examples (its only removal API)
+    const fr = [];
+    for (let i = 0; i < Math.min(5, set.n); i++) {
+      const c = set.y[i];
+      const t = performance.now();
+      knn.clearClass(c);
+      rows.forEach((row, j) => { if (set.y[j] === c && j !== i) knn.addExample(row, c); });
+      fr.push(performance.now() - t);
+      knn.addExample(rows[i], c);
+    }
+    out.knn = { k: 3, addAllMs: addMs, firstPredictMs: firstMs, predictMs: median(pr), predictRuns: pr.length,
+                forgetMs: median(fr) };
+    knn.dispose(); rows.forEach((r) => r.dispose());
+    X.dispose(); Y.dispose();
+    res.sets[set.name] = { n: set.n, classes: set.classes, ...out };
+    await sleep(0);
+  }
+  res.numTensorsLeft = tf.memory().numTensors;
+  return res;
+}
+
+/** legonet's adapter training / forget / KNN, if the wasm API exists (it did not when this was written). */
+async function suiteLegonetTrain() {
+  const mod = await import(LEGONET_JS);
+  await mod.default();
+  const api = Object.keys(mod).filter((k) => /model|lego|train|knn|adapter/i.test(k));
+  return { available: api.length > 0, exports: Object.keys(mod), trainingApi: api };
+}
+
+/** For the CPU profile (run.mjs --profile): a ready encoder and a function that runs it `reps` times. */
+window.prepareProfile = async function (backend, batch = 1) {
+  const mod = await import(LEGONET_JS);
+  await mod.default();
+  const enc = await mod.WasmEncoder.create(await bytes('/weights/efficientnet-lite0.safetensors'), backend);
+  const input = batchOf(await fixtures(), batch);
+  await enc.encodeInput(input);
+  window.profileRun = async (reps) => { for (let i = 0; i < reps; i++) await enc.encodeInput(input); };
+  return enc.device;
+};
+
+window.benchSuite = async function (name, opts = {}) {
+  switch (name) {
+    case 'legonet': return suiteLegonet(opts);
+    case 'ort-wasm': return suiteOrt({ ...opts, ep: 'wasm' });
+    case 'ort-webgpu': return suiteOrt({ ...opts, ep: 'webgpu' });
+    case 'tfjs': return suiteTfjs(opts);
+    case 'legonet-train': return suiteLegonetTrain(opts);
+    default: throw new Error(`unknown suite ${name}`);
+  }
+};
+document.getElementById('status').textContent = 'ready';

@@ -1,0 +1,153 @@
+// The peer benchmark (docs/peers.md): legonet vs onnxruntime-web / TF.js in ONE headless Chromium
+// session, and legonet's native CLI vs native onnxruntime. Writes bench/peers/results/peers.json,
+// bench/peers/results/table.md and docs/peers.svg.
+//
+//   cd bench/peers && npm ci && cd ../..
+//   ~/.cache/legonet/venv-peers/bin/python bench/peers/prepare.py   # ONNX export + cached encodings
+//   node bench/peers/run.mjs [--quick] [--suites legonet,ort-wasm,ort-webgpu,tfjs,legonet-train] [--no-native]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
+import { chromium } from 'playwright-core';
+import { renderSvg, renderTable, buildRows } from './report.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const SHARED = process.env.LEGONET_SHARED ?? path.resolve(ROOT, '../shared');
+const CACHE = process.env.LEGONET_CACHE ?? path.join(os.homedir(), '.cache/legonet');
+const PY = process.env.LEGONET_PEERS_PY ?? path.join(CACHE, 'venv-peers/bin/python');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const suitesArg = args[args.indexOf('--suites') + 1];
+const suites = args.includes('--suites') ? suitesArg.split(',') : ['legonet', 'ort-wasm', 'ort-webgpu', 'tfjs', 'legonet-train'];
+const native = !args.includes('--no-native');
+const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
+
+// legonet's wasm: pkg/wasm (built by ./dev) or, with --bind, wasm-bindgen run here on the built
+// target/wasm32-unknown-unknown/release/legonet.wasm into bench/peers/cache/wasm (no cargo build).
+let legonetJs = '/pkg/wasm/legonet.js';
+if (args.includes('--bind') || !fs.existsSync(path.join(ROOT, 'pkg/wasm/legonet.js'))) {
+  const wasm = path.join(process.env.CARGO_TARGET_DIR ?? path.join(CACHE, 'target'), 'wasm32-unknown-unknown/release/legonet.wasm');
+  if (fs.existsSync(wasm)) {
+    execFileSync(path.join(CACHE, 'tools/bin/wasm-bindgen'), ['--target', 'web', '--out-dir', path.join(HERE, 'cache/wasm'), wasm]);
+    legonetJs = '/bench/peers/cache/wasm/legonet.js';
+  }
+}
+const legonetBuilt = fs.existsSync(path.join(ROOT, legonetJs));
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
+
+for (const f of ['cache/efficientnet-lite0.onnx', 'cache/sets.json', 'cache/fixtures.input.f32']) {
+  if (!fs.existsSync(path.join(HERE, f))) {
+    console.error(`missing bench/peers/${f}: run ${PY} bench/peers/prepare.py first`);
+    process.exit(1);
+  }
+}
+
+function serve() {
+  const files = sirv(ROOT, { dev: true, dotfiles: false });
+  const fixtures = sirv(path.join(SHARED, 'encoder-reference/fixtures'), { dev: true });
+  // /weights/: the repo's copy if set-up made one, else the converted weights in the cache
+  const weightsDir = fs.existsSync(path.join(ROOT, 'weights/efficientnet-lite0.safetensors')) ? path.join(ROOT, 'weights') : path.join(CACHE, 'weights');
+  const weights = sirv(weightsDir, { dev: true });
+  const server = http.createServer((req, res) => {
+    const notFound = () => { res.statusCode = 404; res.end('not found'); };
+    if (req.url.startsWith('/fixtures/')) { req.url = req.url.slice('/fixtures'.length); return fixtures(req, res, notFound); }
+    if (req.url.startsWith('/weights/')) { req.url = req.url.slice('/weights'.length); return weights(req, res, notFound); }
+    if (req.url === '/favicon.ico') { res.statusCode = 204; return res.end(); }
+    files(req, res, notFound);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+const otherLoad = () => {
+  const ps = execFileSync('ps', ['-eo', 'pid,pcpu,comm,args', '--sort=-pcpu'], { encoding: 'utf8' }).split('\n').slice(1, 8);
+  return { loadavg: os.loadavg(), rustcRunning: ps.filter((l) => /rustc|cargo/.test(l)).length, top: ps.map((l) => l.slice(0, 120)) };
+};
+
+const result = { startedAt: new Date().toISOString(), quick, legonetJs,
+  machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version },
+  loadBefore: otherLoad(), browser: {}, native: null };
+
+const { server, url } = await serve();
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-peers-'));
+const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: FLAGS });
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error('[page error]', e));
+  page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text().slice(0, 300)); });
+  result.machine.browser = context.browser()?.version() ?? null;
+  for (const suite of suites) {
+    if (suite === 'legonet' || suite === 'legonet-train') {
+      if (!legonetBuilt) { result.browser[suite] = { error: 'legonet wasm not built' }; continue; }
+    }
+    await page.goto(`${url}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 60_000 });
+    const t = Date.now();
+    console.error(`suite ${suite} ...`);
+    const opts = suite === 'tfjs' ? { reps: quick ? 2 : 5 } : reps;
+    try {
+      result.browser[suite] = await page.evaluate(([s, o]) => window.benchSuite(s, o), [suite, opts]);
+    } catch (e) {
+      result.browser[suite] = { error: String(e.message ?? e).slice(0, 500) };
+    }
+    console.error(`suite ${suite}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  if (args.includes('--profile') && legonetBuilt) {
+    // CPU profile (V8 sampling profiler) of legonet's wasm encoder: self time per wasm function
+    result.profile = {};
+    for (const backend of ['flex', 'ndarray']) {
+      await page.goto(`${url}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+      await page.evaluate((b) => window.prepareProfile(b, 1), backend);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+      await page.evaluate(() => window.profileRun(5));
+      const { profile } = await cdp.send('Profiler.stop');
+      const self = new Map();
+      let total = 0;
+      const dt = new Map();
+      for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      for (const n of profile.nodes) {
+        const us = dt.get(n.id) ?? 0;
+        total += us;
+        const name = n.callFrame.functionName || `(${n.callFrame.url.split('/').pop() || 'anonymous'})`;
+        self.set(name, (self.get(name) ?? 0) + us);
+      }
+      result.profile[backend] = { totalMs: total / 1000, runs: 5,
+        top: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([name, us]) => ({ name: name.slice(0, 200), ms: us / 1000, pct: (100 * us) / total })) };
+      await cdp.detach();
+      console.error(`profiled legonet '${backend}'`);
+    }
+  }
+} finally {
+  await context.close();
+  server.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+
+if (native) {
+  console.error('native ...');
+  const out = execFileSync(PY, [path.join(HERE, 'native.py'), '--reps', quick ? '3' : '10'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  result.native = JSON.parse(out);
+}
+result.loadAfter = otherLoad();
+result.finishedAt = new Date().toISOString();
+result.rows = buildRows(result);
+
+const outDir = path.join(HERE, 'results');
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'peers.json'), JSON.stringify(result, null, 1));
+const table = renderTable(result);
+fs.writeFileSync(path.join(outDir, 'table.md'), table);
+fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+fs.writeFileSync(path.join(ROOT, 'docs/peers.svg'), renderSvg(result));
+console.log(table);
+console.error(`wrote bench/peers/results/peers.json, bench/peers/results/table.md, docs/peers.svg`);

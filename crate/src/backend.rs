@@ -1,0 +1,104 @@
+//! Which burn device runs the math. burn 0.22 dispatches at run time through `Device`, so one
+//! code path serves every backend; this module only names the choices and builds the device.
+
+use std::{fmt, str::FromStr};
+
+use burn::prelude::Device;
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// A compute backend legonet can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn-flex: burn 0.22's pure-Rust CPU backend (the default, see the README's benchmark).
+    Flex,
+    /// burn-ndarray: the older CPU backend, deprecated in burn 0.22, kept to measure against.
+    Ndarray,
+    /// burn-wgpu: WebGPU in browsers, Vulkan/Metal/DX12 natively.
+    Wgpu,
+}
+
+impl Backend {
+    /// The CPU backend used by default (and for exact `verify()`).
+    pub const CPU_DEFAULT: Backend = Backend::Flex;
+
+    /// All backends, for benchmarks and `--help`.
+    pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
+
+    /// Stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this backend computes on the CPU (synchronous readback works everywhere).
+    pub fn is_cpu(self) -> bool {
+        !matches!(self, Backend::Wgpu)
+    }
+
+    /// A CPU device (no initialisation needed). Errors for [`Backend::Wgpu`].
+    pub fn cpu_device(self) -> Result<Device> {
+        match self {
+            Backend::Flex => Ok(Device::flex()),
+            #[allow(deprecated)]
+            Backend::Ndarray => Ok(Device::ndarray()),
+            Backend::Wgpu => Err(Error::Backend("wgpu needs asynchronous initialisation".into())),
+        }
+    }
+
+    /// Builds the device, initialising wgpu if needed, and describes what runs it.
+    /// Natively wgpu initialises synchronously; in the browser use [`Backend::init_async`].
+    #[cfg(not(target_family = "wasm"))]
+    pub fn init(self) -> Result<(Device, String)> {
+        match self {
+            Backend::Wgpu => {
+                let (device, setup) = Device::wgpu_options()
+                    .init_with_setup()
+                    .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
+                Ok((device, describe_adapter(&setup.adapter.get_info())))
+            }
+            cpu => Ok((cpu.cpu_device()?, cpu.name().to_string())),
+        }
+    }
+
+    /// Builds the device, awaiting wgpu's adapter and device requests (required in browsers).
+    pub async fn init_async(self) -> Result<(Device, String)> {
+        match self {
+            Backend::Wgpu => {
+                let (device, setup) = Device::wgpu_options()
+                    .init_with_setup_async()
+                    .await
+                    .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
+                Ok((device, describe_adapter(&setup.adapter.get_info())))
+            }
+            cpu => Ok((cpu.cpu_device()?, cpu.name().to_string())),
+        }
+    }
+}
+
+fn describe_adapter(info: &burn::tensor::wgpu::wgpu::AdapterInfo) -> String {
+    format!("wgpu {:?}: {} ({:?}, driver {})", info.backend, info.name, info.device_type, info.driver)
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "flex" | "cpu" => Ok(Backend::Flex),
+            "ndarray" => Ok(Backend::Ndarray),
+            "wgpu" | "webgpu" | "gpu" => Ok(Backend::Wgpu),
+            other => Err(Error::Backend(format!("unknown backend {other:?} (flex, ndarray, wgpu)"))),
+        }
+    }
+}

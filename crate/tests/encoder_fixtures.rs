@@ -1,0 +1,139 @@
+//! The Rust encoder against the shared numpy oracle (`../shared/encoder-reference/fixtures`):
+//! from the fixture input, cosine ≥ 0.999 and the same top-5 order; from the PNG through the
+//! Rust preprocessing, cosine ≥ 0.995 and the same top-5 set. Prints max-abs-diff.
+//!
+//! Needs the converted weights (set-up writes them; `LEGONET_WEIGHTS` overrides) and the shared
+//! folder (`LEGONET_SHARED`, default `<repo>/../shared`). Both missing is a failure, not a skip.
+
+use std::path::PathBuf;
+
+use legonet::encoder::default_weights_path;
+use legonet::preprocess::{INPUT_LEN, rgb_to_input};
+use legonet::{Backend, Encoder, imagenet};
+
+fn shared_dir() -> PathBuf {
+    std::env::var_os("LEGONET_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+fn fixtures_dir() -> PathBuf {
+    let dir = shared_dir().join("encoder-reference/fixtures");
+    assert!(dir.join("fixtures.json").exists(), "shared fixtures not found at {} (set LEGONET_SHARED)", dir.display());
+    dir
+}
+
+fn read_f32(path: PathBuf) -> Vec<f32> {
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn fixture_names() -> Vec<String> {
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures_dir().join("fixtures.json")).unwrap()).unwrap();
+    let names: Vec<String> =
+        meta["photos"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.len() >= 4, "expected at least 4 fixtures");
+    names
+}
+
+fn encoder(backend: Backend) -> Encoder {
+    let path = default_weights_path();
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("weights not found at {} ({e}); run the README's set-up", path.display()));
+    let (device, _) = backend.init().expect("device");
+    Encoder::from_bytes(bytes, &device).expect("weights load")
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum();
+    let na: f64 = a.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn top5(logits: &[f32]) -> Vec<usize> {
+    imagenet::top_k(logits, 5).into_iter().map(|p| p.index).collect()
+}
+
+fn check_fixture_inputs(backend: Backend) {
+    let enc = encoder(backend);
+    let dir = fixtures_dir();
+    let names = fixture_names();
+    // All fixtures in one batch: also checks that batching does not mix images.
+    let mut batch = Vec::with_capacity(names.len() * INPUT_LEN);
+    for n in &names {
+        batch.extend(read_f32(dir.join(format!("{n}.input.f32"))));
+    }
+    let out = enc.encode_blocking(&batch).unwrap();
+    for (i, n) in names.iter().enumerate() {
+        let want_emb = read_f32(dir.join(format!("{n}.embedding.f32")));
+        let want_logits = read_f32(dir.join(format!("{n}.logits.f32")));
+        let cos = cosine(out.encoding(i), &want_emb);
+        println!(
+            "[{backend}] {n} (fixture input): cosine {cos:.7}, max-abs-diff embedding {:.2e}, logits {:.2e}",
+            max_abs_diff(out.encoding(i), &want_emb),
+            max_abs_diff(out.logits(i), &want_logits)
+        );
+        assert!(cos >= 0.999, "{n}: embedding cosine {cos} < 0.999");
+        assert_eq!(top5(out.logits(i)), top5(&want_logits), "{n}: top-5 order differs");
+    }
+}
+
+#[test]
+fn fixture_inputs_match_the_oracle_flex() {
+    check_fixture_inputs(Backend::Flex);
+}
+
+#[test]
+fn fixture_inputs_match_the_oracle_ndarray() {
+    check_fixture_inputs(Backend::Ndarray);
+}
+
+#[test]
+fn fixture_pngs_through_rust_preprocessing_match_the_oracle() {
+    let enc = encoder(Backend::CPU_DEFAULT);
+    let dir = fixtures_dir();
+    for n in fixture_names() {
+        let rgb = image::open(dir.join(format!("{n}.png"))).unwrap().to_rgb8();
+        let x = rgb_to_input(&rgb);
+        let want_input = read_f32(dir.join(format!("{n}.input.f32")));
+        let in_diff = max_abs_diff(&x, &want_input);
+        let out = enc.encode_blocking(&x).unwrap();
+        let want_emb = read_f32(dir.join(format!("{n}.embedding.f32")));
+        let want_logits = read_f32(dir.join(format!("{n}.logits.f32")));
+        let cos = cosine(out.encoding(0), &want_emb);
+        println!(
+            "{n} (png → rust preprocessing): input max-abs-diff {in_diff:.4} ({:.1} uint8 levels), cosine {cos:.6}, max-abs-diff embedding {:.3e}",
+            in_diff * 128.0,
+            max_abs_diff(out.encoding(0), &want_emb)
+        );
+        assert!(cos >= 0.995, "{n}: cosine {cos} < 0.995");
+        let (mut got, mut want) = (top5(out.logits(0)), top5(&want_logits));
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{n}: top-5 set differs");
+    }
+}
+
+#[test]
+fn the_id_is_the_weight_files_sha256_and_shapes_are_checked() {
+    let bytes = std::fs::read(default_weights_path()).expect("weights");
+    let w = legonet::WeightFile::parse(&bytes).unwrap();
+    assert_eq!(w.len(), 247);
+    assert_eq!(w.total_values(), 4_694_024);
+    assert_eq!(w.encoder_id().len(), 64);
+    // A file that parses but lacks a tensor is rejected with a typed error naming it.
+    let mut broken = std::collections::HashMap::new();
+    let (shape, data) = w.tensor("_fc.bias").unwrap();
+    let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    broken.insert("_fc.bias".to_string(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &raw).unwrap());
+    let bytes = safetensors::serialize(broken, None).unwrap();
+    let err = Encoder::from_bytes(bytes, &Backend::Flex.cpu_device().unwrap()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_WEIGHTS");
+    assert!(err.to_string().contains("_conv_stem.weight"), "{err}");
+}

@@ -1,0 +1,208 @@
+// legonet — personalise an image classifier on the user's device and forget any photo exactly.
+// The public API. The engine (wasm: encoder + LegoNet) runs in a module Worker; this facade
+// owns it, speaks to it with a small RPC, and mirrors its state for synchronous getters.
+
+import { RpcClient } from './rpc.js';
+import { LegoNetError, InvalidImageError, DisposedError } from './errors.js';
+
+export * from './errors.js';
+
+/** Defaults of `LegoNet.create` (documented in index.d.ts). */
+export const DEFAULTS = Object.freeze({
+  encoderUrl: undefined,
+  backend: 'auto',
+  adapters: 64,
+  activated: 1,
+  seed: 0,
+  worker: true,
+});
+
+async function startEngine(useWorker) {
+  if (useWorker && typeof Worker !== 'undefined') {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'legonet-engine' });
+    return { client: new RpcClient(worker), terminate: () => worker.terminate() };
+  }
+  const { serve } = await import('./worker.js');
+  const { port1, port2 } = new MessageChannel();
+  serve(port2);
+  return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); } };
+}
+
+/** Turns what a page has into something transferable to the worker (Blob or ImageBitmap). */
+async function toTransferable(image) {
+  if (image instanceof Blob) return { image, transfer: [] };
+  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) return { image, transfer: [] };
+  const isImageLike =
+    (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) ||
+    (typeof HTMLCanvasElement !== 'undefined' && image instanceof HTMLCanvasElement) ||
+    (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
+    (typeof ImageData !== 'undefined' && image instanceof ImageData) ||
+    (typeof HTMLVideoElement !== 'undefined' && image instanceof HTMLVideoElement) ||
+    (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame);
+  if (!isImageLike) {
+    throw new InvalidImageError('expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, ImageData, Blob or File');
+  }
+  if (image instanceof HTMLImageElement && !image.complete) await image.decode().catch(() => {});
+  try {
+    const bitmap = await createImageBitmap(image);
+    return { image: bitmap, transfer: [bitmap] };
+  } catch (e) {
+    throw new InvalidImageError(`the image cannot be read (${e.message})`);
+  }
+}
+
+export class LegoNet {
+  #client;
+  #terminate;
+  #state = { labels: [], examples: [], pendingAdapters: 0, adapters: 0, activated: 0 };
+  #info;
+  #disposed = false;
+
+  constructor(key) {
+    if (key !== LegoNet.#key) throw new TypeError('use LegoNet.create(), LegoNet.import() or LegoNet.load()');
+  }
+  static #key = Symbol('LegoNet');
+
+  /** Creates an empty model. See `LegoNetOptions` in index.d.ts for every option and default. */
+  static async create(options = {}) {
+    const opts = { ...DEFAULTS, ...options };
+    if (!opts.encoderUrl) throw new LegoNetError('INVALID_CONFIG', 'encoderUrl is required (URL of efficientnet-lite0.safetensors)');
+    if (!['auto', 'webgpu', 'cpu'].includes(opts.backend)) {
+      throw new LegoNetError('INVALID_CONFIG', `backend must be 'auto', 'webgpu' or 'cpu', not ${JSON.stringify(opts.backend)}`);
+    }
+    const net = new LegoNet(LegoNet.#key);
+    const { client, terminate } = await startEngine(opts.worker);
+    net.#client = client;
+    net.#terminate = terminate;
+    try {
+      const encoderUrl = new URL(opts.encoderUrl, globalThis.location?.href).href;
+      const wasmUrl = opts.wasmUrl ? new URL(opts.wasmUrl, globalThis.location?.href).href : undefined;
+      const out = await client.call('init', {
+        encoderUrl, wasmUrl, backend: opts.backend,
+        config: { adapters: opts.adapters, activated: opts.activated, seed: opts.seed },
+      });
+      net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache };
+      net.#state = out.state;
+    } catch (e) {
+      net.dispose();
+      throw e;
+    }
+    return net;
+  }
+
+  /** Creates a model from `export()` bytes (options as in `create`; config comes from the bytes). */
+  static async import(bytes, options = {}) {
+    const net = await LegoNet.create(options);
+    try { await net.#call('import', { bytes: new Uint8Array(bytes) }); } catch (e) { net.dispose(); throw e; }
+    return net;
+  }
+
+  /** Creates a model from the IndexedDB record `name` written by `save(name)`. */
+  static async load(name, options = {}) {
+    const net = await LegoNet.create(options);
+    try { await net.#call('load', { name }); } catch (e) { net.dispose(); throw e; }
+    return net;
+  }
+
+  async #call(method, args, extra) {
+    if (this.#disposed) throw new DisposedError();
+    const value = await this.#client.call(method, args, extra);
+    if (value && value.state) this.#state = value.state;
+    return value;
+  }
+
+  /** Encodes `image` (cached: never encoded again) and stores it under `label`; resolves to its id. */
+  async addExample(image, label, { id } = {}) {
+    const [first] = await this.addExamples([{ image, label, id }]);
+    return first;
+  }
+
+  /** Adds many examples, all or nothing. `onProgress({ phase: 'encode', done, total })`. */
+  async addExamples(items, { onProgress, signal } = {}) {
+    if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
+    const wire = [];
+    const transfer = [];
+    for (const [i, it] of items.entries()) {
+      if (typeof it?.label !== 'string' || it.label.length === 0) {
+        throw new LegoNetError('INVALID_INPUT', `example ${i}: label must be a non-empty string`);
+      }
+      const t = await toTransferable(it.image);
+      wire.push({ image: t.image, label: it.label, id: it.id ?? null });
+      transfer.push(...t.transfer);
+    }
+    const out = await this.#call('addExamples', { items: wire }, { transfer, onProgress, signal });
+    return out.ids;
+  }
+
+  /** Trains every adapter whose members changed. `onProgress({ phase: 'train', done, total })`;
+   *  aborting through `signal` rejects with `AbortError` and leaves the model as before. */
+  async train({ onProgress, signal } = {}) {
+    return (await this.#call('train', {}, { onProgress, signal })).report;
+  }
+
+  /** Classifies `image`: `[{ label, probability }]`, most probable first. */
+  async predict(image) {
+    const t = await toTransferable(image);
+    return this.#call('predict', { image: t.image }, { transfer: t.transfer });
+  }
+
+  /** Forgets examples exactly: their adapters are retrained from scratch without them. */
+  async forget(ids) {
+    const list = Array.isArray(ids) ? ids : [ids];
+    return (await this.#call('forget', { ids: list })).report;
+  }
+
+  /** Registers a class with no examples yet. */
+  async addClass(label) { await this.#call('addClass', { label }); }
+
+  /** Forgets every example of `label` and the class itself. */
+  async removeClass(label) { return (await this.#call('removeClass', { label })).report; }
+
+  /** Replays every adapter from its members and seed and compares bitwise. */
+  async verify() { return this.#call('verify'); }
+
+  /** The whole state (config, keys' hash, encoder id, samples' encodings, adapters) as bytes. */
+  async export() { return this.#call('export'); }
+
+  /** Saves to IndexedDB under `name` (one transaction). Later forgets keep that copy in sync. */
+  async save(name) { await this.#call('save', { name: String(name) }); }
+
+  /** Sizes: wasm memory, stored samples, encodings, adapters, and the origin's storage estimate. */
+  async memory() { return this.#call('memory'); }
+
+  /** Saved models in this origin's IndexedDB. */
+  async savedModels() { return this.#call('listSaved'); }
+
+  /** Deletes one saved model. */
+  async deleteSaved(name) { await this.#call('deleteSaved', { name: String(name) }); }
+
+  /** Deletes every saved model and the cached encoder weights of this origin. */
+  async clearStorage() { await this.#call('clearStorage'); }
+
+  /** Class labels, sorted. */
+  labels() { return [...this.#state.labels]; }
+
+  /** Stored examples: `[{ id, label, adapters }]` (adapters: the indices it activates). */
+  examples() { return this.#state.examples.map((e) => ({ ...e, adapters: [...e.adapters] })); }
+
+  /** Adapters whose members changed since the last train. */
+  get pendingAdapters() { return this.#state.pendingAdapters; }
+
+  /** What runs the encoder: `{ kind: 'webgpu'|'cpu', name, adapter, reason }`; adapters always train on the CPU. */
+  get backend() { return structuredClone(this.#info.backend); }
+
+  /** SHA-256 of the encoder weights in use. */
+  get encoderId() { return this.#info.encoderId; }
+
+  /** Stops the engine and frees its memory. Idempotent. */
+  dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#client?.close();
+    this.#terminate?.();
+  }
+
+  [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() { this.dispose(); }
+}
+
+export default LegoNet;

@@ -1,0 +1,65 @@
+// The small typed RPC between the main-thread facade and the engine's Worker.
+//
+// main → worker: { id, method, args }            (args: structured-clonable; bytes transferred)
+//                { abort: id }                     (abort the call `id`; only long calls listen)
+// worker → main: { id, ok: true, value }
+//                { id, ok: false, error: { code, message } }
+//                { id, progress: { phase, done, total } }
+//
+// Methods (args → value) are listed in ENGINE_METHODS; the worker implements each one.
+
+/** @typedef {'init'|'addExamples'|'train'|'predict'|'forget'|'removeClass'|'addClass'|'verify'|'export'|'import'|'save'|'load'|'memory'|'listSaved'|'deleteSaved'|'clearStorage'} Method */
+export const ENGINE_METHODS = Object.freeze([
+  'init', 'addExamples', 'train', 'predict', 'forget', 'removeClass', 'addClass', 'verify',
+  'export', 'import', 'save', 'load', 'memory', 'listSaved', 'deleteSaved', 'clearStorage',
+]);
+
+import { errorFromCode, DisposedError } from './errors.js';
+
+/** Client end: `call(method, args, { transfer, onProgress, signal })` → Promise<value>. */
+export class RpcClient {
+  #port;
+  #next = 1;
+  #pending = new Map();
+  #closed = false;
+
+  constructor(port) {
+    this.#port = port;
+    port.onmessage = (e) => this.#receive(e.data);
+    port.onerror = (e) => this.#failAll('INTERNAL', `worker error: ${e.message ?? e}`);
+    port.onmessageerror = () => this.#failAll('INTERNAL', 'worker message could not be decoded');
+  }
+
+  #receive(msg) {
+    const p = this.#pending.get(msg.id);
+    if (!p) return;
+    if (msg.progress) { p.onProgress?.(msg.progress); return; }
+    this.#pending.delete(msg.id);
+    p.cleanup();
+    if (msg.ok) p.resolve(msg.value);
+    else p.reject(errorFromCode(msg.error?.code, msg.error?.message));
+  }
+
+  #failAll(code, message) {
+    for (const p of this.#pending.values()) { p.cleanup(); p.reject(errorFromCode(code, message)); }
+    this.#pending.clear();
+  }
+
+  call(method, args = {}, { transfer = [], onProgress, signal } = {}) {
+    if (this.#closed) return Promise.reject(new DisposedError());
+    if (signal?.aborted) return Promise.reject(errorFromCode('ABORTED', 'aborted before it started'));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.#port.postMessage({ abort: id });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => signal?.removeEventListener('abort', onAbort);
+      this.#pending.set(id, { resolve, reject, onProgress, cleanup });
+      this.#port.postMessage({ id, method, args }, transfer);
+    });
+  }
+
+  close() {
+    this.#closed = true;
+    this.#failAll('DISPOSED', 'this LegoNet instance was disposed');
+  }
+}

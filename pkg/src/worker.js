@@ -1,0 +1,249 @@
+// The engine: runs in a module Worker by default (training never freezes the page), or on the
+// main thread through a MessageChannel when `worker: false`. It owns the wasm instance, the
+// encoder, the LegoNet model and the storage; the facade (index.js) talks to it via rpc.js.
+
+import init, { WasmEngine } from '../wasm/legonet.js';
+import { errorToWire, AbortError, InvalidImageError, LegoNetError } from './errors.js';
+import * as storage from './storage.js';
+
+/** Longest side the engine decodes at; larger photos are downscaled first (see README). */
+const MAX_DECODE_SIDE = 4096;
+/** Adapters trained between two looks at the event loop (progress + abort). */
+const TRAIN_CHUNK = 4;
+
+let engine = null;
+let settings = null; // { encoderUrl, backend, config }
+let boundName = null; // the IndexedDB record kept in sync by forget/removeClass
+
+const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
+
+async function decode(image) {
+  let bitmap = image;
+  if (!(image instanceof ImageBitmap)) {
+    if (image instanceof Blob && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
+    try {
+      bitmap = await createImageBitmap(image);
+    } catch (e) {
+      throw new InvalidImageError(`not an image this browser can decode (${e.message})`);
+    }
+  }
+  let { width, height } = bitmap;
+  if (!width || !height) throw new InvalidImageError('the image has no pixels');
+  const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
+  width = Math.max(1, Math.round(width * scale));
+  height = Math.max(1, Math.round(height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close?.();
+  return ctx.getImageData(0, 0, width, height);
+}
+
+async function encode(image) {
+  const img = await decode(image);
+  return engine.encodeRgba(img.data, img.width, img.height);
+}
+
+async function gpuAdapter() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return null;
+  try {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    return {
+      vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '',
+      isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
+    };
+  } catch { return null; }
+}
+
+async function timeEncode(e) {
+  const rgba = new Uint8Array(256 * 256 * 4).fill(128);
+  await e.encodeRgba(rgba, 256, 256); // first call compiles shaders / warms caches
+  const t = performance.now();
+  await e.encodeRgba(rgba, 256, 256);
+  return performance.now() - t;
+}
+
+/** Creates the engine on the requested backend; 'auto' measures, and never picks a fallback adapter. */
+async function createEngine(weights, requested, config) {
+  const adapter = requested === 'cpu' ? null : await gpuAdapter();
+  const cpu = async () => WasmEngine.create(weights, 'flex', config);
+  if (requested === 'cpu') return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter: null, reason: 'requested' } };
+  if (requested === 'webgpu') {
+    if (!adapter) throw new LegoNetError('BACKEND', 'WebGPU was requested but navigator.gpu gives no adapter');
+    const e = await WasmEngine.create(weights, 'wgpu', config);
+    return { engine: e, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: e.device, reason: 'requested' } };
+  }
+  if (!adapter) return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter: null, reason: 'no WebGPU adapter' } };
+  if (adapter.isFallbackAdapter) {
+    return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter, reason: 'the only WebGPU adapter is a software fallback' } };
+  }
+  const [c, g] = [await cpu(), await WasmEngine.create(weights, 'wgpu', config)];
+  const [cpuMs, gpuMs] = [await timeEncode(c), await timeEncode(g)];
+  const gpuWins = gpuMs < cpuMs;
+  (gpuWins ? c : g).free();
+  const reason = `warm-up encode: webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms`;
+  return gpuWins
+    ? { engine: g, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: g.device, reason } }
+    : { engine: c, backend: { kind: 'cpu', name: 'flex', adapter, reason } };
+}
+
+function state() {
+  return engine.state();
+}
+
+function need() {
+  if (!engine) throw new LegoNetError('NOT_INITIALISED', 'the engine is not initialised');
+  return engine;
+}
+
+async function persistIfBound() {
+  if (boundName) await storage.saveModel(boundName, engine.exportBytes(), { encoderId: engine.encoderId });
+}
+
+const handlers = {
+  async init({ encoderUrl, wasmUrl, backend = 'auto', config = {} }) {
+    await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+    const { bytes, fromCache } = await storage.fetchWeights(encoderUrl);
+    const created = await createEngine(bytes, backend, config);
+    engine = created.engine;
+    settings = { encoderUrl, backend, config };
+    return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, state: state() };
+  },
+
+  async addExamples({ items }, ctx) {
+    need();
+    const encodings = [];
+    for (let i = 0; i < items.length; i++) {
+      if (ctx.aborted()) throw new AbortError();
+      try {
+        encodings.push(await encode(items[i].image));
+      } catch (e) {
+        if (e instanceof LegoNetError) e.message = `example ${i}: ${e.message}`;
+        throw e;
+      }
+      ctx.progress({ phase: 'encode', done: i + 1, total: items.length });
+      await yieldToLoop();
+    }
+    // All encoded: add them in one all-or-nothing step.
+    const ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
+    return { ids, state: state() };
+  },
+
+  async train(_args, ctx) {
+    need();
+    const total = engine.pendingAdapters();
+    const checkpoint = engine.exportBytes(); // an aborted train restores this exact state
+    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, ms: 0 };
+    const t0 = performance.now();
+    while (engine.pendingAdapters() > 0) {
+      if (ctx.aborted()) {
+        engine.importBytes(checkpoint);
+        throw new AbortError('training was aborted; the model is as it was before train()');
+      }
+      const r = engine.trainSome(TRAIN_CHUNK);
+      report.adaptersTrained += r.adaptersTrained;
+      report.samplesReplayed += r.samplesReplayed;
+      report.paramsTrained += r.paramsTrained;
+      ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
+      await yieldToLoop();
+    }
+    report.ms = performance.now() - t0;
+    await persistIfBound();
+    return { report, state: state() };
+  },
+
+  async predict({ image }) {
+    need();
+    return engine.predict(await encode(image));
+  },
+
+  async forget({ ids }) {
+    need();
+    const report = engine.forget(ids);
+    await persistIfBound();
+    return { report, state: state() };
+  },
+
+  async removeClass({ label }) {
+    need();
+    const report = engine.removeClass(label);
+    await persistIfBound();
+    return { report, state: state() };
+  },
+
+  async addClass({ label }) {
+    need().addClass(label);
+    return { state: state() };
+  },
+
+  async verify() {
+    return need().verify();
+  },
+
+  async export() {
+    const bytes = need().exportBytes();
+    return { value: bytes, transfer: [bytes.buffer] };
+  },
+
+  async import({ bytes }) {
+    need().importBytes(bytes);
+    boundName = null;
+    return { state: state() };
+  },
+
+  async save({ name }) {
+    need();
+    await storage.saveModel(name, engine.exportBytes(), { encoderId: engine.encoderId });
+    boundName = name;
+    return { state: state() };
+  },
+
+  async load({ name }) {
+    need();
+    const record = await storage.loadModel(name);
+    engine.importBytes(record.snapshot);
+    boundName = name;
+    return { state: state() };
+  },
+
+  async memory() {
+    need();
+    return { ...engine.memory(), storage: (await navigator.storage?.estimate?.()) ?? null };
+  },
+
+  listSaved: () => storage.listModels(),
+  deleteSaved: async ({ name }) => { await storage.deleteModel(name); if (boundName === name) boundName = null; },
+  clearStorage: async () => { await storage.clearAll(); boundName = null; },
+};
+
+/** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort). */
+export function serve(port) {
+  const aborted = new Set();
+  let queue = Promise.resolve(); // one call at a time: the engine is single-threaded
+  port.onmessage = (e) => {
+    const msg = e.data;
+    if (msg.abort) { aborted.add(msg.abort); return; }
+    const { id, method, args } = msg;
+    queue = queue.then(async () => {
+      const ctx = {
+        progress: (p) => port.postMessage({ id, progress: p }),
+        aborted: () => aborted.has(id),
+      };
+      try {
+        const handler = handlers[method];
+        if (!handler) throw new LegoNetError('INTERNAL', `unknown method ${method}`);
+        const out = await handler(args ?? {}, ctx);
+        if (out && out.transfer) port.postMessage({ id, ok: true, value: out.value }, out.transfer);
+        else port.postMessage({ id, ok: true, value: out });
+      } catch (err) {
+        port.postMessage({ id, ok: false, error: errorToWire(err) });
+      } finally {
+        aborted.delete(id);
+      }
+    });
+  };
+}
+
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self);

@@ -1,0 +1,91 @@
+// Service worker of the legonet demo (at the site root so that it controls index.html).
+//
+// 1. Offline: on install it caches the page, the package (pkg/src, pkg/wasm), the weights and the
+//    sample photos; later visits work with no network. Code is served network-first (so a rebuilt
+//    wasm is picked up), falling back to the cache offline; weights and photos are cache-first.
+// 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
+//    reports each one to the page (`{ type: 'legonet-demo:request', url, from, at }`), which counts
+//    those made after the app was ready.
+const VERSION = 'legonet-demo-v1';
+
+const CODE = [
+  './', 'index.html', 'www/app.js', 'www/netcount.js', 'www/thumbs.js', 'www/ui.js', 'www/style.css',
+  'pkg/src/index.js', 'pkg/src/errors.js', 'pkg/src/rpc.js', 'pkg/src/storage.js', 'pkg/src/worker.js',
+  'pkg/wasm/legonet.js', 'pkg/wasm/legonet_bg.wasm',
+];
+const DATA = ['weights/efficientnet-lite0.safetensors', 'www/samples/samples.json'];
+
+const url = (p) => new URL(p, self.registration.scope).href;
+
+async function tell(message) {
+  for (const c of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) c.postMessage(message);
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(VERSION);
+    let photos = [];
+    try {
+      const res = await fetch(url('www/samples/samples.json'), { cache: 'no-cache' });
+      photos = (await res.json()).photos.map((p) => `www/samples/${p.file}`);
+    } catch { /* the page still works; the photos are cached when first used */ }
+    const all = [...CODE, ...DATA, ...photos];
+    let done = 0;
+    // One file failing (say, a wasm not built yet) must not keep the rest from working offline.
+    await Promise.all(all.map(async (p) => {
+      try {
+        const res = await fetch(url(p), { cache: 'no-cache' });
+        if (res.ok) await cache.put(url(p), res);
+      } catch { /* offline during install: nothing to cache */ }
+      done += 1;
+      tell({ type: 'legonet-demo:install', done, total: all.length });
+    }));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) if (key.startsWith('legonet-demo-') && key !== VERSION) await caches.delete(key);
+    await self.clients.claim();
+  })());
+});
+
+const isData = (u) => u.pathname.endsWith('.safetensors') || u.pathname.includes('/www/samples/');
+
+async function cacheFirst(request) {
+  const cache = await caches.open(VERSION);
+  const hit = await cache.match(request, { ignoreSearch: true });
+  if (hit) return { response: hit, from: 'cache' };
+  const response = await fetch(request);
+  if (response.ok && request.method === 'GET') await cache.put(request, response.clone()).catch(() => {});
+  return { response, from: 'network' };
+}
+
+async function networkFirst(request) {
+  const cache = await caches.open(VERSION);
+  try {
+    const response = await fetch(request, { cache: 'no-cache' });
+    if (response.ok && request.method === 'GET') await cache.put(request, response.clone()).catch(() => {});
+    return { response, from: 'network' };
+  } catch (e) {
+    const hit = await cache.match(request, { ignoreSearch: true });
+    if (hit) return { response: hit, from: 'cache' };
+    throw e;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const u = new URL(request.url);
+  const sameOrigin = u.origin === self.location.origin;
+  const work = (async () => {
+    if (!sameOrigin || request.method !== 'GET') return { response: await fetch(request), from: 'network' };
+    return isData(u) ? cacheFirst(request) : networkFirst(request);
+  })();
+  event.respondWith(work.then((r) => r.response));
+  event.waitUntil(work.then(
+    (r) => tell({ type: 'legonet-demo:request', url: request.url, method: request.method, from: r.from, at: Date.now() }),
+    () => tell({ type: 'legonet-demo:request', url: request.url, method: request.method, from: 'failed', at: Date.now() }),
+  ));
+});

@@ -1,0 +1,79 @@
+// Test page: runs the wasm encoder on the shared fixtures and reports numbers to the test.
+import init, { WasmEncoder } from '../../pkg/wasm/legonet.js';
+
+const f32 = async (url) => new Float32Array(await (await fetch(url)).arrayBuffer());
+
+function cosine(a, b) {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return dot / Math.sqrt(na * nb);
+}
+const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const top5 = (logits) => [...logits.keys()].sort((i, j) => logits[j] - logits[i] || i - j).slice(0, 5);
+
+async function pngRgba(url) {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
+async function adapterInfo() {
+  if (!navigator.gpu) return null;
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  return { vendor: info.vendor, architecture: info.architecture, description: info.description,
+           isFallbackAdapter: adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? null };
+}
+
+let ready;
+window.legonetCheck = async function (backend, names, { benchReps = 0 } = {}) {
+  ready ??= init();
+  await ready;
+  const weights = new Uint8Array(await (await fetch('/weights/efficientnet-lite0.safetensors')).arrayBuffer());
+  const t0 = performance.now();
+  const encoder = await WasmEncoder.create(weights, backend);
+  const loadMs = performance.now() - t0;
+  const results = [];
+  for (const name of names) {
+    const want = await f32(`/fixtures/${name}.embedding.f32`);
+    const wantLogits = await f32(`/fixtures/${name}.logits.f32`);
+    const fromInput = await encoder.encodeInput(await f32(`/fixtures/${name}.input.f32`));
+    const img = await pngRgba(`/fixtures/${name}.png`);
+    const fromPng = await encoder.encodeRgba(img.data, img.width, img.height);
+    results.push({
+      name,
+      input: { cosine: cosine(fromInput.encodings, want), maxAbsDiff: maxAbsDiff(fromInput.encodings, want),
+               top5: top5(fromInput.logits) },
+      png: { cosine: cosine(fromPng.encodings, want), maxAbsDiff: maxAbsDiff(fromPng.encodings, want),
+             top5: top5(fromPng.logits), labels: fromPng.top5[0].map((p) => p.label) },
+      want: { top5: top5(wantLogits) },
+    });
+  }
+  const bench = {};
+  if (benchReps > 0) {
+    const one = await f32(`/fixtures/${names[0]}.input.f32`);
+    for (const batch of [1, 8]) {
+      const input = new Float32Array(one.length * batch);
+      for (let b = 0; b < batch; b++) input.set(one, b * one.length);
+      await encoder.encodeInput(input); // warm-up (shader compilation on wgpu)
+      const times = [];
+      for (let r = 0; r < benchReps; r++) {
+        const t = performance.now();
+        await encoder.encodeInput(input);
+        times.push((performance.now() - t) / batch);
+      }
+      times.sort((a, b) => a - b);
+      bench[`batch${batch}`] = times[times.length >> 1];
+    }
+  }
+  let badInput = null;
+  try { await encoder.encodeRgba(new Uint8Array(4), 1, 1); } catch (e) { badInput = { name: e.name, code: e.code, message: e.message }; }
+  const out = { backend: encoder.backend, device: encoder.device, encoderId: encoder.encoderId,
+                loadMs, results, bench, badInput, adapter: await adapterInfo() };
+  encoder.free();
+  return out;
+};
+document.getElementById('status').textContent = 'ready';

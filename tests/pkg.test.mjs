@@ -1,0 +1,199 @@
+// Browser tests of the npm package (issue 5), in headless Debian Chromium, with real photos from
+// gcompris-photos: add examples for 3 classes, train, predict held-out photos, forget one, verify,
+// save, reload the page, load, predict the same, export → import round trip; no request leaves
+// for another origin and none at all during train/predict/forget; bad inputs reject with their
+// documented code and leave the model as it was. CPU always; WebGPU where Chromium gives an adapter.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser, datasetPhotos } from './browser.mjs';
+
+const CLASSES = ['animals', 'monuments', 'tools'];
+const { train: TRAIN, heldOut: HELD_OUT } = datasetPhotos(CLASSES, { train: 6, heldOut: 2 });
+let b;
+
+before(async () => { b = await openBrowser(); });
+after(async () => { await b?.close(); });
+
+async function openPage() {
+  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
+  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+}
+
+/** Runs `fn(legonet, args)` in the page; the model lives in window.net between calls. */
+const inPage = (fn, args) => b.page.evaluate(`(${fn})(window.legonet, ${JSON.stringify(args ?? null)})`);
+
+function otherOrigin(url) {
+  return !url.startsWith(b.server.url) && !url.startsWith('data:') && !url.startsWith('blob:');
+}
+
+for (const backend of ['cpu', 'webgpu']) {
+  test(`package end to end on ${backend}`, { timeout: 900_000 }, async (t) => {
+    await openPage();
+    if (backend === 'webgpu') {
+      const has = await b.page.evaluate(async () => !!(navigator.gpu && (await navigator.gpu.requestAdapter())));
+      if (!has) return t.skip('navigator.gpu gives no adapter here');
+    }
+    const created = await inPage(async (L, { backend }) => {
+      window.net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend, adapters: 16, activated: 3 });
+      return { backend: window.net.backend, encoderId: window.net.encoderId };
+    }, { backend });
+    console.log(`[${backend}] backend: ${JSON.stringify(created.backend)}`);
+    assert.equal(created.backend.kind, backend);
+    assert.match(created.encoderId, /^[0-9a-f]{64}$/);
+
+    // Add examples (Blobs of real WebP photos) for 3 classes, with progress.
+    const added = await inPage(async (L, { train }) => {
+      const items = await Promise.all(train.map(async (p) => ({ image: await window.fetchBlob(p.url), label: p.label })));
+      const progress = [];
+      const t = performance.now();
+      const ids = await window.net.addExamples(items, { onProgress: (p) => progress.push(p) });
+      return { ids, progress: progress.length, ms: performance.now() - t, labels: window.net.labels(), examples: window.net.examples() };
+    }, { train: TRAIN });
+    assert.equal(added.ids.length, TRAIN.length);
+    assert.equal(new Set(added.ids).size, TRAIN.length);
+    assert.deepEqual(added.labels, [...CLASSES].sort());
+    assert.equal(added.progress, TRAIN.length);
+    console.log(`[${backend}] encoded ${TRAIN.length} photos in ${added.ms.toFixed(0)} ms`);
+
+    // Train (no request at all from here until the end of forget).
+    const before = b.requests.length;
+    const trained = await inPage(async () => {
+      const progress = [];
+      const report = await window.net.train({ onProgress: (p) => progress.push(p) });
+      return { report, progress };
+    });
+    assert.ok(trained.report.adaptersTrained > 0);
+    assert.ok(trained.progress.length > 0 && trained.progress.at(-1).done === trained.progress.at(-1).total);
+
+    // Predict held-out photos.
+    const preds = await inPage(async (L, { heldOut }) => {
+      const out = [];
+      for (const p of heldOut) {
+        const blob = await window.fetchBlob(p.url);
+        out.push({ want: p.label, got: await window.net.predict(blob) });
+      }
+      return out;
+    }, { heldOut: HELD_OUT });
+    const correct = preds.filter((p) => p.got[0].label === p.want).length;
+    console.log(`[${backend}] held-out: ${correct}/${preds.length} correct`);
+    for (const p of preds) {
+      assert.ok(Math.abs(p.got.reduce((s, c) => s + c.probability, 0) - 1) < 1e-3, 'probabilities sum to 1');
+    }
+    assert.equal(correct, preds.length, `every held-out photo predicted correctly: ${JSON.stringify(preds.map((p) => [p.want, p.got[0]]))}`);
+
+    // Forget one; verify.
+    const forgot = await inPage(async (L, { id }) => {
+      const report = await window.net.forget(id);
+      return { report, verify: await window.net.verify(), left: window.net.examples().length };
+    }, { id: added.ids[0] });
+    console.log(`[${backend}] forget: ${JSON.stringify(forgot.report)}; verify: ${JSON.stringify(forgot.verify)}`);
+    assert.equal(forgot.report.forgotten, 1);
+    assert.ok(forgot.report.retrainedAdapters.length >= 1 && forgot.report.retrainedAdapters.length <= 3);
+    assert.ok(forgot.verify.ok);
+    assert.equal(forgot.left, TRAIN.length - 1);
+    // Fetching the held-out photos is the test's own doing; the library itself made none.
+    const libRequests = b.requests.slice(before).filter((u) => !u.includes('/datasets/'));
+    assert.deepEqual(libRequests, [], 'no request during train/predict/forget');
+
+    // Bad inputs: typed errors, model unchanged.
+    const bad = await inPage(async (L) => {
+      const snapshot = await window.net.export();
+      const codeOf = async (f) => { try { await f(); return 'no error'; } catch (e) { return { code: e.code, name: e.name, isError: e instanceof Error, isLegoNetError: e instanceof L.LegoNetError }; } };
+      const tiny = new ImageData(1, 1);
+      const out = {
+        emptyBlob: await codeOf(() => window.net.addExample(new Blob([], { type: 'image/png' }), 'animals')),
+        notImage: await codeOf(() => window.net.addExample(new Blob(['this is not an image'], { type: 'image/png' }), 'animals')),
+        tinyImage: await codeOf(() => window.net.addExample(tiny, 'animals')),
+        unknownId: await codeOf(() => window.net.forget('no-such-id')),
+        truncated: await codeOf(() => L.LegoNet.import(snapshot.slice(0, snapshot.length - 7), { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' })),
+        badBackend: await codeOf(() => L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'tpu' })),
+      };
+      const after = await window.net.export();
+      out.unchanged = after.length === snapshot.length && after.every((v, i) => v === snapshot[i]);
+      return out;
+    });
+    assert.equal(bad.emptyBlob.code, 'INVALID_IMAGE');
+    assert.equal(bad.notImage.code, 'INVALID_IMAGE');
+    assert.equal(bad.tinyImage.code, 'INVALID_IMAGE');
+    assert.equal(bad.unknownId.code, 'UNKNOWN_ID');
+    assert.equal(bad.truncated.code, 'CORRUPT_SNAPSHOT');
+    assert.equal(bad.badBackend.code, 'INVALID_CONFIG');
+    for (const v of Object.values(bad).filter((v) => typeof v === 'object')) assert.ok(v.isError && v.isLegoNetError);
+    assert.ok(bad.unchanged, 'the model is byte-identical after the rejected calls');
+
+    // Save, reload the page, load, predict the same; export → import round trip identical.
+    const name = `test-${backend}`;
+    const saved = await inPage(async (L, { name, heldOut }) => {
+      await window.net.save(name);
+      const preds = [];
+      for (const p of heldOut) preds.push(await window.net.predict(await window.fetchBlob(p.url)));
+      return { preds, bytes: Array.from(await window.net.export()), examples: window.net.examples().length };
+    }, { name, heldOut: HELD_OUT });
+    await openPage();
+    const loaded = await inPage(async (L, { name, heldOut, backend }) => {
+      const opts = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend };
+      window.net = await L.LegoNet.load(name, opts);
+      const preds = [];
+      for (const p of heldOut) preds.push(await window.net.predict(await window.fetchBlob(p.url)));
+      const bytes = await window.net.export();
+      const copy = await L.LegoNet.import(bytes, opts);
+      const again = await copy.export();
+      const verify = await copy.verify();
+      copy.dispose();
+      const memory = await window.net.memory();
+      return { preds, bytes: Array.from(bytes), roundTrip: Array.from(again), verify, memory, examples: window.net.examples().length };
+    }, { name, heldOut: HELD_OUT, backend });
+    assert.equal(loaded.examples, saved.examples);
+    assert.deepEqual(loaded.preds, saved.preds, 'predictions after reload + load are identical');
+    assert.deepEqual(loaded.bytes, saved.bytes, 'the loaded model is byte-identical to the saved one');
+    assert.deepEqual(loaded.roundTrip, loaded.bytes, 'export → import → export is identical');
+    assert.ok(loaded.verify.ok);
+    assert.ok(loaded.memory.encodingBytes === loaded.examples * 1280 * 4);
+    console.log(`[${backend}] memory: ${JSON.stringify(loaded.memory)}`);
+
+    // Removing a class forgets its examples (and keeps the saved copy in sync).
+    const removed = await inPage(async (L, { name, backend }) => {
+      const report = await window.net.removeClass('tools');
+      const reloaded = await L.LegoNet.load(name, { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend });
+      const out = { report, labels: window.net.labels(), storedLabels: reloaded.labels(), storedExamples: reloaded.examples().length };
+      reloaded.dispose();
+      window.net.dispose();
+      return out;
+    }, { name, backend });
+    assert.deepEqual(removed.labels, ['animals', 'monuments']);
+    assert.deepEqual(removed.storedLabels, ['animals', 'monuments'], 'storage forgot the class too');
+
+    const foreign = b.requests.filter(otherOrigin);
+    assert.deepEqual(foreign, [], 'no request to any other origin');
+  });
+}
+
+test('an aborted train leaves the previous model usable and unchanged', { timeout: 600_000 }, async () => {
+  await openPage();
+  const out = await inPage(async (L, { train }) => {
+    const net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu', adapters: 16, activated: 3 });
+    const blobs = await Promise.all(train.map((p) => window.fetchBlob(p.url)));
+    const half = train.length >> 1;
+    await net.addExamples(train.slice(0, half).map((p, i) => ({ image: blobs[i], label: p.label })));
+    await net.train();
+    const beforeBytes = await net.export();
+    const probe = await net.predict(blobs[0]);
+    await net.addExamples(train.slice(half).map((p, i) => ({ image: blobs[half + i], label: p.label })));
+    const pendingBytes = await net.export();
+    const controller = new AbortController();
+    let aborted = null;
+    const run = net.train({ signal: controller.signal, onProgress: () => controller.abort() });
+    try { await run; } catch (e) { aborted = e.code; }
+    const afterBytes = await net.export();
+    const same = afterBytes.length === pendingBytes.length && afterBytes.every((v, i) => v === pendingBytes[i]);
+    const probeAfter = await net.predict(blobs[0]);
+    net.dispose();
+    let disposed = null;
+    try { await net.verify(); } catch (e) { disposed = e.code; }
+    return { aborted, same, probe, probeAfter, changedByAdd: beforeBytes.length !== pendingBytes.length, disposed };
+  }, { train: TRAIN });
+  assert.equal(out.aborted, 'ABORTED');
+  assert.ok(out.same, 'state after the aborted train equals the state before it');
+  assert.deepEqual(out.probeAfter, out.probe, 'the previously trained model still predicts the same');
+  assert.equal(out.disposed, 'DISPOSED');
+});
