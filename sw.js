@@ -1,8 +1,9 @@
 // Service worker of the legonet demo (at the site root so that it controls index.html).
 //
 // 1. Offline: on install it caches the page, the package (pkg/src, pkg/wasm), the weights and the
-//    sample photos; later visits work with no network. Code is served network-first (so a rebuilt
-//    wasm is picked up), falling back to the cache offline; weights and photos are cache-first.
+//    sample photos; later visits work with no network. Page code (small) is served network-first,
+//    falling back to the cache offline; the wasm (35 MB) stale-while-revalidate (a rebuilt wasm is
+//    picked up on the next visit); the weights and the sample photos cache-first.
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page (`{ type: 'legonet-demo:request', url, from, at }`), which counts
 //    those made after the app was ready.
@@ -62,6 +63,20 @@ async function cacheFirst(request) {
   return { response, from: 'network' };
 }
 
+async function staleWhileRevalidate(request, event) {
+  const cache = await caches.open(VERSION);
+  const hit = await cache.match(request, { ignoreSearch: true });
+  const refresh = fetch(request, { cache: 'no-cache' }).then(async (response) => {
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  });
+  if (hit) {
+    event.waitUntil(refresh.catch(() => {}));
+    return { response: hit, from: 'cache' };
+  }
+  return { response: await refresh, from: 'network' };
+}
+
 async function networkFirst(request) {
   const cache = await caches.open(VERSION);
   try {
@@ -81,7 +96,9 @@ self.addEventListener('fetch', (event) => {
   const sameOrigin = u.origin === self.location.origin;
   const work = (async () => {
     if (!sameOrigin || request.method !== 'GET') return { response: await fetch(request), from: 'network' };
-    return isData(u) ? cacheFirst(request) : networkFirst(request);
+    if (isData(u)) return cacheFirst(request);
+    if (u.pathname.endsWith('.wasm')) return staleWhileRevalidate(request, event);
+    return networkFirst(request);
   })();
   event.respondWith(work.then((r) => r.response));
   event.waitUntil(work.then(
