@@ -136,10 +136,12 @@ impl Unlearner for Sharded {
             self.shards[s].remove(id);
             self.dirty.insert(s);
         }
+        let touched: Vec<usize> = self.dirty.iter().copied().collect();
         let t = self.train()?;
         Ok(ForgetReport {
             forgotten: ids.len(),
             adapters_retrained: t.adapters_trained,
+            adapters: touched,
             samples_replayed: t.samples_replayed,
             params_retrained: t.params_trained,
             elapsed_ms: now_ms() - start,

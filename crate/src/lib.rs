@@ -12,6 +12,7 @@ pub mod activation;
 pub mod adapter;
 pub mod backend;
 pub mod baselines;
+pub mod compare;
 pub mod encoder;
 pub mod error;
 pub mod imagenet;
@@ -28,7 +29,8 @@ pub use baselines::{Knn, Sharded};
 pub use error::{Error, Result};
 pub use keys::{EncoderHead, KeySet};
 pub use model::{
-    ForgetReport, LegoNet, LegoNetConfig, Prediction, TrainReport, Unlearner, VerifyReport,
+    ForgetReport, LegoNet, LegoNetConfig, MemoryReport, ModelSummary, Prediction, TrainReport, Unlearner,
+    VerifyReport,
 };
 
 #[cfg(target_arch = "wasm32")]

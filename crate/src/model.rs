@@ -73,6 +73,7 @@ impl LegoNetConfig {
 
 /// What a `train` call did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainReport {
     /// Adapters retrained (empty adapters are cleared, not counted).
     pub adapters_trained: usize,
@@ -86,11 +87,14 @@ pub struct TrainReport {
 
 /// What a `forget` (or `remove_class`) call cost.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ForgetReport {
     /// Samples removed.
     pub forgotten: usize,
     /// Adapters retrained from scratch on their surviving members.
     pub adapters_retrained: usize,
+    /// Which adapters were touched (retrained, or cleared when no member survived), ascending.
+    pub adapters: Vec<usize>,
     /// Samples replayed by that retraining.
     pub samples_replayed: usize,
     /// Parameters retrained.
@@ -101,6 +105,7 @@ pub struct ForgetReport {
 
 /// Result of `verify`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifyReport {
     /// Adapters replayed and compared.
     pub adapters_checked: usize,
@@ -149,18 +154,12 @@ pub trait Unlearner {
     fn members_per_adapter(&self) -> Vec<usize>;
 }
 
-/// Milliseconds from a monotonic-enough clock; `std::time::Instant` panics on wasm32.
+/// Milliseconds since the first call, from a monotonic clock (`web_time` maps it to
+/// `performance.now()` in browsers, where `std::time::Instant` panics).
 pub(crate) fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
-    }
+    use std::sync::OnceLock;
+    static START: OnceLock<web_time::Instant> = OnceLock::new();
+    START.get_or_init(web_time::Instant::now).elapsed().as_secs_f64() * 1e3
 }
 
 /// Ensemble rule shared with the baselines: average of per-label scores over `votes`.
@@ -395,9 +394,8 @@ impl Unlearner for LegoNet {
 
     fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
         validate_encoding(encoding, self.keys.dim())?;
-        if !self.dirty.is_empty() {
-            return Err(Error::NotTrained(self.dirty.len()));
-        }
+        // Adapters with pending (untrained) members answer with their last trained parameters:
+        // adds take effect at train(); forgets never wait (forget retrains at once).
         let ranked = activation::ranked(&self.keys, encoding);
         let mut used: Vec<usize> =
             ranked[..self.config.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
@@ -420,10 +418,12 @@ impl Unlearner for LegoNet {
             let s = self.ledger.remove(id)?;
             self.dirty.extend(s.adapters);
         }
+        let touched: Vec<usize> = self.dirty.iter().copied().collect();
         match self.train() {
             Ok(t) => Ok(ForgetReport {
                 forgotten: ids.len(),
                 adapters_retrained: t.adapters_trained,
+                adapters: touched,
                 samples_replayed: t.samples_replayed,
                 params_retrained: t.params_trained,
                 elapsed_ms: now_ms() - start,
@@ -441,6 +441,135 @@ impl Unlearner for LegoNet {
 
     fn members_per_adapter(&self) -> Vec<usize> {
         self.member_counts()
+    }
+}
+
+/// One row of [`LegoNet::summary`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExampleSummary {
+    /// Sample id.
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// Adapters it activates, nearest first.
+    pub adapters: Vec<usize>,
+}
+
+/// What an app shows of a model (labels, examples, adapter occupancy).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelSummary {
+    /// Registered classes, sorted.
+    pub labels: Vec<String>,
+    /// Stored examples, sorted by id.
+    pub examples: Vec<ExampleSummary>,
+    /// Adapters with changed members not yet retrained.
+    pub pending_adapters: usize,
+    /// n.
+    pub adapters: usize,
+    /// k.
+    pub activated: usize,
+    /// Members per adapter.
+    pub member_counts: Vec<usize>,
+}
+
+/// Memory held by a model, in bytes and counts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryReport {
+    /// Stored samples.
+    pub samples: usize,
+    /// Bytes of cached encodings.
+    pub encoding_bytes: usize,
+    /// Trained adapter parameters (floats).
+    pub adapter_params: usize,
+    /// Bytes of the key anchors.
+    pub key_bytes: usize,
+    /// Bytes of `export()`.
+    pub snapshot_bytes: usize,
+}
+
+impl LegoNetConfig {
+    /// An empty LegoNet whose keys are derived from the encoder weight file itself.
+    pub fn init_from_weights(&self, weights: &crate::encoder::WeightFile) -> Result<LegoNet> {
+        let keys = KeySet::from_weights(weights, self.n_adapters, self.seed)?;
+        self.init(keys, weights.encoder_id())
+    }
+}
+
+impl LegoNet {
+    /// Adds a batch all-or-nothing: every item is checked (id free and unique in the batch,
+    /// encoding valid, label non-empty) before anything changes. Unknown labels are registered
+    /// as classes.
+    pub fn add_many(&mut self, items: &[(&str, &[f32], &str)]) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        for &(id, encoding, label) in items {
+            if id.is_empty() || label.is_empty() {
+                return Err(Error::InvalidInput("sample ids and labels must not be empty".into()));
+            }
+            if self.ledger.contains(id) || !seen.insert(id) {
+                return Err(Error::DuplicateId(id.to_string()));
+            }
+            validate_encoding(encoding, self.keys.dim())?;
+        }
+        for &(id, encoding, label) in items {
+            if !self.classes.contains(label) {
+                self.classes.insert(label.to_string());
+            }
+            self.add(id, encoding, label).expect("validated above");
+        }
+        Ok(())
+    }
+
+    /// Trains at most `max` pending adapters (lowest index first), so a caller can interleave
+    /// progress reports and cancellation; `train()` is `train_some(usize::MAX)`.
+    pub fn train_some(&mut self, max: usize) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        let batch: Vec<usize> = self.dirty.iter().copied().take(max).collect();
+        let mut fresh = Vec::with_capacity(batch.len());
+        for &i in &batch {
+            let p = self.replay(i)?;
+            if let Some(p) = &p {
+                report.adapters_trained += 1;
+                report.samples_replayed += self.ledger.members(i).count();
+                report.params_trained += p.num_params();
+            }
+            fresh.push((i, p));
+        }
+        for (i, p) in fresh {
+            self.adapters[i] = p;
+            self.dirty.remove(&i);
+        }
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    /// Labels, examples and adapter occupancy, for display.
+    pub fn summary(&self) -> ModelSummary {
+        ModelSummary {
+            labels: self.classes.iter().cloned().collect(),
+            examples: self
+                .ledger
+                .iter()
+                .map(|(id, s)| ExampleSummary { id: id.clone(), label: s.label.clone(), adapters: s.adapters.clone() })
+                .collect(),
+            pending_adapters: self.dirty.len(),
+            adapters: self.config.n_adapters,
+            activated: self.config.k,
+            member_counts: self.member_counts(),
+        }
+    }
+
+    /// Memory held by the model.
+    pub fn memory(&self) -> MemoryReport {
+        MemoryReport {
+            samples: self.ledger.len(),
+            encoding_bytes: self.ledger.iter().map(|(_, s)| s.encoding.len() * 4).sum(),
+            adapter_params: self.adapters.iter().flatten().map(AdapterParams::num_params).sum(),
+            key_bytes: self.keys.anchors().len() * 4 + self.keys.owners().len() * 4,
+            snapshot_bytes: self.export().len(),
+        }
     }
 }
 
@@ -624,7 +753,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn predict_learns_and_requires_training() {
+    fn predict_learns_only_from_trained_adapters() {
         let cfg = LegoNetConfig::new().with_n_adapters(4).with_k(2);
         let train = dataset(120, 3, 8);
         let test = dataset(60, 3, 8);
@@ -633,7 +762,8 @@ pub(crate) mod tests {
         for (id, x, l) in &train {
             m.add(id, x, l).unwrap();
         }
-        assert!(matches!(m.predict(&train[0].1), Err(Error::NotTrained(_))));
+        // Untrained additions are not used until train().
+        assert!(matches!(m.predict(&train[0].1), Err(Error::EmptyModel)));
         m.train().unwrap();
         let ok = test.iter().filter(|(_, x, l)| &m.predict(x).unwrap().label == l).count();
         assert!(ok as f32 / test.len() as f32 > 0.9, "{ok}");
@@ -662,5 +792,46 @@ pub(crate) mod tests {
         for i in 0..8 {
             assert_eq!(m.adapter(i), scratch.adapter(i));
         }
+    }
+
+    #[test]
+    fn add_many_is_all_or_nothing_and_train_some_matches_train() {
+        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let data = dataset(40, 3, 17);
+        let items: Vec<(&str, &[f32], &str)> =
+            data.iter().map(|(id, x, l)| (id.as_str(), x.as_slice(), l.as_str())).collect();
+        let mut m = cfg.init(keys(8), "test-encoder").unwrap();
+        // A duplicate inside the batch, or a bad encoding at the end: nothing is added.
+        let mut dup = items.clone();
+        dup.push(items[0]);
+        assert!(matches!(m.add_many(&dup), Err(Error::DuplicateId(_))));
+        let mut bad = items.clone();
+        bad.push(("late", &data[0].1[..3], "class0"));
+        assert!(matches!(m.add_many(&bad), Err(Error::InvalidEncoding(_))));
+        assert_eq!(m.len(), 0);
+        assert_eq!(m.classes().count(), 0);
+        m.add_many(&items).unwrap();
+        assert_eq!(m.classes().count(), 3, "labels are registered");
+        // Chunked training gives the same bits as one train().
+        let mut whole = m.clone();
+        whole.train().unwrap();
+        let mut chunks = 0;
+        while m.pending() > 0 {
+            m.train_some(3).unwrap();
+            chunks += 1;
+        }
+        assert!(chunks > 1);
+        assert_eq!(m.model_hash(), whole.model_hash());
+        let s = m.summary();
+        assert_eq!(s.examples.len(), 40);
+        assert_eq!(s.member_counts.iter().sum::<usize>(), 80);
+        let mem = m.memory();
+        assert_eq!(mem.encoding_bytes, 40 * DIM * 4);
+        assert_eq!(mem.snapshot_bytes, m.export().len());
+        // The forget report names the adapters it touched.
+        let touched = m.sample("s0003").unwrap().adapters.clone();
+        let mut sorted = touched.clone();
+        sorted.sort();
+        assert_eq!(m.forget(&["s0003"]).unwrap().adapters, sorted);
     }
 }

@@ -112,3 +112,204 @@ impl WasmEncoder {
         })
     }
 }
+
+/// `{ adapters, activated, seed }` from JS (all optional).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct JsConfig {
+    adapters: Option<usize>,
+    activated: Option<usize>,
+    seed: Option<u64>,
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(Error::InvalidInput(format!("cannot convert result: {e}"))))
+}
+
+fn random_id() -> String {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).expect("crypto.getRandomValues");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The whole engine of the npm package's Worker: the encoder plus one LegoNet model.
+#[wasm_bindgen]
+pub struct WasmEngine {
+    encoder: Rc<Encoder>,
+    model: crate::model::LegoNet,
+    backend: Backend,
+    device: String,
+}
+
+#[wasm_bindgen]
+impl WasmEngine {
+    /// Loads the encoder on `backend` and creates an empty model; keys are derived from the
+    /// encoder weights. Resolves to a `WasmEngine`.
+    pub fn create(weights: Vec<u8>, backend: String, config: JsValue) -> Promise {
+        future_to_promise(async move {
+            let backend: Backend = backend.parse().map_err(js_error)?;
+            let cfg: JsConfig = if config.is_undefined() || config.is_null() {
+                JsConfig::default()
+            } else {
+                serde_wasm_bindgen::from_value(config)
+                    .map_err(|e| js_error(Error::InvalidConfig(e.to_string())))?
+            };
+            let weights = WeightFile::parse(weights).map_err(js_error)?;
+            let mut lc = crate::model::LegoNetConfig::new();
+            if let Some(n) = cfg.adapters {
+                lc.n_adapters = n;
+            }
+            if let Some(k) = cfg.activated {
+                lc.k = k;
+            }
+            if let Some(s) = cfg.seed {
+                lc.seed = s;
+            }
+            let model = lc.init_from_weights(&weights).map_err(js_error)?;
+            let (device, description) = backend.init_async().await.map_err(js_error)?;
+            let encoder = Encoder::new(&weights, &device).map_err(js_error)?;
+            Ok(WasmEngine { encoder: Rc::new(encoder), model, backend, device: description }.into())
+        })
+    }
+
+    /// Hex SHA-256 of the weight file.
+    #[wasm_bindgen(getter, js_name = encoderId)]
+    pub fn encoder_id(&self) -> String {
+        self.encoder.id().to_string()
+    }
+
+    /// The encoder's backend name.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.name().to_string()
+    }
+
+    /// What runs the encoder.
+    #[wasm_bindgen(getter)]
+    pub fn device(&self) -> String {
+        self.device.clone()
+    }
+
+    /// Encodes one RGBA8 image; resolves to its 1280-d encoding (`Float32Array`).
+    #[wasm_bindgen(js_name = encodeRgba)]
+    pub fn encode_rgba(&self, rgba: &[u8], width: u32, height: u32) -> Promise {
+        let input = rgba_to_input(rgba, width, height);
+        let encoder = self.encoder.clone();
+        future_to_promise(async move {
+            let out = encoder.encode(&input.map_err(js_error)?).await.map_err(js_error)?;
+            Ok(Float32Array::from(out.encoding(0)).into())
+        })
+    }
+
+    /// Adds examples all-or-nothing (new labels become classes); `ids[i]` null → a fresh random
+    /// id. Returns the ids.
+    #[wasm_bindgen(js_name = addMany)]
+    pub fn add_many(&mut self, ids: Vec<JsValue>, encodings: Vec<Float32Array>, labels: Vec<String>) -> Result<Vec<String>, JsValue> {
+        let ids: Vec<String> = ids.into_iter().map(|v| v.as_string().unwrap_or_else(random_id)).collect();
+        let encodings: Vec<Vec<f32>> = encodings.iter().map(Float32Array::to_vec).collect();
+        let items: Vec<(&str, &[f32], &str)> = ids
+            .iter()
+            .zip(&encodings)
+            .zip(&labels)
+            .map(|((i, e), l)| (i.as_str(), e.as_slice(), l.as_str()))
+            .collect();
+        if items.len() != ids.len() || items.len() != labels.len() {
+            return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
+        }
+        self.model.add_many(&items).map_err(js_error)?;
+        Ok(ids)
+    }
+
+    /// Registers a class with no examples yet.
+    #[wasm_bindgen(js_name = addClass)]
+    pub fn add_class(&mut self, label: &str) -> Result<(), JsValue> {
+        self.model.add_class(label).map_err(js_error)
+    }
+
+    /// Adapters whose members changed since they were last trained.
+    #[wasm_bindgen(js_name = pendingAdapters)]
+    pub fn pending_adapters(&self) -> usize {
+        self.model.pending()
+    }
+
+    /// Trains up to `max` pending adapters (so the worker can report progress and abort
+    /// between chunks); returns `{ adaptersTrained, samplesReplayed, paramsTrained, elapsedMs }`.
+    #[wasm_bindgen(js_name = trainSome)]
+    pub fn train_some(&mut self, max: usize) -> Result<JsValue, JsValue> {
+        let r = self.model.train_some(max).map_err(js_error)?;
+        to_js(&r)
+    }
+
+    /// Classifies an encoding: `[{ label, probability }]`, best first.
+    pub fn predict(&self, encoding: &[f32]) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        struct ClassProbability<'a> {
+            label: &'a str,
+            probability: f32,
+        }
+        let p = crate::model::Unlearner::predict(&self.model, encoding).map_err(js_error)?;
+        let rows: Vec<ClassProbability> =
+            p.scores.iter().map(|(l, s)| ClassProbability { label: l, probability: *s }).collect();
+        to_js(&rows)
+    }
+
+    /// Forgets examples exactly; returns the forget report.
+    pub fn forget(&mut self, ids: Vec<String>) -> Result<JsValue, JsValue> {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let r = crate::model::Unlearner::forget(&mut self.model, &refs).map_err(js_error)?;
+        to_js(&r)
+    }
+
+    /// Forgets a whole class; returns the forget report.
+    #[wasm_bindgen(js_name = removeClass)]
+    pub fn remove_class(&mut self, label: &str) -> Result<JsValue, JsValue> {
+        let r = self.model.remove_class(label).map_err(js_error)?;
+        to_js(&r)
+    }
+
+    /// Replays every adapter and compares bitwise.
+    pub fn verify(&self) -> Result<JsValue, JsValue> {
+        let r = self.model.verify().map_err(js_error)?;
+        to_js(&r)
+    }
+
+    /// The whole state as versioned, checksummed bytes.
+    #[wasm_bindgen(js_name = exportBytes)]
+    pub fn export_bytes(&self) -> Vec<u8> {
+        self.model.export()
+    }
+
+    /// Replaces the state by a snapshot (same encoder); on error nothing changes.
+    #[wasm_bindgen(js_name = importBytes)]
+    pub fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.model.restore(bytes).map_err(js_error)
+    }
+
+    /// `{ labels, examples: [{ id, label, adapters }], pendingAdapters, adapters, activated, memberCounts }`.
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.model.summary())
+    }
+
+    /// Sizes in bytes and counts.
+    pub fn memory(&self) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Memory {
+            #[serde(flatten)]
+            model: crate::model::MemoryReport,
+            wasm_bytes: u32,
+        }
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        let wasm_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+        to_js(&Memory { model: self.model.memory(), wasm_bytes })
+    }
+
+    /// Runs LegoNet, Retrain, FixSISA and KNN on the stored encodings (one held-out fold for
+    /// accuracy) and forgets `ids` under each: `[{ method, trainMs, forgetMs, ... }]`.
+    pub fn compare(&self, ids: Vec<String>) -> Result<JsValue, JsValue> {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rows = crate::compare::compare(&self.model, &refs).map_err(js_error)?;
+        to_js(&rows)
+    }
+}

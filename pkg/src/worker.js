@@ -12,7 +12,6 @@ const MAX_DECODE_SIDE = 4096;
 const TRAIN_CHUNK = 4;
 
 let engine = null;
-let settings = null; // { encoderUrl, backend, config }
 let boundName = null; // the IndexedDB record kept in sync by forget/removeClass
 
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
@@ -89,6 +88,14 @@ async function createEngine(weights, requested, config) {
     : { engine: c, backend: { kind: 'cpu', name: 'flex', adapter, reason } };
 }
 
+/** The Rust report in the package's documented shape (index.d.ts). */
+function forgetReport(r) {
+  return {
+    forgotten: r.forgotten, retrainedAdapters: r.adapters, replayedSamples: r.samplesReplayed,
+    paramsRetrained: r.paramsRetrained, ms: r.elapsedMs,
+  };
+}
+
 function state() {
   return engine.state();
 }
@@ -108,7 +115,6 @@ const handlers = {
     const { bytes, fromCache } = await storage.fetchWeights(encoderUrl);
     const created = await createEngine(bytes, backend, config);
     engine = created.engine;
-    settings = { encoderUrl, backend, config };
     return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, state: state() };
   },
 
@@ -161,14 +167,17 @@ const handlers = {
 
   async forget({ ids }) {
     need();
-    const report = engine.forget(ids);
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+      throw new LegoNetError('INVALID_INPUT', 'forget expects an id or an array of ids (strings)');
+    }
+    const report = forgetReport(engine.forget(ids));
     await persistIfBound();
     return { report, state: state() };
   },
 
   async removeClass({ label }) {
     need();
-    const report = engine.removeClass(label);
+    const report = forgetReport(engine.removeClass(label));
     await persistIfBound();
     return { report, state: state() };
   },
@@ -179,7 +188,9 @@ const handlers = {
   },
 
   async verify() {
-    return need().verify();
+    const t = performance.now();
+    const r = need().verify();
+    return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t };
   },
 
   async export() {
