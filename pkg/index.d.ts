@@ -48,8 +48,16 @@ export interface ForgetReport {
 }
 export interface VerifyReport { ok: boolean; adaptersChecked: number; mismatches: number[]; ms: number }
 export interface ClassProbability { label: string; probability: number }
+export interface CompareRow {
+  method: 'legonet' | 'retrain' | 'fixsisa' | 'knn';
+  nTrain: number; nTest: number;
+  /** On the held-out fold (null when it is empty). */
+  accuracy: number | null;
+  trainMs: number; forgetMs: number;
+  adaptersRetrained: number; samplesReplayed: number; paramsRetrained: number;
+}
 export interface MemoryReport {
-  wasmBytes: number; samples: number; encodingBytes: number; adapterParams: number; snapshotBytes: number;
+  wasmBytes: number; samples: number; encodingBytes: number; adapterParams: number; keyBytes: number; snapshotBytes: number;
   storage: { usage?: number; quota?: number } | null;
 }
 
@@ -68,6 +76,7 @@ export declare class LegoNet {
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;
   verify(): Promise<VerifyReport>;
+  compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
   export(): Promise<Uint8Array>;
   save(name: string): Promise<void>;
   memory(): Promise<MemoryReport>;

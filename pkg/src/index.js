@@ -158,6 +158,12 @@ export class LegoNet {
   /** Forgets every example of `label` and the class itself. */
   async removeClass(label) { return (await this.#call('removeClass', { label })).report; }
 
+  /** Trains LegoNet, Retrain, FixSISA and KNN from scratch on the stored encodings (one
+   *  held-out fold scores accuracy) and forgets `forget` under each; the model is untouched. */
+  async compare({ forget = [] } = {}) {
+    return this.#call('compare', { forget: Array.isArray(forget) ? forget : [forget] });
+  }
+
   /** Replays every adapter from its members and seed and compares bitwise. */
   async verify() { return this.#call('verify'); }
 

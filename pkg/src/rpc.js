@@ -8,10 +8,10 @@
 //
 // Methods (args → value) are listed in ENGINE_METHODS; the worker implements each one.
 
-/** @typedef {'init'|'addExamples'|'train'|'predict'|'forget'|'removeClass'|'addClass'|'verify'|'export'|'import'|'save'|'load'|'memory'|'listSaved'|'deleteSaved'|'clearStorage'} Method */
+/** @typedef {'init'|'addExamples'|'train'|'predict'|'forget'|'removeClass'|'addClass'|'verify'|'export'|'import'|'save'|'load'|'memory'|'listSaved'|'deleteSaved'|'clearStorage'|'compare'} Method */
 export const ENGINE_METHODS = Object.freeze([
   'init', 'addExamples', 'train', 'predict', 'forget', 'removeClass', 'addClass', 'verify',
-  'export', 'import', 'save', 'load', 'memory', 'listSaved', 'deleteSaved', 'clearStorage',
+  'export', 'import', 'save', 'load', 'memory', 'listSaved', 'deleteSaved', 'clearStorage', 'compare',
 ]);
 
 import { errorFromCode, DisposedError } from './errors.js';

@@ -187,6 +187,10 @@ const handlers = {
     return { state: state() };
   },
 
+  async compare({ forget }) {
+    return need().compare(forget ?? []);
+  },
+
   async verify() {
     const t = performance.now();
     const r = need().verify();
