@@ -108,8 +108,7 @@ for (const backend of ['cpu', 'webgpu']) {
         truncated: await codeOf(() => L.LegoNet.import(snapshot.slice(0, snapshot.length - 7), { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' })),
         badBackend: await codeOf(() => L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'tpu' })),
       };
-      const after = await window.net.export();
-      out.unchanged = after.length === snapshot.length && after.every((v, i) => v === snapshot[i]);
+      out.unchanged = (await window.sha256(await window.net.export())) === (await window.sha256(snapshot));
       return out;
     });
     assert.equal(bad.emptyBlob.code, 'INVALID_IMAGE');
@@ -127,7 +126,7 @@ for (const backend of ['cpu', 'webgpu']) {
       await window.net.save(name);
       const preds = [];
       for (const p of heldOut) preds.push(await window.net.predict(await window.fetchBlob(p.url)));
-      return { preds, bytes: Array.from(await window.net.export()), examples: window.net.examples().length };
+      return { preds, bytes: await window.sha256(await window.net.export()), examples: window.net.examples().length };
     }, { name, heldOut: HELD_OUT });
     await openPage();
     const loaded = await inPage(async (L, { name, heldOut, backend }) => {
@@ -141,7 +140,7 @@ for (const backend of ['cpu', 'webgpu']) {
       const verify = await copy.verify();
       copy.dispose();
       const memory = await window.net.memory();
-      return { preds, bytes: Array.from(bytes), roundTrip: Array.from(again), verify, memory, examples: window.net.examples().length };
+      return { preds, bytes: await window.sha256(bytes), roundTrip: await window.sha256(again), verify, memory, examples: window.net.examples().length };
     }, { name, heldOut: HELD_OUT, backend });
     assert.equal(loaded.examples, saved.examples);
     assert.deepEqual(loaded.preds, saved.preds, 'predictions after reload + load are identical');
@@ -184,8 +183,7 @@ test('an aborted train leaves the previous model usable and unchanged', { timeou
     let aborted = null;
     const run = net.train({ signal: controller.signal, onProgress: () => controller.abort() });
     try { await run; } catch (e) { aborted = e.code; }
-    const afterBytes = await net.export();
-    const same = afterBytes.length === pendingBytes.length && afterBytes.every((v, i) => v === pendingBytes[i]);
+    const same = (await window.sha256(await net.export())) === (await window.sha256(pendingBytes));
     const probeAfter = await net.predict(blobs[0]);
     net.dispose();
     let disposed = null;
