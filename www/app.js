@@ -107,7 +107,7 @@ async function boot() {
     ({ net: ui.net, restored } = await startEngine());
   } catch (e) {
     state('failed');
-    bootStep(`The engine could not start: ${e.message}`, 0);
+    bootStep(`The engine could not start: ${e.message}. Reload to try again; from a clone, ./dev demo builds it.`, 0);
     $('boot').classList.add('failed');
     throw e;
   }
@@ -226,7 +226,10 @@ function renderPredictAvailability() {
 function renderSamples() {
   const photos = ui.samples.photos;
   const train = photos.filter((p) => !p.heldOut);
-  $('mosaic').replaceChildren(...train.map((p) => h('img', { src: p.url, alt: '', loading: 'lazy' })));
+  const nClasses = new Set(photos.map((p) => p.label)).size;
+  const nTest = photos.length - train.length;
+  $('samples-blurb').textContent = `${train.length} real photos in ${nClasses} classes (public domain / CC0), plus ${nTest} test photos kept aside for step 3.`;
+  $('mosaic').replaceChildren(...train.slice(0, 24).map((p) => h('img', { src: p.url, alt: '', loading: 'lazy' })));
   $('testphotos').replaceChildren(...photos.filter((p) => p.heldOut).map((p) => h('button.testphoto', {
     type: 'button', title: `Test photo (${p.label}) — never used for training`, 'aria-label': `Predict test photo of ${p.label}`,
     dataset: { label: p.label, file: p.file },
@@ -468,6 +471,8 @@ function train() {
 
 async function showProbs(probs, truth) {
   const labels = ui.net.labels();
+  // Classes that none of the photo's adapters knows come back absent: show them at 0 %.
+  probs = [...probs, ...labels.filter((l) => !probs.some((p) => p.label === l)).map((label) => ({ label, probability: 0 }))];
   const top = probs[0];
   const verdict = truth
     ? (top.label === truth
@@ -618,13 +623,16 @@ async function afterForget(r, ids, { title, shown, before }) {
       })),
       h('div', {}, h('dt', { text: 'Time' }), h('dd', { text: fmtMs(r.ms) }))),
     h('p.small.muted', {
-      text: `A full retrain would replay all ${fmtInt(left)} remaining photos through every adapter. The saved copy in this browser was rewritten too, so the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`,
+      text: `Retraining from scratch would replay all ${fmtInt(left)} remaining photos and every parameter. The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`,
     }));
   rep.dataset.forgotten = String(r.forgotten);
   rep.dataset.retrained = r.retrainedAdapters.join(',');
   $('verify-result').textContent = '';
   delete $('verify-result').dataset.ok;
   ui.lastReport = { r, before };
+  // On a phone the report sits below the gallery: bring it into view.
+  const box = $('report').getBoundingClientRect();
+  if (box.top > window.innerHeight || box.bottom < 0) $('report').scrollIntoView({ block: 'start', behavior: 'smooth' });
   // The thumbnails' object URLs shown in the report are released at the next report.
   for (const old of ui.releaseLater ?? []) URL.revokeObjectURL(old);
   ui.releaseLater = shown.map((s) => s.url).filter(Boolean);
@@ -663,15 +671,19 @@ function compare() {
     const order = ['legonet', 'retrain', 'fixsisa', 'knn'];
     rows.sort((a, b) => order.indexOf(a.method) - order.indexOf(b.method));
     const mk = (key) => rows.map((r) => ({ name: METHOD_NAMES[r.method] ?? r.method, value: r[key], highlight: r.method === 'legonet' }));
+    const nTest = rows[0]?.nTest ?? 0;
+    const nTrain = rows[0]?.nTrain ?? 0;
+    const acc = (v) => `${(v * 100).toFixed(0)}%${nTest ? ` (${Math.round(v * nTest)}/${nTest})` : ''}`;
     $('charts').replaceChildren(
-      barChart('Time to erase', 'ms', mk('forgetMs'), { fmt: fmtMs, log: true }),
-      barChart('Photos replayed', '', mk('samplesReplayed'), { fmt: fmtInt }),
-      barChart('Parameters retrained', '', mk('paramsRetrained'), { fmt: fmtInt, log: true }),
-      barChart('Accuracy', 'on held-out photos', mk('accuracy'), { fmt: (v) => `${(v * 100).toFixed(0)}%`, max: 1, better: 'higher' }),
-      barChart('Time to train first', 'ms', mk('trainMs'), { fmt: fmtMs, log: true }),
+      barChart('Time to erase', '', mk('forgetMs'), { fmt: fmtMs, log: true }),
+      barChart('Photos replayed', 'to erase', mk('samplesReplayed'), { fmt: fmtInt }),
+      barChart('Parameters retrained', 'to erase', mk('paramsRetrained'), { fmt: fmtInt }),
+      barChart('Accuracy', 'on the held-out photos', mk('accuracy'), { fmt: acc, max: 1, better: 'higher' }),
+      barChart('Time to train', 'before any erase', mk('trainMs'), { fmt: fmtMs, log: true }),
     );
     $('charts').dataset.methods = rows.map((r) => r.method).join(',');
-    $('compare-what').replaceChildren(`Erasing one “${victim.label}” photo out of ${ui.net.examples().length}; every method worked on the same stored descriptions. The model on this page was not changed.`);
+    $('compare-what').replaceChildren(`Each method trained on ${nTrain} of your ${ui.net.examples().length} photo descriptions, was tested on the ${nTest} others, then erased one “${victim.label}” photo. `
+      + 'The model on this page was not changed. With so few photos everything is quick; the costs of retraining grow with the number of photos, LegoNet\'s with the few adapters a photo touches.');
   });
 }
 

@@ -27,7 +27,8 @@ export function toast(message, kind = 'info', ms = 7000) {
   return el;
 }
 
-export const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en')) + ' ms';
+// Without cross-origin isolation, browsers round timers to 0.1 ms: 0 means "under 0.1 ms".
+export const fmtMs = (ms) => (ms === 0 ? '< 0.1 ms' : null) ?? (ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en')) + ' ms';
 export const fmtInt = (n) => Math.round(n).toLocaleString('en');
 export function fmtBytes(b) {
   if (b == null) return '–';
