@@ -2,7 +2,8 @@
 // load the sample photos, train, predict held-out photos, erase one photo and read the report,
 // verify, remove a class, compare, reload (online, then offline through the service worker) and
 // find the persisted state, erase everything and find storage empty. The page's request counter
-// must read 0 after load, and Chromium itself must see no request after the app is ready.
+// must read 0 after load, and Chromium itself must see no request after the app is ready; at the
+// end, a request from the page and one from a Worker must both show up on that counter.
 // Screenshots of every step (1280×800 and 390×844, full page) go to tests/out/demo/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -249,4 +250,16 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await openDemo();
   assert.equal(await text('#stat-photos'), '0');
   assert.deepEqual(await storedState(), { models: 0, thumbs: 0 });
+
+  // The counter is live: one request from the page and one from a Worker are both counted.
+  await page.evaluate(async () => {
+    await fetch('www/samples/samples.json');
+    const src = `fetch(${JSON.stringify(new URL('www/samples/CREDITS.md', location.href).href)}).then(() => postMessage('done'))`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    await new Promise((r) => { w.onmessage = r; });
+    w.terminate();
+  });
+  await page.waitForFunction(() => document.querySelector('#req-count').textContent === '2', null, { timeout: 10_000 });
+  await page.click('#req-details summary');
+  await shot('counter-live');
 });

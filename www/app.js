@@ -144,9 +144,11 @@ function showBackendNotice() {
   n.hidden = false;
   n.className = 'notice info';
   if (!('gpu' in navigator)) {
-    n.textContent = 'This browser has no WebGPU, so the encoder runs on the CPU (WebAssembly). It is slower, and every result is the same.';
+    n.textContent = 'This browser has no WebGPU, so the encoder runs on the CPU (WebAssembly). It is slower than on a GPU; everything else works the same.';
   } else {
-    n.textContent = `The encoder runs on the CPU (WebAssembly): ${b.reason}. Every result is the same, only the speed differs.`;
+    n.textContent = b.adapter && !b.adapter.isFallbackAdapter
+      ? `The encoder runs on the CPU (WebAssembly): it was faster than WebGPU on this device (${b.reason}).`
+      : `The encoder runs on the CPU (WebAssembly) — ${b.reason}. Everything works the same; on a GPU it would be faster.`;
   }
 }
 
@@ -318,9 +320,10 @@ function renderCounter(s) {
   el.textContent = String(s.count);
   el.classList.toggle('bad', s.count > 0);
   $('req-how').textContent = `Counted by the ${s.source}.`;
-  $('req-list').replaceChildren(...s.list.map((u) => h('li', { text: u })));
+  const short = (u) => (u.startsWith(location.origin) ? u.slice(location.origin.length) : u);
+  $('req-list').replaceChildren(...s.list.map((u) => h('li', { text: short(u) })));
   $('req-startup').textContent = `While starting, the page and its engine loaded ${Math.max(s.startup.sw, s.startup.perf)} files`
-    + (s.startup.fromCache ? ` (${s.startup.fromCache} from the offline cache)` : '') + '. Nothing was sent anywhere.';
+    + (s.startup.fromCache ? ` (${s.startup.fromCache} from the offline cache)` : '') + ': the app\'s own files, none carrying anything of yours.';
   $('pill-text').textContent = `On-device · ${s.count} request${s.count === 1 ? '' : 's'} since ready`;
   $('pill').classList.toggle('bad', s.count > 0);
   document.body.dataset.requests = String(s.count);
