@@ -110,6 +110,7 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   console.log(`[demo] added ${TRAIN.length} sample photos in ${Date.now() - t} ms`);
   assert.equal(await text('#stat-photos'), String(TRAIN.length));
   assert.equal(await text('#stat-classes'), String(new Set(TRAIN.map((p) => p.label)).size));
+  assert.ok(await page.locator('#add-samples').isDisabled(), 'the sample pack cannot be added twice');
   await shot('collected');
 
   // 3. Train, with the progress bar.
@@ -246,6 +247,7 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   assert.equal(await page.locator('#gallery .thumb').count(), 0);
   assert.deepEqual(await storedState(), { models: 0, thumbs: 0 });
   assert.equal(await text('#req-count'), '0');
+  assert.ok(await page.locator('#add-samples').isEnabled(), 'the sample pack can be added again');
   await shot('erased-everything');
   await openDemo();
   assert.equal(await text('#stat-photos'), '0');

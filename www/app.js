@@ -25,6 +25,7 @@ const ui = {
   live: null, // live camera prediction state
   collectCamera: null,
   lastReport: null,
+  samplesAdded: false, // the sample pack is in the model (kept in the demo's meta store)
 };
 
 const counter = createCounter(renderCounter);
@@ -113,6 +114,7 @@ async function boot() {
   }
   const startMs = performance.now() - t0;
   await restoreThumbs();
+  ui.samplesAdded = ui.net.examples().length > 0 && (await thumbs.getMeta('samplesAdded').catch(() => false)) === true;
   ui.everTrained = restored && ui.net.examples().length > 0 && ui.net.pendingAdapters === 0;
   ui.selected = ui.net.labels()[0] ?? null;
   $('n-adapters').textContent = String(OPTIONS.adapters);
@@ -205,7 +207,9 @@ function renderButtons() {
   const busy = !!ui.busy;
   const ex = ui.net?.examples() ?? [];
   $('train-btn').disabled = busy || !ui.net || ui.net.pendingAdapters === 0 || ui.net.labels().length < 2;
-  $('add-samples').disabled = busy || !ui.net || !ui.samples?.photos.length;
+  if (ui.net && !ui.net.examples().length) ui.samplesAdded = false;
+  $('add-samples').disabled = busy || !ui.net || !ui.samples?.photos.length || ui.samplesAdded;
+  $('add-samples').textContent = ui.samplesAdded ? '✓ Sample photos added' : 'Try with sample photos';
   $('verify-btn').disabled = busy || !ui.net || !ui.everTrained;
   $('compare-btn').disabled = busy || !ui.net || !ui.everTrained || ex.length < 2;
   $('erase-all').disabled = busy || !ui.net;
@@ -424,15 +428,21 @@ function addPhotos(items, what = 'Adding photos') {
       const ms = performance.now() - t0;
       toast(`Added ${ids.length} photo${ids.length === 1 ? '' : 's'} (${fmtMs(ms)}, ${fmtMs(ms / ids.length)} each). Now train.`, 'ok', 4000);
       $('train-result').textContent = '';
+      return ids;
     } finally {
       box.hidden = true;
     }
   });
 }
 
-function addSamples() {
+async function addSamples() {
   const photos = ui.samples.photos.filter((p) => !p.heldOut);
-  return addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)` })), 'Adding sample photos');
+  const ids = await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)` })), 'Adding sample photos');
+  if (ids?.length) {
+    ui.samplesAdded = true;
+    await thumbs.setMeta('samplesAdded', true).catch(() => {});
+    renderButtons();
+  }
 }
 
 function train() {
@@ -717,6 +727,7 @@ function eraseEverything() {
     ui.hover = new Set();
     ui.everTrained = false;
     ui.selected = null;
+    ui.samplesAdded = false;
     $('forget-report').replaceChildren(h('p.muted.small', { text: 'Erase something to see what it costs.' }));
     $('verify-result').textContent = '';
     $('train-result').textContent = '';
