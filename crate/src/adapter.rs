@@ -44,9 +44,9 @@ pub struct HeadConfig {
     /// Head kind.
     #[config(default = "HeadKind::Ridge")]
     pub kind: HeadKind,
-    /// Ridge: L2 penalty on the weights (the intercept is not penalised). Encodings lie in
-    /// [0, 6]^1280 so squared norms are in the hundreds; 10 keeps small adapters well-posed.
-    #[config(default = 10.0)]
+    /// Ridge: L2 penalty on the weights (the intercept is not penalised). Chosen by the
+    /// Fashion-MNIST sweep in docs/core.md (1 < 10 < 100 on LegoNet accuracy at N = 2,000).
+    #[config(default = 100.0)]
     pub ridge_lambda: f64,
     /// Softmax: passes over the members.
     #[config(default = 20)]
@@ -81,6 +81,22 @@ impl HeadConfig {
     /// Trains one head on `members` (encodings with their labels, already in canonical
     /// order). `members` must be non-empty and every encoding `dim` long.
     pub fn train(&self, members: &[(&[f32], &str)], dim: usize, seed: u64) -> Result<AdapterParams> {
+        self.train_cached(members, &[], None, dim, seed).map(|r| r.0)
+    }
+
+    /// [`HeadConfig::train`] reusing the raw Gram entries of members already seen by `cache`
+    /// (`ids` parallel to `members`). The result is bitwise the same as without the cache:
+    /// every Gram entry is the same dot product computed the same way, the cache only skips
+    /// recomputing it. Returns the Gram matrix to keep for the next call (when the dual ridge
+    /// path was used).
+    pub fn train_cached(
+        &self,
+        members: &[(&[f32], &str)],
+        ids: &[&str],
+        cache: Option<&Gram>,
+        dim: usize,
+        seed: u64,
+    ) -> Result<(AdapterParams, Option<Gram>)> {
         if members.is_empty() {
             return Err(Error::InvalidInput("an adapter needs at least one member".into()));
         }
@@ -93,20 +109,23 @@ impl HeadConfig {
             .collect();
         let c = labels.len();
         if c == 1 {
-            return Ok(AdapterParams {
-                dim,
-                labels,
-                weight: vec![0.0; dim],
-                bias: vec![1.0],
-                softmax: false,
-            });
+            let p = AdapterParams { dim, labels, weight: vec![0.0; dim], bias: vec![1.0], softmax: false };
+            return Ok((p, None));
         }
         let xs: Vec<&[f32]> = members.iter().map(|m| m.0).collect();
+        let mut gram = None;
         let (weight, bias) = match self.kind {
-            HeadKind::Ridge => ridge(&xs, &targets, c, dim, self.ridge_lambda),
+            HeadKind::Ridge if xs.len() <= dim => {
+                let g = Gram::build(&xs, ids, cache);
+                let r = ridge_dual(&xs, &targets, c, dim, self.ridge_lambda, &g.k);
+                gram = (ids.len() == xs.len()).then_some(g);
+                r
+            }
+            HeadKind::Ridge => ridge_primal(&xs, &targets, c, dim, self.ridge_lambda),
             HeadKind::Softmax => self.softmax(&xs, &targets, c, dim, seed)?,
         };
-        Ok(AdapterParams { dim, labels, weight, bias, softmax: self.kind == HeadKind::Softmax })
+        let p = AdapterParams { dim, labels, weight, bias, softmax: self.kind == HeadKind::Softmax };
+        Ok((p, gram))
     }
 
     /// The burn autodiff training loop (CPU device, so synchronous readback also works in wasm).
@@ -261,8 +280,58 @@ fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
     }
 }
 
-/// Ridge regression with intercept onto one-hot targets; returns (W `[dim, c]`, b `[c]`).
-fn ridge(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+/// Raw (uncentred) Gram matrix `K[i][j] = <x_i, x_j>` of an adapter's members in canonical
+/// order, with their ids, kept between trainings (a cache, never part of the model's state).
+#[derive(Debug, Clone, Default)]
+pub struct Gram {
+    ids: Vec<String>,
+    k: Vec<f64>,
+}
+
+impl Gram {
+    /// The Gram matrix of `xs`, copying entries for ids already in `cache` (when `ids` is
+    /// given) and computing the rest.
+    fn build(xs: &[&[f32]], ids: &[&str], cache: Option<&Gram>) -> Gram {
+        let m = xs.len();
+        let old: std::collections::HashMap<&str, usize> = match cache {
+            Some(g) if ids.len() == m => g.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect(),
+            _ => Default::default(),
+        };
+        let pos: Vec<Option<usize>> = (0..m).map(|i| ids.get(i).and_then(|id| old.get(id).copied())).collect();
+        let om = cache.map_or(0, |g| g.ids.len());
+        let mut k = vec![0.0f64; m * m];
+        for i in 0..m {
+            for j in 0..=i {
+                let v = match (pos[i], pos[j], cache) {
+                    (Some(a), Some(b), Some(g)) => g.k[a * om + b],
+                    _ => dot_f32(xs[i], xs[j]),
+                };
+                k[i * m + j] = v;
+                k[j * m + i] = v;
+            }
+        }
+        Gram { ids: ids.iter().map(|s| s.to_string()).collect(), k }
+    }
+}
+
+/// `<a, b>` with f64 accumulation in four lanes, fixed order; symmetric bit for bit.
+fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = a.len() / 4;
+    for i in 0..chunks {
+        for l in 0..4 {
+            acc[l] += a[4 * i + l] as f64 * b[4 * i + l] as f64;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for i in chunks * 4..a.len() {
+        s += a[i] as f64 * b[i] as f64;
+    }
+    s
+}
+
+/// Member mean, label frequencies and centred one-hot targets `[m, c]`.
+fn centre(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let m = xs.len();
     let mut mean = vec![0.0f64; dim];
     for x in xs {
@@ -275,64 +344,94 @@ fn ridge(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) ->
     for &t in targets {
         ybar[t] += 1.0 / m as f64;
     }
-    // Centred targets, [m, c].
     let mut yc = vec![0.0f64; m * c];
     for (i, &t) in targets.iter().enumerate() {
         for j in 0..c {
             yc[i * c + j] = if j == t { 1.0 } else { 0.0 } - ybar[j];
         }
     }
-    let mut w = vec![0.0f64; dim * c];
-    if m <= dim {
-        // Dual: (Xc Xc^T + lambda I) A = Yc, W = Xc^T A.
-        let xc: Vec<Vec<f64>> = xs
-            .iter()
-            .map(|x| x.iter().zip(&mean).map(|(&v, &mu)| v as f64 - mu).collect())
-            .collect();
-        let mut k = vec![0.0f64; m * m];
-        for i in 0..m {
-            for j in 0..=i {
-                let v = dot(&xc[i], &xc[j]);
-                k[i * m + j] = v;
-                k[j * m + i] = v;
-            }
-            k[i * m + i] += lambda;
-        }
-        cholesky_solve(&mut k, m, &mut yc, c);
-        for (i, row) in xc.iter().enumerate() {
-            for (f, &v) in row.iter().enumerate() {
-                for j in 0..c {
-                    w[f * c + j] += v * yc[i * c + j];
-                }
-            }
-        }
-    } else {
-        // Primal: (Xc^T Xc + lambda I) W = Xc^T Yc, on feature columns.
-        let cols: Vec<Vec<f64>> = (0..dim)
-            .map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect())
-            .collect();
-        let mut g = vec![0.0f64; dim * dim];
-        for a in 0..dim {
-            for b in 0..=a {
-                let v = dot(&cols[a], &cols[b]);
-                g[a * dim + b] = v;
-                g[b * dim + a] = v;
-            }
-            g[a * dim + a] += lambda;
-        }
-        for f in 0..dim {
-            for (i, &v) in cols[f].iter().enumerate() {
-                for j in 0..c {
-                    w[f * c + j] += v * yc[i * c + j];
-                }
-            }
-        }
-        cholesky_solve(&mut g, dim, &mut w, c);
-    }
+    (mean, ybar, yc)
+}
+
+/// Intercept `b = ybar - mean W`, and both to f32.
+fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> (Vec<f32>, Vec<f32>) {
+    let dim = mean.len();
     let b: Vec<f32> = (0..c)
         .map(|j| (ybar[j] - (0..dim).map(|f| mean[f] * w[f * c + j]).sum::<f64>()) as f32)
         .collect();
     (w.into_iter().map(|v| v as f32).collect(), b)
+}
+
+/// Ridge regression with intercept onto one-hot targets, dual form (for m <= dim):
+/// `(Kc + lambda I) A = Yc`, `W = Xc^T A`, where `Kc = H K H` is the centred raw Gram matrix.
+fn ridge_dual(
+    xs: &[&[f32]],
+    targets: &[usize],
+    c: usize,
+    dim: usize,
+    lambda: f64,
+    raw: &[f64],
+) -> (Vec<f32>, Vec<f32>) {
+    let m = xs.len();
+    let (mean, ybar, mut yc) = centre(xs, targets, c, dim);
+    // Centring from K itself keeps the O(m^2 d) part cacheable: Kc_ij = K_ij - r_i - r_j + t.
+    let r: Vec<f64> = (0..m).map(|i| raw[i * m..(i + 1) * m].iter().sum::<f64>() / m as f64).collect();
+    let t = r.iter().sum::<f64>() / m as f64;
+    let mut k = vec![0.0f64; m * m];
+    for i in 0..m {
+        for j in 0..m {
+            k[i * m + j] = raw[i * m + j] - r[i] - r[j] + t;
+        }
+        k[i * m + i] += lambda;
+    }
+    cholesky_solve(&mut k, m, &mut yc, c);
+    let mut w = vec![0.0f64; dim * c];
+    for (i, x) in xs.iter().enumerate() {
+        for (f, &v) in x.iter().enumerate() {
+            let v = v as f64 - mean[f];
+            for j in 0..c {
+                w[f * c + j] += v * yc[i * c + j];
+            }
+        }
+    }
+    finish(w, &mean, &ybar, c)
+}
+
+/// Ridge regression with intercept, primal form (for m > dim):
+/// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns.
+fn ridge_primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+    let (mean, ybar, yc) = centre(xs, targets, c, dim);
+    let cols: Vec<Vec<f64>> =
+        (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
+    let mut g = vec![0.0f64; dim * dim];
+    for a in 0..dim {
+        for b in 0..=a {
+            let v = dot(&cols[a], &cols[b]);
+            g[a * dim + b] = v;
+            g[b * dim + a] = v;
+        }
+        g[a * dim + a] += lambda;
+    }
+    let mut w = vec![0.0f64; dim * c];
+    for f in 0..dim {
+        for (i, &v) in cols[f].iter().enumerate() {
+            for j in 0..c {
+                w[f * c + j] += v * yc[i * c + j];
+            }
+        }
+    }
+    cholesky_solve(&mut g, dim, &mut w, c);
+    finish(w, &mean, &ybar, c)
+}
+
+/// Ridge regression with intercept onto one-hot targets; returns (W `[dim, c]`, b `[c]`).
+#[cfg(test)]
+fn ridge(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+    if xs.len() <= dim {
+        ridge_dual(xs, targets, c, dim, lambda, &Gram::build(xs, &[], None).k)
+    } else {
+        ridge_primal(xs, targets, c, dim, lambda)
+    }
 }
 
 #[cfg(test)]
@@ -409,6 +508,24 @@ pub(crate) mod tests {
     fn ridge_solves_normal_equations_dual_and_primal() {
         assert_normal_equations(20, 24, 2.0); // m <= dim: dual
         assert_normal_equations(40, 10, 2.0); // m > dim: primal
+    }
+
+    #[test]
+    fn gram_cache_gives_the_same_bits_as_a_fresh_solve() {
+        let data = blobs(30, 40, 3, 9);
+        let cfg = HeadConfig::new();
+        let ids: Vec<String> = (0..30).map(|i| format!("id{i:02}")).collect();
+        let all: Vec<(&[f32], &str)> = members(&data);
+        let idr: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (_, gram) = cfg.train_cached(&all, &idr, None, 40, 0).unwrap();
+        // Drop members 3 and 17, add nothing: the cached path must equal training from scratch.
+        let keep: Vec<usize> = (0..30).filter(|&i| i != 3 && i != 17).collect();
+        let sub: Vec<(&[f32], &str)> = keep.iter().map(|&i| all[i]).collect();
+        let sub_ids: Vec<&str> = keep.iter().map(|&i| idr[i]).collect();
+        let (cached, _) = cfg.train_cached(&sub, &sub_ids, gram.as_ref(), 40, 0).unwrap();
+        let fresh = cfg.train(&sub, 40, 0).unwrap();
+        assert!(cached.bits().eq(fresh.bits()));
+        assert_eq!(cached, fresh);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod snapshot;
 
 pub use backend::Backend;
 pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
-pub use adapter::{AdapterParams, HeadConfig, HeadKind};
+pub use adapter::{AdapterParams, Gram, HeadConfig, HeadKind};
 pub use baselines::{Knn, Sharded};
 pub use error::{Error, Result};
 pub use keys::{EncoderHead, KeySet};

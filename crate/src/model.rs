@@ -18,7 +18,7 @@ use burn::config::Config;
 use sha2::{Digest, Sha256};
 
 use crate::activation;
-use crate::adapter::{AdapterParams, HeadConfig};
+use crate::adapter::{AdapterParams, Gram, HeadConfig};
 use crate::keys::KeySet;
 use crate::ledger::{Ledger, Sample, validate_encoding};
 use crate::{Error, Result};
@@ -27,10 +27,10 @@ use crate::{Error, Result};
 #[derive(Config, Debug, PartialEq)]
 pub struct LegoNetConfig {
     /// Number of adapters (= keys). More adapters: fewer members each, cheaper forgets.
-    #[config(default = 64)]
+    #[config(default = 32)]
     pub n_adapters: usize,
     /// Adapters each sample activates (and each prediction consults).
-    #[config(default = 1)]
+    #[config(default = 3)]
     pub k: usize,
     /// Model seed (key k-means initialisation and per-adapter seeds).
     #[config(default = 0)]
@@ -59,6 +59,7 @@ impl LegoNetConfig {
     /// An empty LegoNet over `keys` (derived by [`KeySet::derive`] from encoder `encoder_id`).
     pub fn init(&self, keys: KeySet, encoder_id: &str) -> Result<LegoNet> {
         self.validate(&keys)?;
+        let keys_len = keys.len();
         Ok(LegoNet {
             config: self.clone(),
             encoder_id: encoder_id.to_string(),
@@ -67,6 +68,7 @@ impl LegoNetConfig {
             keys,
             classes: BTreeSet::new(),
             dirty: BTreeSet::new(),
+            grams: GramCache::new(keys_len),
         })
     }
 }
@@ -184,6 +186,23 @@ pub(crate) fn ensemble<'a>(
     Ok(Prediction { label: scores[0].0.clone(), scores, adapters })
 }
 
+/// Per-adapter raw Gram matrices kept between trainings: speed only, never state, so they
+/// are ignored by equality and not exported (a restored model rebuilds them on first retrain).
+#[derive(Debug, Clone)]
+pub(crate) struct GramCache(Vec<Option<Gram>>);
+
+impl GramCache {
+    pub(crate) fn new(n: usize) -> Self {
+        Self(vec![None; n])
+    }
+}
+
+impl PartialEq for GramCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// The LegoNet model: plain data (no device, no threads), so a wasm facade can own it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LegoNet {
@@ -194,6 +213,7 @@ pub struct LegoNet {
     pub(crate) ledger: Ledger,
     pub(crate) adapters: Vec<Option<AdapterParams>>,
     pub(crate) dirty: BTreeSet<usize>,
+    pub(crate) grams: GramCache,
 }
 
 impl LegoNet {
@@ -273,20 +293,23 @@ impl LegoNet {
         u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
     }
 
-    /// Trains adapter `i` from scratch on its current members (`None` if it has none).
-    fn replay(&self, i: usize) -> Result<Option<AdapterParams>> {
-        let members: Vec<(&[f32], &str)> = self
-            .ledger
-            .members(i)
+    /// Trains adapter `i` from scratch on its current members (`None` if it has none);
+    /// `cache` only skips recomputing Gram entries (the result is bitwise the same).
+    fn replay(&self, i: usize, cache: Option<&Gram>) -> Result<(Option<AdapterParams>, Option<Gram>)> {
+        let ids: Vec<&str> = self.ledger.members(i).map(String::as_str).collect();
+        let members: Vec<(&[f32], &str)> = ids
+            .iter()
             .map(|id| {
                 let s = self.ledger.get(id).expect("inverse index points at stored samples");
                 (s.encoding.as_slice(), s.label.as_str())
             })
             .collect();
         if members.is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
-        self.config.head.train(&members, self.keys.dim(), self.adapter_seed(i)).map(Some)
+        let (p, g) =
+            self.config.head.train_cached(&members, &ids, cache, self.keys.dim(), self.adapter_seed(i))?;
+        Ok((Some(p), g))
     }
 
     /// Members per adapter (index order).
@@ -301,7 +324,8 @@ impl LegoNet {
         }
         let mut report = VerifyReport::default();
         for i in 0..self.adapters.len() {
-            let replayed = self.replay(i)?;
+            // No cache: an independent replay from the raw encodings.
+            let (replayed, _) = self.replay(i, None)?;
             report.adapters_checked += 1;
             let same = match (&replayed, &self.adapters[i]) {
                 (None, None) => true,
@@ -376,16 +400,17 @@ impl Unlearner for LegoNet {
         // Train into a scratch list first so a failure leaves the model as it was.
         let mut fresh = Vec::with_capacity(self.dirty.len());
         for &i in &self.dirty {
-            let p = self.replay(i)?;
+            let (p, g) = self.replay(i, self.grams.0[i].as_ref())?;
             if let Some(p) = &p {
                 report.adapters_trained += 1;
                 report.samples_replayed += self.ledger.members(i).count();
                 report.params_trained += p.num_params();
             }
-            fresh.push((i, p));
+            fresh.push((i, p, g));
         }
-        for (i, p) in fresh {
+        for (i, p, g) in fresh {
             self.adapters[i] = p;
+            self.grams.0[i] = g;
         }
         self.dirty.clear();
         report.elapsed_ms = now_ms() - start;

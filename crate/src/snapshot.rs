@@ -25,7 +25,7 @@ use crate::activation;
 use crate::adapter::{AdapterParams, HeadConfig, HeadKind};
 use crate::keys::KeySet;
 use crate::ledger::{Ledger, Sample, validate_encoding};
-use crate::model::{LegoNet, LegoNetConfig};
+use crate::model::{GramCache, LegoNet, LegoNetConfig};
 use crate::{Error, Result};
 
 /// File magic.
@@ -314,7 +314,8 @@ pub fn decode(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
             None => return Err(corrupt(format!("adapter {i}: members but no parameters"))),
         }
     }
-    Ok(LegoNet { config, encoder_id: found, keys, classes, ledger, adapters: params, dirty })
+    let grams = GramCache::new(n_adapters);
+    Ok(LegoNet { config, encoder_id: found, keys, classes, ledger, adapters: params, dirty, grams })
 }
 
 #[cfg(test)]

@@ -41,11 +41,17 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     forgets: usize,
     /// LegoNet (n, k) pairs as n:k, comma-separated; the first is the default configuration.
-    #[arg(long, value_delimiter = ',', default_value = "32:1,8:1,16:1,16:2,32:2,64:1,64:2,128:2")]
+    #[arg(long, value_delimiter = ',', default_value = "32:3,16:2,32:2,64:3,128:4,32:1")]
     configs: Vec<String>,
     /// Also run every method with the burn-autodiff softmax head (slower).
     #[arg(long)]
     softmax: bool,
+    /// Ridge penalty of the adapter heads (all methods).
+    #[arg(long)]
+    ridge_lambda: Option<f64>,
+    /// Skip Retrain, FixSISA and KNN (for LegoNet parameter sweeps).
+    #[arg(long)]
+    no_baselines: bool,
     /// FixSISA shard count.
     #[arg(long, default_value_t = 8)]
     shards: usize,
@@ -400,8 +406,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .ok_or_else(|| Error::InvalidInput(format!("--configs entry {c:?} is not n:k")))?;
         methods.push(Method::LegoNet { n, k, default: i == 0 });
     }
-    methods.extend([Method::Retrain, Method::FixSisa(args.shards), Method::Knn(args.knn_k)]);
-    let mut heads = vec![("ridge", HeadConfig::new())];
+    if !args.no_baselines {
+        methods.extend([Method::Retrain, Method::FixSisa(args.shards), Method::Knn(args.knn_k)]);
+    }
+    let mut ridge = HeadConfig::new();
+    if let Some(l) = args.ridge_lambda {
+        ridge = ridge.with_ridge_lambda(l);
+    }
+    let mut heads = vec![("ridge", ridge)];
     if args.softmax {
         heads.push(("softmax", HeadConfig::new().with_kind(HeadKind::Softmax)));
     }
