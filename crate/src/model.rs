@@ -395,26 +395,7 @@ impl Unlearner for LegoNet {
     }
 
     fn train(&mut self) -> Result<TrainReport> {
-        let start = now_ms();
-        let mut report = TrainReport::default();
-        // Train into a scratch list first so a failure leaves the model as it was.
-        let mut fresh = Vec::with_capacity(self.dirty.len());
-        for &i in &self.dirty {
-            let (p, g) = self.replay(i, self.grams.0[i].as_ref())?;
-            if let Some(p) = &p {
-                report.adapters_trained += 1;
-                report.samples_replayed += self.ledger.members(i).count();
-                report.params_trained += p.num_params();
-            }
-            fresh.push((i, p, g));
-        }
-        for (i, p, g) in fresh {
-            self.adapters[i] = p;
-            self.grams.0[i] = g;
-        }
-        self.dirty.clear();
-        report.elapsed_ms = now_ms() - start;
-        Ok(report)
+        self.train_some(usize::MAX)
     }
 
     fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
@@ -552,18 +533,20 @@ impl LegoNet {
         let start = now_ms();
         let mut report = TrainReport::default();
         let batch: Vec<usize> = self.dirty.iter().copied().take(max).collect();
+        // Train into a scratch list first so a failure leaves the model as it was.
         let mut fresh = Vec::with_capacity(batch.len());
         for &i in &batch {
-            let p = self.replay(i)?;
+            let (p, g) = self.replay(i, self.grams.0[i].as_ref())?;
             if let Some(p) = &p {
                 report.adapters_trained += 1;
                 report.samples_replayed += self.ledger.members(i).count();
                 report.params_trained += p.num_params();
             }
-            fresh.push((i, p));
+            fresh.push((i, p, g));
         }
-        for (i, p) in fresh {
+        for (i, p, g) in fresh {
             self.adapters[i] = p;
+            self.grams.0[i] = g;
             self.dirty.remove(&i);
         }
         report.elapsed_ms = now_ms() - start;
