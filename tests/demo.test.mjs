@@ -53,14 +53,17 @@ before(async () => {
 after(async () => { await b?.close(); });
 
 let shotNo = 0;
-async function shot(name) {
+const overflow = []; // steps where the page is wider than a phone
+async function shot(name, { fullPage = true } = {}) {
   const { page } = b;
   shotNo += 1;
-  await page.evaluate(() => window.scrollTo(0, 0));
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   const base = path.join(OUT, `${String(shotNo).padStart(2, '0')}-${name}`);
-  await page.screenshot({ path: `${base}-desktop.png`, fullPage: true });
+  await page.screenshot({ path: `${base}-desktop.png`, fullPage });
   await page.setViewportSize(PHONE);
-  await page.screenshot({ path: `${base}-phone.png`, fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > PHONE.width) overflow.push(`${name}: ${wide}px`);
+  await page.screenshot({ path: `${base}-phone.png`, fullPage });
   await page.setViewportSize(DESKTOP);
 }
 
@@ -218,11 +221,20 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
     await b.context.setOffline(false);
   }
 
-  // 11. Clear messages for a file that is not an image and for a very large photo.
+  // 11. Clear messages: a file that is not an image, a very large photo, a full storage quota.
   await page.setInputFiles('#pick-files', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') });
   await page.waitForSelector('.toast:has-text("notes.txt")');
   await whenIdle();
   assert.equal(await text('#stat-photos'), String(left));
+  // A full quota, simulated for the page's thumbnail store: the page says so plainly.
+  await page.evaluate(() => {
+    const put = IDBObjectStore.prototype.put;
+    window.restorePut = () => { IDBObjectStore.prototype.put = put; };
+    IDBObjectStore.prototype.put = function (...args) {
+      if (this.name === 'thumbs') throw new DOMException('simulated: quota exceeded', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+  });
   await page.evaluate(async () => {
     const c = new OffscreenCanvas(5000, 3000);
     const g = c.getContext('2d');
@@ -233,9 +245,12 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
     document.querySelector('#collect-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
   await page.waitForSelector('.toast:has-text("very large photo")');
+  await page.waitForSelector('.toast:has-text("storage for the site is full")', { timeout: 120_000 });
+  await page.evaluate(() => window.restorePut());
   await page.waitForFunction((n) => document.querySelector('#stat-photos').textContent === String(n), left + 1, { timeout: 120_000 });
   await whenIdle();
-  await shot('messages');
+  await page.locator('#collect').scrollIntoViewIfNeeded();
+  await shot('messages', { fullPage: false }); // the toasts, as they appear on screen
   assert.equal(await text('#req-count'), '0');
 
   // 12. Erase everything: storage empty, state reset, also after a reload.
@@ -264,4 +279,5 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await page.waitForFunction(() => document.querySelector('#req-count').textContent === '2', null, { timeout: 10_000 });
   await page.click('#req-details summary');
   await shot('counter-live');
+  assert.deepEqual(overflow, [], 'at phone width nothing is wider than the screen');
 });

@@ -328,7 +328,7 @@ function renderCounter(s) {
   $('req-list').replaceChildren(...s.list.map((u) => h('li', { text: short(u) })));
   $('req-startup').textContent = `While starting, the page and its engine loaded ${Math.max(s.startup.sw, s.startup.perf)} files`
     + (s.startup.fromCache ? ` (${s.startup.fromCache} from the offline cache)` : '') + ': the app\'s own files, none carrying anything of yours.';
-  $('pill-text').textContent = `On-device · ${s.count} request${s.count === 1 ? '' : 's'} since ready`;
+  $('pill-text').replaceChildren(h('span.long', { text: 'On-device · ' }), `${s.count} request${s.count === 1 ? '' : 's'}`, h('span.long', { text: ' since ready' }));
   $('pill').classList.toggle('bad', s.count > 0);
   document.body.dataset.requests = String(s.count);
 }

@@ -23,6 +23,7 @@ export function toast(message, kind = 'info', ms = 7000) {
   const el = h(`div.toast.${kind}`, { role: kind === 'error' ? 'alert' : 'status' },
     h('span', { text: message }), h('button.x', { 'aria-label': 'Dismiss', onclick: () => el.remove() }, '×'));
   $('toasts').append(el);
+  while ($('toasts').children.length > 3) $('toasts').firstElementChild.remove(); // the newest three
   if (ms) setTimeout(() => el.remove(), ms);
   return el;
 }
