@@ -1,7 +1,9 @@
 // End-to-end test of the demo site (issue 6) in headless Debian Chromium, on a fresh profile:
-// load the sample photos, train, predict held-out photos, erase one photo and read the report,
+// stop a batch of sample photos midway (nothing added), load them, train, predict the held-out
+// test photos, erase one photo and read the report,
 // verify, remove a class, compare, reload (online, then offline through the service worker) and
-// find the persisted state, erase everything and find storage empty. The page's request counter
+// find the persisted state, the messages for a non-image, a very large photo and a full quota,
+// erase everything and find storage empty. The page's request counter
 // must read 0 after load, and Chromium itself must see no request after the app is ready; at the
 // end, a request from the page and one from a Worker must both show up on that counter.
 // Screenshots of every step (1280×800 and 390×844, full page) go to tests/out/demo/.
@@ -105,7 +107,13 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the service worker controls the page');
   await shot('loaded');
 
-  // 2. Collect: the sample photos (already in memory: no request).
+  // 2. Collect: the sample photos (already in memory: no request). Stop works first.
+  await page.click('#add-samples');
+  await page.waitForFunction(() => /described [1-9]/.test(document.querySelector('#collect-activity-text').textContent));
+  await page.click('#collect-stop');
+  await whenIdle();
+  await page.waitForSelector('.toast:has-text("Stopped")');
+  assert.equal(await text('#stat-photos'), '0', 'a stopped batch adds nothing');
   let t = Date.now();
   await page.click('#add-samples');
   await page.waitForFunction((n) => document.querySelectorAll('#gallery .thumb img').length === n, TRAIN.length, { timeout: 600_000 });
