@@ -12,9 +12,9 @@ export interface LegoNetOptions {
   /** Where the encoder runs. `'auto'` (default) measures a warm-up encode on WebGPU and CPU and
    *  keeps the faster; it never picks a software (fallback) WebGPU adapter. */
   backend?: 'auto' | 'webgpu' | 'cpu';
-  /** Number of adapters n (default 64). */
+  /** Number of adapters n (default 32; fewer suit a few dozen photos, see the README). */
   adapters?: number;
-  /** Adapters each example activates, k (default 1). */
+  /** Adapters each example activates, k (default 3). */
   activated?: number;
   /** Model seed (default 0). */
   seed?: number;

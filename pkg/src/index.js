@@ -11,8 +11,8 @@ export * from './errors.js';
 export const DEFAULTS = Object.freeze({
   encoderUrl: undefined,
   backend: 'auto',
-  adapters: 64,
-  activated: 1,
+  adapters: 32,
+  activated: 3,
   seed: 0,
   worker: true,
 });

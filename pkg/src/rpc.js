@@ -26,7 +26,7 @@ export class RpcClient {
   constructor(port) {
     this.#port = port;
     port.onmessage = (e) => this.#receive(e.data);
-    port.onerror = (e) => this.#failAll('INTERNAL', `worker error: ${e.message ?? e}`);
+    port.onerror = (e) => this.#failAll('INTERNAL', `the engine worker failed to start or crashed: ${e.message || e.type || e} (is pkg/wasm built? run ./dev setup)`);
     port.onmessageerror = () => this.#failAll('INTERNAL', 'worker message could not be decoded');
   }
 
