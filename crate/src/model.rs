@@ -352,14 +352,16 @@ impl LegoNet {
     }
 
     /// Reads a snapshot; `encoder_id` is the encoder the caller runs (must match).
-    pub fn import(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
-        crate::snapshot::decode(bytes, encoder_id)
+    /// `anchors_from`: any key set derived from that encoder (e.g. `KeySet::from_weights`):
+    /// snapshots leave the encoder-derived anchors out and check them by the key hash.
+    pub fn import(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<LegoNet> {
+        crate::snapshot::decode(bytes, encoder_id, anchors_from)
     }
 
     /// Replaces this model's state by a snapshot made with the same encoder; on any error the
     /// model is left exactly as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
-        *self = crate::snapshot::decode(bytes, &self.encoder_id)?;
+        *self = crate::snapshot::decode(bytes, &self.encoder_id, &self.keys)?;
         Ok(())
     }
 

@@ -3,13 +3,17 @@
 //! Layout (all integers little-endian, strings as u32 length + UTF-8, floats as IEEE bits):
 //!
 //! ```text
-//! "LEGONET\0"  u32 version (= 1)  u64 body length  body  SHA-256(everything before it)
+//! "LEGONET\0"  u32 version (= 2)  u64 body length  body  SHA-256(everything before it)
 //! body: encoder id, key hash, config (n, k, seed, head kind u8, ridge lambda f64, epochs,
-//!       learning rate f64, batch size), dim, anchor floats, anchor owners (u32 each),
+//!       learning rate f64, batch size), dim, anchor owners (u32 each),
 //!       classes, samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
 //!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices.
 //! ```
+//!
+//! The anchors themselves (1000 × 1280 floats, 5 MB) are not stored: they are a function of the
+//! encoder alone, so the reader supplies them from its own key set, and the key hash (over
+//! anchors, owners, n, seed and encoder id) proves they are the ones the model was built on.
 //!
 //! `decode` checks, before building anything: magic, version, length, checksum, the encoder
 //! id against the caller's, the key hash against the keys, the config ranges, every sample's
@@ -31,7 +35,7 @@ use crate::{Error, Result};
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LEGONET\0";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const HEADER: usize = 8 + 4 + 8;
 const CHECKSUM: usize = 32;
@@ -132,7 +136,6 @@ pub fn encode(m: &LegoNet) -> Vec<u8> {
     w.f64(c.head.learning_rate);
     w.u64(c.head.batch_size as u64);
     w.u64(m.keys.dim() as u64);
-    w.f32s(m.keys.anchors());
     w.u64(m.keys.owners().len() as u64);
     for &o in m.keys.owners() {
         w.u32(o);
@@ -182,7 +185,9 @@ pub fn encode(m: &LegoNet) -> Vec<u8> {
 }
 
 /// Parses and validates a snapshot made with encoder `encoder_id`.
-pub fn decode(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
+/// Reads a snapshot made with encoder `encoder_id`; `anchors_from` is any key set derived from
+/// that encoder (anchors do not depend on n or seed), which supplies the anchors.
+pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<LegoNet> {
     if bytes.len() < HEADER + CHECKSUM {
         return Err(corrupt("shorter than header + checksum"));
     }
@@ -226,7 +231,10 @@ pub fn decode(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
         .with_batch_size(r.usize()?);
     let config = LegoNetConfig::new().with_n_adapters(n_adapters).with_k(k).with_seed(seed).with_head(head);
     let dim = r.usize()?;
-    let anchors = r.f32s()?;
+    if dim != anchors_from.dim() {
+        return Err(corrupt(format!("encoding dimension {dim}, the encoder's is {}", anchors_from.dim())));
+    }
+    let anchors = anchors_from.anchors().to_vec();
     let mut owners = Vec::new();
     for _ in 0..r.count(4)? {
         owners.push(r.u32()?);
@@ -234,7 +242,7 @@ pub fn decode(bytes: &[u8], encoder_id: &str) -> Result<LegoNet> {
     let keys = KeySet::from_parts(dim, n_adapters, anchors, owners, seed, &found)
         .map_err(|e| corrupt(format!("keys: {e}")))?;
     if keys.hash() != key_hash {
-        return Err(corrupt("key hash does not match the keys"));
+        return Err(corrupt("key hash does not match the keys (different anchors, owners, n or seed)"));
     }
     config.validate(&keys).map_err(|e| corrupt(format!("config: {e}")))?;
     let mut classes = BTreeSet::new();
@@ -337,7 +345,7 @@ mod tests {
     fn round_trip_is_exact() {
         let m = trained();
         let bytes = m.export();
-        let back = LegoNet::import(&bytes, "test-encoder").unwrap();
+        let back = LegoNet::import(&bytes, "test-encoder", m.keys()).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.export(), bytes);
         assert!(back.verify().unwrap().ok());
@@ -363,10 +371,10 @@ mod tests {
         }
         // Wrong version.
         let mut b = bytes.clone();
-        b[8..12].copy_from_slice(&2u32.to_le_bytes());
-        assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found: 2, supported: 1 })));
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found: 1, supported: 2 })));
         // Wrong encoder.
-        assert!(matches!(LegoNet::import(&bytes, "other"), Err(Error::EncoderMismatch { .. })));
+        assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
         assert_eq!(m, before);
     }
 
@@ -377,6 +385,31 @@ mod tests {
         let mut m = trained();
         let i = (0..8).find(|&i| m.adapter(i).is_some()).unwrap();
         m.adapters[i].as_mut().unwrap().labels.push("zzz".into());
-        assert!(matches!(LegoNet::import(&m.export(), "test-encoder"), Err(Error::CorruptSnapshot(_))));
+        assert!(matches!(LegoNet::import(&m.export(), "test-encoder", m.keys()), Err(Error::CorruptSnapshot(_))));
+    }
+
+    #[test]
+    fn snapshots_leave_out_the_anchors_and_restore_other_configs() {
+        let m = trained();
+        // 120 anchors x 24 floats would be 11,520 bytes; the snapshot is far smaller than
+        // samples + anchors.
+        let bytes = m.export();
+        let anchor_bytes = m.keys().anchors().len() * 4;
+        assert!(bytes.len() < anchor_bytes + 50 * 24 * 4, "{} bytes", bytes.len());
+        // A model with another n and seed restores it: it only lends its anchors.
+        let mut other = model(&LegoNetConfig::new().with_n_adapters(4).with_k(1).with_seed(7), 0);
+        other.restore(&bytes).unwrap();
+        assert_eq!(other, m);
+        // Anchors from another encoder fail the key hash.
+        let foreign = crate::keys::KeySet::from_parts(
+            m.keys().dim(),
+            m.keys().len(),
+            m.keys().anchors().iter().map(|v| v + 1.0).collect(),
+            m.keys().owners().to_vec(),
+            0,
+            "test-encoder",
+        )
+        .unwrap();
+        assert!(matches!(LegoNet::import(&bytes, "test-encoder", &foreign), Err(Error::CorruptSnapshot(_))));
     }
 }

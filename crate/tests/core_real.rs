@@ -60,7 +60,7 @@ fn fixtures_round_trip_through_a_real_model() {
     let report = m.forget(&["rocket"]).unwrap();
     assert!(report.adapters_retrained <= 2);
     assert!(m.verify().unwrap().ok());
-    let back = LegoNet::import(&m.export(), w.encoder_id()).unwrap();
+    let back = LegoNet::import(&m.export(), w.encoder_id(), m.keys()).unwrap();
     assert_eq!(back.model_hash(), m.model_hash());
-    assert!(LegoNet::import(&m.export(), "another-encoder").is_err());
+    assert!(LegoNet::import(&m.export(), "another-encoder", m.keys()).is_err());
 }
