@@ -244,12 +244,60 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
   return res;
 }
 
-/** legonet's adapter training / forget / KNN, if the wasm API exists (it did not when this was written). */
-async function suiteLegonetTrain() {
+/**
+ * legonet's adapter training / forget / predict through its wasm engine (WasmEngine, the npm
+ * package's engine), on the same cached encodings as the TF.js suite. Each repetition uses a
+ * fresh engine (its creation, which also loads the encoder, is not timed): addMany(all), then
+ * trainSome until no adapter is pending = "train"; forget([one id]) (exact: retrains the
+ * touched adapters) = "forget"; predict(encoding) = "predict". compare() adds legonet's own
+ * KNN baseline (train / forget times).
+ */
+async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], reps = 5, backend = 'flex',
+                                   configs = [{ adapters: 64, activated: 1 }, { adapters: 16, activated: 3 }], forgets = 5, queries = 50 } = {}) {
   const mod = await import(LEGONET_JS);
   await mod.default();
-  const api = Object.keys(mod).filter((k) => /model|lego|train|knn|adapter/i.test(k));
-  return { available: api.length > 0, exports: Object.keys(mod), trainingApi: api };
+  const api = Object.keys(mod);
+  if (!mod.WasmEngine) return { available: false, exports: api };
+  const weights = await bytes('/weights/efficientnet-lite0.safetensors');
+  const res = { available: true, exports: api, backend, reps, sets: {} };
+  for (const setName of sets) {
+    const set = await trainingSet(setName);
+    const sets2 = await (await fetch(`${CACHE}/sets.json`)).json();
+    const classNames = sets2[setName.split(':')[0]].classes;
+    const encs = Array.from({ length: set.n }, (_, i) => set.x.slice(i * 1280, (i + 1) * 1280));
+    const labels = Array.from(set.y, (c) => classNames[c]);
+    const ids = labels.map((_, i) => `s${i}`);
+    const out = {};
+    for (const cfg of configs) {
+      const key = `${cfg.adapters}x${cfg.activated}`;
+      const train = [], add = [], forget = [], predict = [];
+      let first = null, report = null, compare = null;
+      for (let r = 0; r <= reps; r++) { // r = 0 is the warm-up
+        const engine = await mod.WasmEngine.create(weights, backend, { ...cfg, seed: 0 });
+        const t0 = performance.now();
+        engine.addMany(ids, encs, labels);
+        const t1 = performance.now();
+        while (engine.pendingAdapters() > 0) engine.trainSome(1 << 30);
+        const t2 = performance.now();
+        if (r > 0) { add.push(t1 - t0); train.push(t2 - t0); }
+        if (r === reps) {
+          const tq = performance.now(); engine.predict(encs[0]); first = performance.now() - tq;
+          for (let q = 1; q <= Math.min(queries, set.n - 1); q++) {
+            const t = performance.now(); engine.predict(encs[q]); predict.push(performance.now() - t);
+          }
+          for (let f = 0; f < forgets; f++) {
+            const t = performance.now(); report = engine.forget([ids[f]]); forget.push(performance.now() - t);
+          }
+          try { compare = engine.compare([ids[forgets]]); } catch (e) { compare = { error: String(e?.message ?? e) }; }
+        }
+        engine.free();
+      }
+      out[key] = { config: cfg, trainMs: median(train), trainRuns: train, addManyMs: median(add), forgetMs: median(forget), forgetRuns: forget,
+                   lastForgetReport: report, predictMs: median(predict), firstPredictMs: first, compare };
+    }
+    res.sets[set.name] = { n: set.n, classes: set.classes, configs: out };
+  }
+  return res;
 }
 
 /** For the CPU profile (run.mjs --profile): a ready encoder and a function that runs it `reps` times. */

@@ -8,6 +8,7 @@ const fmt = (v) => (v == null || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(
 
 function adapterText(a) {
   if (!a) return 'no WebGPU adapter';
+  if (a.architecture === 'swiftshader') return `SwiftShader (${a.vendor}, fallback adapter: CPU software, not a GPU)`;
   return `${a.vendor ?? '?'} ${a.architecture ?? ''}${a.isFallbackAdapter ? ' (fallback adapter: SwiftShader, CPU software)' : ''}`.trim();
 }
 
@@ -17,8 +18,8 @@ export function buildRows(r) {
   const leg = b.legonet?.backends ?? {};
   const ow = b['ort-wasm'];
   const og = b['ort-webgpu'];
-  const chrome = `Chromium ${r.machine?.browser ?? ''}, ${r.machine?.cpu ?? ''} (${r.machine?.cores} cores)`;
-  const coi = ow?.env ? `page cross-origin isolated: ${ow.env.crossOriginIsolated}` : '';
+  const chrome = `Chromium ${String(r.machine?.browser ?? '').split('.')[0]}`;
+  const coi = ow?.env ? `wasm, 1 thread, ${ow.env.crossOriginIsolated ? '' : 'not '}cross-origin isolated` : '';
   for (const backend of ['flex', 'ndarray']) {
     for (const batch of [1, 8]) {
       const l = leg[backend]?.[`batch${batch}`]?.msPerImage;
@@ -33,7 +34,7 @@ export function buildRows(r) {
     const p = og?.[`batch${batch}`]?.msPerImage;
     rows.push({ group: 'browser WebGPU encoder', name: `encoder batch ${batch}: legonet 'wgpu' vs ORT-web webgpu EP`,
                 unit: 'ms/image', legonet: l ?? null, peer: p ?? null, ratio: l && p ? l / p : null,
-                where: `${chrome}; adapter: ${adapterText(b.legonet?.adapter ?? og?.adapter)}`, note: leg.wgpu?.error ?? og?.error ?? null });
+                where: `${chrome}; ${adapterText(b.legonet?.adapter ?? og?.adapter)}`, note: leg.wgpu?.error ?? og?.error ?? null });
   }
   const n = r.native;
   if (n) {
@@ -46,24 +47,36 @@ export function buildRows(r) {
           const pv = o?.[`batch${batch}_ms_per_image`];
           rows.push({ group: 'native CPU encoder', name: `native encoder batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}: legonet '${backend}' (release CLI) vs onnxruntime ${n.machine.onnxruntime} CPU`,
                       unit: 'ms/image', legonet: lv ?? null, peer: pv ?? null, ratio: lv && pv ? lv / pv : null,
-                      where: `${n.machine.cpu}, ${n.machine.cores} cores; legonet CPU/wall ${l?.cpu_s_over_wall_s ?? '?'}`, note: null });
+                      where: `native ${n.machine.cpu}, ${threads} thread${threads > 1 ? 's' : ''} (legonet CPU/wall ${l?.cpu_s_over_wall_s ?? '?'})`, note: null });
         }
       }
     }
   }
   const tf = b.tfjs;
   const lt = b['legonet-train'];
-  const legTrain = lt?.available ? 'legonet training API found but not wired into this benchmark' : 'legonet has no wasm training API yet';
+  const legNone = lt?.available === false ? 'legonet has no wasm training API in this build' : lt?.error ?? null;
   for (const [setName, s] of Object.entries(tf?.sets ?? {})) {
-    const where = `${chrome}; TF.js ${tf.tfjsVersion} ${tf.backend} backend (SIMD ${tf.wasmSimd}, threads ${tf.wasmThreads})`;
-    rows.push({ group: 'training', name: `train Dense(1280→${s.classes}) + Adam, batch 32, ${tf.epochs} epochs, ${s.n} samples: legonet vs TF.js model.fit`,
-                unit: 'ms', legonet: null, peer: s.fit.ms, ratio: null, where, note: legTrain });
-    rows.push({ group: 'training', name: `same, TF.js hand-written loop (optimizer.minimize)`,
-                unit: 'ms', legonet: null, peer: s.loop.ms, ratio: null, where, note: legTrain });
-    rows.push({ group: 'training', name: `forget 1 of ${s.n}: legonet vs TF.js exact retrain on n−1 (hand-written loop)`,
-                unit: 'ms', legonet: null, peer: s.forgetLoop.ms, ratio: null, where, note: legTrain });
-    rows.push({ group: 'knn', name: `KNN predict k=3 over ${s.n} examples: legonet vs knn-classifier predictClass`,
-                unit: 'ms', legonet: null, peer: s.knn.predictMs, ratio: null, where, note: `${legTrain}; knn-classifier first call ${fmt(s.knn.firstPredictMs)} ms, addExample ×${s.n} ${fmt(s.knn.addAllMs)} ms, forget (clearClass + re-add) ${fmt(s.knn.forgetMs)} ms` });
+    const where = `${chrome}; TF.js ${tf.backend} (SIMD ${tf.wasmSimd ? 'yes' : 'no'}, threads ${tf.wasmThreads ? 'yes' : 'no'}); legonet WasmEngine '${lt?.backend ?? '?'}'`;
+    const L = lt?.sets?.[setName]?.configs ?? {};
+    const d = L['64x1'], demo = L['16x3'];
+    const ratio = (l, p) => (l != null && p ? l / p : null);
+    const trainNote = (c) => c ? `legonet ${c.config.adapters} adapters × ${c.config.activated} activated, ridge heads (its default); of which addMany ${fmt(c.addManyMs)} ms, training itself ${fmt(c.trainMs - c.addManyMs)} ms` : legNone;
+    rows.push({ group: 'training', name: `train on ${s.n} encodings (${s.classes} classes): legonet (64×1) vs TF.js Dense(1280→${s.classes}) + Adam, batch 32, ${tf.epochs} epochs, hand-written loop`,
+                unit: 'ms', legonet: d?.trainMs ?? null, peer: s.loop.ms, ratio: ratio(d?.trainMs, s.loop.ms), where, note: trainNote(d) });
+    rows.push({ group: 'training', name: `same, vs TF.js model.fit`,
+                unit: 'ms', legonet: d?.trainMs ?? null, peer: s.fit.ms, ratio: ratio(d?.trainMs, s.fit.ms), where, note: null });
+    if (demo) rows.push({ group: 'training', name: `same, legonet demo config (16×3) vs TF.js hand-written loop`,
+                unit: 'ms', legonet: demo.trainMs, peer: s.loop.ms, ratio: ratio(demo.trainMs, s.loop.ms), where, note: trainNote(demo) });
+    rows.push({ group: 'forget', name: `forget 1 of ${s.n}: legonet forget() (64×1, exact) vs TF.js exact retrain on n−1 (hand-written loop)`,
+                unit: 'ms', legonet: d?.forgetMs ?? null, peer: s.forgetLoop.ms, ratio: ratio(d?.forgetMs, s.forgetLoop.ms), where,
+                note: d ? `legonet's own report: ${fmt(d.lastForgetReport?.elapsedMs)} ms inside wasm, ${d.lastForgetReport?.samplesReplayed} samples replayed` : legNone });
+    if (demo) rows.push({ group: 'forget', name: `same, legonet demo config (16×3)`,
+                unit: 'ms', legonet: demo.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(demo.forgetMs, s.forgetLoop.ms), where,
+                note: `legonet's own report: ${fmt(demo.lastForgetReport?.elapsedMs)} ms inside wasm, ${demo.lastForgetReport?.samplesReplayed} samples replayed` });
+    rows.push({ group: 'knn', name: `predict one encoding: legonet predict() (64×1) vs knn-classifier predictClass k=3 over ${s.n} examples`,
+                unit: 'ms', legonet: d?.predictMs ?? null, peer: s.knn.predictMs, ratio: ratio(d?.predictMs, s.knn.predictMs), where,
+                note: `knn-classifier first call ${fmt(s.knn.firstPredictMs)} ms, addExample ×${s.n} ${fmt(s.knn.addAllMs)} ms, forget (clearClass + re-add) ${fmt(s.knn.forgetMs)} ms` +
+                      (d?.compare?.find ? `; legonet's KNN baseline (compare(), ${d.compare.find((c) => c.method === 'knn')?.nTrain} samples): build ${fmt(d.compare.find((c) => c.method === 'knn')?.trainMs)} ms, forget ${fmt(d.compare.find((c) => c.method === 'knn')?.forgetMs)} ms (timed inside wasm, ms resolution)` : '') });
   }
   return rows;
 }
@@ -72,7 +85,7 @@ export function renderTable(r) {
   const rows = r.rows ?? buildRows(r);
   const lines = ['| row | legonet | peer | legonet / peer | machine / adapter | note |', '|---|---|---|---|---|---|'];
   for (const x of rows) {
-    const ratio = x.ratio == null ? '—' : `**${x.ratio.toFixed(2)}**`;
+    const ratio = x.ratio == null ? '—' : `**${x.ratio < 0.1 ? x.ratio.toPrecision(2) : x.ratio.toFixed(2)}**`;
     lines.push(`| ${x.name} | ${fmt(x.legonet)} | ${fmt(x.peer)} ${x.unit} | ${ratio} | ${x.where} | ${x.note ?? ''} |`);
   }
   return lines.join('\n') + '\n';
@@ -85,34 +98,38 @@ export function renderSvg(r) {
   const rows = (r.rows ?? buildRows(r)).filter((x) => x.ratio != null);
   const short = (x) => x.name.replace(' vs ORT-web wasm EP (1 thread, SIMD)', ' vs ORT-web wasm')
     .replace(/ \(release CLI\) vs onnxruntime [0-9.]+ CPU/, ' vs onnxruntime')
-    .replace('native encoder ', 'native ').replace('encoder ', '');
-  const W = 980, labelW = 470, barW = W - labelW - 60, rowH = 22, top = 56;
+    .replace(' vs ORT-web webgpu EP', ' vs ORT-web webgpu (SwiftShader)')
+    .replace('native encoder ', 'native ').replace(/^encoder /, 'browser ')
+    .replace(/ \(\d+ classes\)/, '').replace(/Dense\(1280→\d+\) \+ Adam, batch 32, \d+ epochs, hand-written loop/, 'TF.js loop')
+    .replace(' vs TF.js exact retrain on n−1 (hand-written loop)', ' vs TF.js retrain n−1').replace(', exact', '')
+    .replace(/predict one encoding: legonet predict\(\) \(64×1\) vs knn-classifier predictClass k=3 over (\d+) examples/, 'predict ($1): legonet vs knn-classifier')
+    .replace('legonet demo config (16×3) vs TF.js hand-written loop', 'legonet 16×3 vs TF.js loop');
+  const W = 1000, labelW = 520, barW = W - labelW - 60, rowH = 22, top = 56;
   const H = top + rows.length * rowH + 50;
-  const lo = Math.log10(0.1), hi = Math.log10(Math.max(20, ...rows.map((x) => x.ratio * 1.2)));
-  const X = (v) => labelW + ((Math.log10(Math.min(Math.max(v, 0.1), 10 ** hi)) - lo) / (hi - lo)) * barW;
+  const lo = Math.log10(Math.min(0.1, ...rows.map((x) => x.ratio / 1.5))), hi = Math.log10(Math.max(20, ...rows.map((x) => x.ratio * 1.2)));
+  const X = (v) => labelW + ((Math.log10(Math.min(Math.max(v, 10 ** lo), 10 ** hi)) - lo) / (hi - lo)) * barW;
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">legonet / peer time (log scale; &lt; 1 = legonet faster)</text>`,
     `<text x="10" y="38" fill="#555">${esc(`${r.machine?.cpu ?? ''}, ${r.machine?.cores} cores, Chromium ${r.machine?.browser ?? ''}; ${r.finishedAt ?? ''}`)}</text>`];
-  for (const t of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100].filter((t) => Math.log10(t) <= hi + 1e-9)) {
+  for (const t of [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100].filter((t) => Math.log10(t) <= hi + 1e-9 && Math.log10(t) >= lo - 1e-9)) {
     const x = X(t);
     out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${top + rows.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
     out.push(`<text x="${x}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${t}</text>`);
   }
-  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c' };
+  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c', training: '#d8823b', forget: '#c0392b', knn: '#7f8c8d' };
   rows.forEach((x, i) => {
     const y = top + i * rowH;
     const x0 = X(1), x1 = X(x.ratio);
     out.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(short(x))}</text>`);
     out.push(`<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(Math.abs(x1 - x0), 1)}" height="${rowH - 8}" fill="${colors[x.group] ?? '#888'}"/>`);
-    out.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 15}" fill="#222">${x.ratio.toFixed(2)}×</text>`);
+    out.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 15}" fill="#222">${x.ratio < 0.1 ? x.ratio.toPrecision(2) : x.ratio.toFixed(2)}×</text>`);
   });
   let lx = 10;
   for (const [g, c] of Object.entries(colors)) {
     out.push(`<rect x="${lx}" y="${H - 18}" width="10" height="10" fill="${c}"/><text x="${lx + 14}" y="${H - 9}">${g}</text>`);
-    lx += 190;
+    lx += 160;
   }
-  out.push(`<text x="${lx}" y="${H - 9}" fill="#555">training/KNN rows: no legonet wasm API yet (see docs/peers.md)</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
