@@ -73,7 +73,7 @@ export function buildRows(r) {
     if (demo) rows.push({ group: 'forget', name: `same, legonet demo config (16×3)`,
                 unit: 'ms', legonet: demo.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(demo.forgetMs, s.forgetLoop.ms), where,
                 note: `legonet's own report: ${fmt(demo.lastForgetReport?.elapsedMs)} ms inside wasm, ${demo.lastForgetReport?.samplesReplayed} samples replayed` });
-    rows.push({ group: 'knn', name: `predict one encoding: legonet predict() (64×1) vs knn-classifier predictClass k=3 over ${s.n} examples`,
+    rows.push({ group: 'predict', name: `predict one encoding: legonet predict() (64×1) vs knn-classifier predictClass k=3 over ${s.n} examples`,
                 unit: 'ms', legonet: d?.predictMs ?? null, peer: s.knn.predictMs, ratio: ratio(d?.predictMs, s.knn.predictMs), where,
                 note: `knn-classifier first call ${fmt(s.knn.firstPredictMs)} ms, addExample ×${s.n} ${fmt(s.knn.addAllMs)} ms, forget (clearClass + re-add) ${fmt(s.knn.forgetMs)} ms` +
                       (d?.compare?.find ? `; legonet's KNN baseline (compare(), ${d.compare.find((c) => c.method === 'knn')?.nTrain} samples): build ${fmt(d.compare.find((c) => c.method === 'knn')?.trainMs)} ms, forget ${fmt(d.compare.find((c) => c.method === 'knn')?.forgetMs)} ms (timed inside wasm, ms resolution)` : '') });
@@ -117,7 +117,7 @@ export function renderSvg(r) {
     out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${top + rows.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
     out.push(`<text x="${x}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${t}</text>`);
   }
-  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c', training: '#d8823b', forget: '#c0392b', knn: '#7f8c8d' };
+  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c', training: '#d8823b', forget: '#c0392b', predict: '#7f8c8d' };
   rows.forEach((x, i) => {
     const y = top + i * rowH;
     const x0 = X(1), x1 = X(x.ratio);
@@ -128,7 +128,7 @@ export function renderSvg(r) {
   let lx = 10;
   for (const [g, c] of Object.entries(colors)) {
     out.push(`<rect x="${lx}" y="${H - 18}" width="10" height="10" fill="${c}"/><text x="${lx + 14}" y="${H - 9}">${g}</text>`);
-    lx += 160;
+    lx += 24 + 7 * g.length;
   }
   out.push('</svg>');
   return out.join('\n') + '\n';
