@@ -10,8 +10,17 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::preprocess::{INPUT_LEN, rgba_to_input};
 use crate::{Backend, Encoder, EncoderOutput, Error, WeightFile, imagenet};
 
+unsafe extern "C" {
+    /// Runs the static constructors (burn/cubecl `inventory` registrations); made by wasm-ld.
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 fn start() {
+    // wasm-ld wraps *every* export in a call to the static constructors unless the module calls
+    // them itself; that made each call from JS re-run them (0.4–0.6 ms measured, see
+    // docs/peers.md). Calling them once here, at instantiation, turns the wrapping off.
+    unsafe { __wasm_call_ctors() };
     console_error_panic_hook::set_once();
 }
 
