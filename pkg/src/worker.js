@@ -143,17 +143,18 @@ const handlers = {
     const checkpoint = engine.exportBytes(); // an aborted train restores this exact state
     const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, ms: 0 };
     const t0 = performance.now();
-    while (engine.pendingAdapters() > 0) {
+    for (;;) {
+      await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
       if (ctx.aborted()) {
         engine.importBytes(checkpoint);
         throw new AbortError('training was aborted; the model is as it was before train()');
       }
+      if (engine.pendingAdapters() === 0) break;
       const r = engine.trainSome(TRAIN_CHUNK);
       report.adaptersTrained += r.adaptersTrained;
       report.samplesReplayed += r.samplesReplayed;
       report.paramsTrained += r.paramsTrained;
       ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
-      await yieldToLoop();
     }
     report.ms = performance.now() - t0;
     await persistIfBound();
