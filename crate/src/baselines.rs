@@ -113,11 +113,7 @@ impl Unlearner for Sharded {
             return Err(Error::NotTrained(self.dirty.len()));
         }
         let used: Vec<usize> = (0..self.params.len()).filter(|&s| self.params[s].is_some()).collect();
-        let votes = used.iter().map(|&s| {
-            let p = self.params[s].as_ref().expect("filtered");
-            (p, p.predict(encoding))
-        });
-        ensemble(votes, used.clone())
+        ensemble(&self.params, used, encoding)
     }
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {

@@ -164,26 +164,23 @@ pub(crate) fn now_ms() -> f64 {
     START.get_or_init(web_time::Instant::now).elapsed().as_secs_f64() * 1e3
 }
 
-/// Ensemble rule shared with the baselines: average of per-label scores over `votes`.
-pub(crate) fn ensemble<'a>(
-    votes: impl Iterator<Item = (&'a AdapterParams, Vec<f32>)>,
-    adapters: Vec<usize>,
-) -> Result<Prediction> {
+/// Ensemble rule shared with the baselines: the trained units `used` (indices into `params`)
+/// score `encoding`; each label's score is averaged over them (0 where a unit lacks the label).
+pub(crate) fn ensemble(params: &[Option<AdapterParams>], used: Vec<usize>, encoding: &[f32]) -> Result<Prediction> {
     let mut sums: std::collections::BTreeMap<&str, f64> = Default::default();
-    let mut n = 0usize;
-    for (p, s) in votes {
-        n += 1;
-        for (l, v) in p.labels.iter().zip(s) {
+    for &i in &used {
+        let p = params[i].as_ref().expect("only trained units vote");
+        for (l, v) in p.labels.iter().zip(p.predict(encoding)) {
             *sums.entry(l.as_str()).or_default() += v as f64;
         }
     }
-    if n == 0 {
+    if used.is_empty() {
         return Err(Error::EmptyModel);
     }
-    let mut scores: Vec<(String, f32)> =
-        sums.into_iter().map(|(l, s)| (l.to_string(), (s / n as f64) as f32)).collect();
+    let n = used.len() as f64;
+    let mut scores: Vec<(String, f32)> = sums.into_iter().map(|(l, s)| (l.to_string(), (s / n) as f32)).collect();
     scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(Prediction { label: scores[0].0.clone(), scores, adapters })
+    Ok(Prediction { label: scores[0].0.clone(), scores, adapters: used })
 }
 
 /// Per-adapter raw Gram matrices kept between trainings: speed only, never state, so they
@@ -410,11 +407,7 @@ impl Unlearner for LegoNet {
         if used.is_empty() {
             used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
         }
-        let votes = used.iter().map(|&i| {
-            let p = self.adapters[i].as_ref().expect("filtered to trained adapters");
-            (p, p.predict(encoding))
-        });
-        ensemble(votes, used.clone())
+        ensemble(&self.adapters, used, encoding)
     }
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {

@@ -50,6 +50,16 @@ fn output_to_js(out: &EncoderOutput) -> JsValue {
     obj.into()
 }
 
+/// Parses the weights and loads the encoder on `backend` (initialising wgpu if asked):
+/// (weights, encoder, backend, what runs it). Shared by both JS classes.
+async fn load_encoder(weights: Vec<u8>, backend: &str) -> Result<(WeightFile, Rc<Encoder>, Backend, String), JsValue> {
+    let backend: Backend = backend.parse().map_err(js_error)?;
+    let weights = WeightFile::parse(weights).map_err(js_error)?;
+    let (device, description) = backend.init_async().await.map_err(js_error)?;
+    let encoder = Encoder::new(&weights, &device).map_err(js_error)?;
+    Ok((weights, Rc::new(encoder), backend, description))
+}
+
 /// The frozen encoder on a CPU or WebGPU device.
 #[wasm_bindgen]
 pub struct WasmEncoder {
@@ -64,11 +74,8 @@ impl WasmEncoder {
     /// (`"flex"`, `"ndarray"` or `"wgpu"`). Resolves to a `WasmEncoder`.
     pub fn create(weights: Vec<u8>, backend: String) -> Promise {
         future_to_promise(async move {
-            let backend: Backend = backend.parse().map_err(js_error)?;
-            let weights = WeightFile::parse(weights).map_err(js_error)?;
-            let (device, description) = backend.init_async().await.map_err(js_error)?;
-            let inner = Encoder::new(&weights, &device).map_err(js_error)?;
-            Ok(WasmEncoder { inner: Rc::new(inner), backend, device: description }.into())
+            let (_, inner, backend, device) = load_encoder(weights, &backend).await?;
+            Ok(WasmEncoder { inner, backend, device }.into())
         })
     }
 
@@ -157,14 +164,12 @@ impl WasmEngine {
     /// encoder weights. Resolves to a `WasmEngine`.
     pub fn create(weights: Vec<u8>, backend: String, config: JsValue) -> Promise {
         future_to_promise(async move {
-            let backend: Backend = backend.parse().map_err(js_error)?;
             let cfg: JsConfig = if config.is_undefined() || config.is_null() {
                 JsConfig::default()
             } else {
                 serde_wasm_bindgen::from_value(config)
                     .map_err(|e| js_error(Error::InvalidConfig(e.to_string())))?
             };
-            let weights = WeightFile::parse(weights).map_err(js_error)?;
             let mut lc = crate::model::LegoNetConfig::new();
             if let Some(n) = cfg.adapters {
                 lc.n_adapters = n;
@@ -175,10 +180,9 @@ impl WasmEngine {
             if let Some(s) = cfg.seed {
                 lc.seed = s;
             }
+            let (weights, encoder, backend, device) = load_encoder(weights, &backend).await?;
             let model = lc.init_from_weights(&weights).map_err(js_error)?;
-            let (device, description) = backend.init_async().await.map_err(js_error)?;
-            let encoder = Encoder::new(&weights, &device).map_err(js_error)?;
-            Ok(WasmEngine { encoder: Rc::new(encoder), model, backend, device: description }.into())
+            Ok(WasmEngine { encoder, model, backend, device }.into())
         })
     }
 
