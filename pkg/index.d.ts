@@ -26,7 +26,7 @@ export interface LegoNetOptions {
 
 export interface BackendInfo {
   kind: 'webgpu' | 'cpu';
-  /** burn backend: `'wgpu'` or `'flex'`. */
+  /** Encoder backend: `'wgpu'` (burn on WebGPU) or `'cpu'` (legonet's fused CPU kernels). */
   name: string;
   /** The WebGPU adapter seen (null when none). */
   adapter: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean } | null;

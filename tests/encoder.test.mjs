@@ -43,7 +43,7 @@ function printBench(out) {
   }
 }
 
-for (const backend of ['flex', 'ndarray']) {
+for (const backend of ['cpu', 'flex', 'ndarray']) {
   test(`encoder matches the oracle in Chromium on the CPU (${backend})`, { timeout: 300_000 }, async () => {
     const out = await b.page.evaluate(([be, n, reps]) => window.legonetCheck(be, n, { benchReps: reps }), [backend, NAMES, BENCH_REPS]);
     checkBounds(out);

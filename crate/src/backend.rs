@@ -12,7 +12,10 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// burn-flex: burn 0.22's pure-Rust CPU backend (the default, see the README's benchmark).
+    /// legonet's fused CPU kernels for the encoder (NHWC, GEMM with bias/residual/ReLU6 fused,
+    /// see `encoder::CpuLite0`); the adapters' tensor math runs on burn-flex. The default.
+    Cpu,
+    /// burn-flex: burn 0.22's pure-Rust CPU backend, every op through burn.
     Flex,
     /// burn-ndarray: the older CPU backend, deprecated in burn 0.22, kept to measure against.
     Ndarray,
@@ -22,14 +25,15 @@ pub enum Backend {
 
 impl Backend {
     /// The CPU backend used by default (and for exact `verify()`).
-    pub const CPU_DEFAULT: Backend = Backend::Flex;
+    pub const CPU_DEFAULT: Backend = Backend::Cpu;
 
     /// All backends, for benchmarks and `--help`.
-    pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
+    pub const ALL: [Backend; 4] = [Backend::Cpu, Backend::Flex, Backend::Ndarray, Backend::Wgpu];
 
     /// Stable lower-case name.
     pub fn name(self) -> &'static str {
         match self {
+            Backend::Cpu => "cpu",
             Backend::Flex => "flex",
             Backend::Ndarray => "ndarray",
             Backend::Wgpu => "wgpu",
@@ -44,7 +48,7 @@ impl Backend {
     /// A CPU device (no initialisation needed). Errors for [`Backend::Wgpu`].
     pub fn cpu_device(self) -> Result<Device> {
         match self {
-            Backend::Flex => Ok(Device::flex()),
+            Backend::Cpu | Backend::Flex => Ok(Device::flex()),
             #[allow(deprecated)]
             Backend::Ndarray => Ok(Device::ndarray()),
             Backend::Wgpu => Err(Error::Backend("wgpu needs asynchronous initialisation".into())),
@@ -95,10 +99,11 @@ impl FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "flex" | "cpu" => Ok(Backend::Flex),
+            "cpu" => Ok(Backend::Cpu),
+            "flex" => Ok(Backend::Flex),
             "ndarray" => Ok(Backend::Ndarray),
             "wgpu" | "webgpu" | "gpu" => Ok(Backend::Wgpu),
-            other => Err(Error::Backend(format!("unknown backend {other:?} (flex, ndarray, wgpu)"))),
+            other => Err(Error::Backend(format!("unknown backend {other:?} (cpu, flex, ndarray, wgpu)"))),
         }
     }
 }

@@ -56,7 +56,7 @@ async fn load_encoder(weights: Vec<u8>, backend: &str) -> Result<(WeightFile, Rc
     let backend: Backend = backend.parse().map_err(js_error)?;
     let weights = WeightFile::parse(weights).map_err(js_error)?;
     let (device, description) = backend.init_async().await.map_err(js_error)?;
-    let encoder = Encoder::new(&weights, &device).map_err(js_error)?;
+    let encoder = Encoder::for_backend(&weights, backend, &device).map_err(js_error)?;
     Ok((weights, Rc::new(encoder), backend, description))
 }
 

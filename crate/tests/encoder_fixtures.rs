@@ -42,7 +42,7 @@ fn encoder(backend: Backend) -> Encoder {
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("weights not found at {} ({e}); run the README's set-up", path.display()));
     let (device, _) = backend.init().expect("device");
-    Encoder::from_bytes(bytes, &device).expect("weights load")
+    Encoder::for_backend(&legonet::WeightFile::parse(bytes).expect("weights parse"), backend, &device).expect("weights load")
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -82,6 +82,31 @@ fn check_fixture_inputs(backend: Backend) {
         assert!(cos >= 0.999, "{n}: embedding cosine {cos} < 0.999");
         assert_eq!(top5(out.logits(i)), top5(&want_logits), "{n}: top-5 order differs");
     }
+}
+
+#[test]
+fn fixture_inputs_match_the_oracle_cpu_kernels() {
+    check_fixture_inputs(Backend::Cpu);
+}
+
+#[test]
+fn cpu_kernels_batch_without_mixing_images_and_agree_with_burn() {
+    let (cpu, flex) = (encoder(Backend::Cpu), encoder(Backend::Flex));
+    let dir = fixtures_dir();
+    let inputs: Vec<Vec<f32>> = fixture_names().iter().map(|n| read_f32(dir.join(format!("{n}.input.f32")))).collect();
+    let batch = cpu.encode_blocking(&inputs.concat()).unwrap();
+    for (i, x) in inputs.iter().enumerate() {
+        let single = cpu.encode_blocking(x).unwrap();
+        // Row blocks of the batched GEMMs straddle images, so allow rounding, not more.
+        let diff = max_abs_diff(single.encoding(0), batch.encoding(i));
+        assert!(diff < 1e-4, "image {i}: batch vs single max-abs-diff {diff}");
+        let burn = flex.encode_blocking(x).unwrap();
+        let diff = max_abs_diff(single.encoding(0), burn.encoding(0));
+        println!("image {i}: cpu kernels vs burn-flex max-abs-diff {diff:.2e}");
+        assert!(diff < 1e-4, "image {i}: cpu kernels vs burn-flex max-abs-diff {diff}");
+    }
+    // Repeated calls reuse the scratch buffers and give bit-identical results.
+    assert_eq!(cpu.encode_blocking(&inputs[0]).unwrap(), cpu.encode_blocking(&inputs[0]).unwrap());
 }
 
 #[test]
@@ -133,7 +158,9 @@ fn the_id_is_the_weight_files_sha256_and_shapes_are_checked() {
     let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     broken.insert("_fc.bias".to_string(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &raw).unwrap());
     let bytes = safetensors::serialize(broken, None).unwrap();
-    let err = Encoder::from_bytes(bytes, &Backend::Flex.cpu_device().unwrap()).unwrap_err();
+    let err = Encoder::from_bytes(&bytes, &Backend::Flex.cpu_device().unwrap()).unwrap_err();
     assert_eq!(err.code(), "INVALID_WEIGHTS");
     assert!(err.to_string().contains("_conv_stem.weight"), "{err}");
+    let err = Encoder::cpu(&legonet::WeightFile::parse(&bytes).unwrap()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_WEIGHTS");
 }

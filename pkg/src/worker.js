@@ -67,16 +67,16 @@ async function timeEncode(e) {
 /** Creates the engine on the requested backend; 'auto' measures, and never picks a fallback adapter. */
 async function createEngine(weights, requested, config) {
   const adapter = requested === 'cpu' ? null : await gpuAdapter();
-  const cpu = async () => WasmEngine.create(weights, 'flex', config);
-  if (requested === 'cpu') return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter: null, reason: 'requested' } };
+  const cpu = async () => WasmEngine.create(weights, 'cpu', config);
+  if (requested === 'cpu') return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter: null, reason: 'requested' } };
   if (requested === 'webgpu') {
     if (!adapter) throw new LegoNetError('BACKEND', 'WebGPU was requested but navigator.gpu gives no adapter');
     const e = await WasmEngine.create(weights, 'wgpu', config);
     return { engine: e, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: e.device, reason: 'requested' } };
   }
-  if (!adapter) return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter: null, reason: 'no WebGPU adapter' } };
+  if (!adapter) return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter: null, reason: 'no WebGPU adapter' } };
   if (adapter.isFallbackAdapter) {
-    return { engine: await cpu(), backend: { kind: 'cpu', name: 'flex', adapter, reason: 'the only WebGPU adapter is a software fallback' } };
+    return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter, reason: 'the only WebGPU adapter is a software fallback' } };
   }
   const [c, g] = [await cpu(), await WasmEngine.create(weights, 'wgpu', config)];
   const [cpuMs, gpuMs] = [await timeEncode(c), await timeEncode(g)];
@@ -85,7 +85,7 @@ async function createEngine(weights, requested, config) {
   const reason = `warm-up encode: webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms`;
   return gpuWins
     ? { engine: g, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: g.device, reason } }
-    : { engine: c, backend: { kind: 'cpu', name: 'flex', adapter, reason } };
+    : { engine: c, backend: { kind: 'cpu', name: 'cpu', adapter, reason } };
 }
 
 /** The Rust report in the package's documented shape (index.d.ts). */

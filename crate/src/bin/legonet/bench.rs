@@ -11,7 +11,7 @@ use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
 use legonet::{
-    Backend, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Result,
+    Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Result,
     Sharded, Unlearner, WeightFile, ENCODING_DIM,
 };
 use rand::{RngExt, SeedableRng};
@@ -173,8 +173,7 @@ fn encoded(name: &str, source: impl FnOnce() -> Result<Source>, weights: &Weight
         }
     }
     let (classes, images) = source()?;
-    let device = Backend::Flex.cpu_device()?;
-    let encoder = Encoder::new(weights, &device)?;
+    let encoder = Encoder::cpu(weights)?;
     let start = std::time::Instant::now();
     let mut rows = Vec::with_capacity(images.len());
     for (i, chunk) in images.chunks(8).enumerate() {

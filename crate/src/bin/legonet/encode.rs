@@ -25,8 +25,8 @@ pub struct EncodeArgs {
     /// Converted weights (default: where set-up put them, or $LEGONET_WEIGHTS).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
-    /// Compute backend: flex, ndarray or wgpu.
-    #[arg(long, default_value = "flex")]
+    /// Compute backend: cpu (fused kernels), flex, ndarray or wgpu.
+    #[arg(long, default_value = "cpu")]
     backend: Backend,
 }
 
@@ -36,7 +36,7 @@ fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, St
         Error::InvalidWeights(format!("cannot read {} ({e}); run the README's set-up or pass --weights", path.display()))
     })?;
     let (device, description) = backend.init()?;
-    Ok((Encoder::new(&WeightFile::parse(bytes)?, &device)?, description))
+    Ok((Encoder::for_backend(&WeightFile::parse(bytes)?, backend, &device)?, description))
 }
 
 fn read_photo(path: &Path) -> Result<Vec<f32>> {
@@ -105,7 +105,7 @@ pub fn run(args: EncodeArgs) -> Result<()> {
 #[derive(Args)]
 pub struct BenchEncoderArgs {
     /// Backends to measure, comma-separated (wgpu is skipped with a note when no adapter exists).
-    #[arg(long, value_delimiter = ',', default_value = "flex,ndarray,wgpu")]
+    #[arg(long, value_delimiter = ',', default_value = "cpu,flex,ndarray,wgpu")]
     backends: Vec<Backend>,
     /// Timed repetitions per batch size (after one warm-up run).
     #[arg(long, default_value_t = 5)]

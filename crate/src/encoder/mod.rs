@@ -15,8 +15,12 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use sha2::{Digest, Sha256};
 
+mod cpu;
+
+pub use cpu::CpuLite0;
+
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
-use crate::{Error, Result, imagenet::NUM_CLASSES};
+use crate::{Backend, Error, Result, imagenet::NUM_CLASSES};
 
 /// Length of an encoding (the pooled head features).
 pub const ENCODING_DIM: usize = 1280;
@@ -122,8 +126,9 @@ impl WeightFile {
         Ok(v)
     }
 
-    /// Folds BatchNorm `bn` into conv `conv` of shape `[out, in_per_group, k, k]`.
-    fn fused_conv(&self, conv: &str, bn: &str, shape: [usize; 4], stride: usize, groups: usize, relu6: bool, device: &Device) -> Result<FusedConv> {
+    /// Folds BatchNorm `bn` into conv `conv` of shape `[out, in_per_group, k, k]`:
+    /// (weight in the same layout, bias `[out]`), computed in f64.
+    fn folded(&self, conv: &str, bn: &str, shape: [usize; 4]) -> Result<(Vec<f32>, Vec<f32>)> {
         let w = self.get(&format!("{conv}.weight"), &shape)?;
         let out = shape[0];
         let gamma = self.get(&format!("{bn}.weight"), &[out])?;
@@ -138,13 +143,31 @@ impl WeightFile {
             weight.extend(w[o * per_out..(o + 1) * per_out].iter().map(|&x| (x as f64 * scale) as f32));
             bias.push((beta[o] as f64 - mean[o] as f64 * scale) as f32);
         }
+        Ok((weight, bias))
+    }
+
+    /// [`WeightFile::folded`] as a burn module on `device`.
+    fn fused_conv(&self, conv: &str, bn: &str, shape: [usize; 4], stride: usize, groups: usize, relu6: bool, device: &Device) -> Result<FusedConv> {
+        let (weight, bias) = self.folded(conv, bn, shape)?;
         Ok(FusedConv {
             weight: Param::from_tensor(Tensor::from_data(TensorData::new(weight, shape), device)),
-            bias: Param::from_tensor(Tensor::from_data(TensorData::new(bias, [out]), device)),
+            bias: Param::from_tensor(Tensor::from_data(TensorData::new(bias, [shape[0]]), device)),
             stride,
             groups,
             relu6,
         })
+    }
+
+    /// The classifier: (weight transposed to `[1280, 1000]` for `x · W`, bias `[1000]`).
+    fn classifier(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let fc = self.get("_fc.weight", &[NUM_CLASSES, ENCODING_DIM])?;
+        let mut fc_t = vec![0f32; fc.len()];
+        for o in 0..NUM_CLASSES {
+            for i in 0..ENCODING_DIM {
+                fc_t[i * NUM_CLASSES + o] = fc[o * ENCODING_DIM + i];
+            }
+        }
+        Ok((fc_t, self.get("_fc.bias", &[NUM_CLASSES])?.to_vec()))
     }
 }
 
@@ -257,14 +280,7 @@ impl EfficientNetLite0 {
             blocks.push(MbConv { expand, depthwise, project, skip: s.stride == 1 && s.input == s.output });
         }
         let head = w.fused_conv("_conv_head", "_bn1", [ENCODING_DIM, 320, 1, 1], 1, 1, true, device)?;
-        let fc = w.get("_fc.weight", &[NUM_CLASSES, ENCODING_DIM])?;
-        let mut fc_t = vec![0f32; fc.len()];
-        for o in 0..NUM_CLASSES {
-            for i in 0..ENCODING_DIM {
-                fc_t[i * NUM_CLASSES + o] = fc[o * ENCODING_DIM + i];
-            }
-        }
-        let fc_bias = w.get("_fc.bias", &[NUM_CLASSES])?.to_vec();
+        let (fc_t, fc_bias) = w.classifier()?;
         Ok(Self {
             stem,
             blocks,
@@ -314,22 +330,49 @@ impl EncoderOutput {
 /// The frozen encoder on one device.
 #[derive(Debug)]
 pub struct Encoder {
-    net: EfficientNetLite0,
+    net: Network,
     device: Device,
     encoder_id: String,
 }
 
+/// Which implementation runs the network.
+#[derive(Debug)]
+enum Network {
+    /// burn tensor ops on any device (flex, ndarray, wgpu).
+    Burn(EfficientNetLite0),
+    /// The fused NHWC CPU kernels ([`CpuLite0`]).
+    Cpu(CpuLite0),
+}
+
 impl Encoder {
-    /// Loads the network from parsed weights onto `device`.
+    /// Loads the network from parsed weights as burn tensor ops on `device`.
     pub fn new(weights: &WeightFile, device: &Device) -> Result<Self> {
         Ok(Self {
-            net: EfficientNetLite0::from_weights(weights, device)?,
+            net: Network::Burn(EfficientNetLite0::from_weights(weights, device)?),
             device: device.clone(),
             encoder_id: weights.encoder_id().to_string(),
         })
     }
 
-    /// Parses safetensors bytes and loads the network (see [`WeightFile::parse`]).
+    /// Loads the network for the fused CPU kernels ([`Backend::Cpu`]); the device reported is
+    /// burn-flex, where the adapters' tensor math runs.
+    pub fn cpu(weights: &WeightFile) -> Result<Self> {
+        Ok(Self {
+            net: Network::Cpu(CpuLite0::from_weights(weights)?),
+            device: Backend::Cpu.cpu_device()?,
+            encoder_id: weights.encoder_id().to_string(),
+        })
+    }
+
+    /// Loads the network for `backend` on its initialised `device` (see [`Backend::init`]).
+    pub fn for_backend(weights: &WeightFile, backend: Backend, device: &Device) -> Result<Self> {
+        match backend {
+            Backend::Cpu => Self::cpu(weights),
+            _ => Self::new(weights, device),
+        }
+    }
+
+    /// Parses safetensors bytes and loads the network as burn ops on `device`.
     pub fn from_bytes(bytes: impl AsRef<[u8]>, device: &Device) -> Result<Self> {
         Self::new(&WeightFile::parse(bytes)?, device)
     }
@@ -339,22 +382,30 @@ impl Encoder {
         &self.encoder_id
     }
 
-    /// The device the network lives on.
+    /// The device the network (or, for the CPU kernels, the adapters' math) lives on.
     pub fn device(&self) -> &Device {
         &self.device
     }
 
-    /// The burn module, for callers composing their own tensor graph.
-    pub fn network(&self) -> &EfficientNetLite0 {
-        &self.net
+    /// The burn module, for callers composing their own tensor graph (`None` on the fused CPU
+    /// kernels).
+    pub fn network(&self) -> Option<&EfficientNetLite0> {
+        match &self.net {
+            Network::Burn(net) => Some(net),
+            Network::Cpu(_) => None,
+        }
     }
 
     /// Encodes a batch of preprocessed images (`B × [3,224,224]`, planar, see
     /// [`crate::preprocess`]). Asynchronous readback, so it works on WebGPU in browsers too.
     pub async fn encode(&self, input: &[f32]) -> Result<EncoderOutput> {
+        let net = match &self.net {
+            Network::Cpu(cpu) => return cpu.encode(input),
+            Network::Burn(net) => net,
+        };
         let batch = validate_input(input)?;
         let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), [batch, 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
-        let (encoding, logits) = self.net.forward(x);
+        let (encoding, logits) = net.forward(x);
         let read = |t: Tensor<2>| async move {
             t.into_data_async()
                 .await

@@ -1,0 +1,442 @@
+//! EfficientNet-Lite0 on the CPU with fused kernels: the encoder's fast path.
+//!
+//! Why not burn's tensor ops here: the profile of the burn-flex path (docs/peers.md) spent ≈ 16 %
+//! in a separate ReLU6 pass, ≈ 29 % in NCHW depthwise and grouped-conv plumbing, and a few % in
+//! per-op allocation and padding copies. The encoder is frozen and its graph fixed, so it pays to
+//! run it as a handful of fused loops over reused buffers instead:
+//!
+//! - activations are NHWC (`[B·H·W, C]` row-major), so every 1×1 conv — ≈ 90 % of the FLOPs — is
+//!   one GEMM (the `gemm` crate, the kernel burn-flex itself uses; AVX2/AVX-512 natively,
+//!   simd128 in wasm) whose output is pre-filled with the folded-BN bias (and, in a projection
+//!   with a skip connection, the block's input), so bias and residual cost no extra pass;
+//! - the depthwise conv walks NHWC rows with the channel axis innermost (auto-vectorised), adds
+//!   the bias and clamps ReLU6 while the output pixel is in L1, and pads by skipping taps instead
+//!   of copying;
+//! - ReLU6 after a 1×1 conv is applied per row block right after its GEMM, while it is in cache.
+//!
+//! Natively the GEMMs and the depthwise rows use rayon's threads; in wasm everything is one
+//! thread. Results match the burn path within float rounding (tests/encoder_fixtures.rs checks
+//! both against the shared numpy oracle).
+
+use std::sync::Mutex;
+
+use gemm::Parallelism;
+use multiversion::multiversion;
+
+use super::{ENCODING_DIM, EncoderOutput, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
+use crate::imagenet::NUM_CLASSES;
+use crate::preprocess::{INPUT_SIZE, validate_input};
+use crate::Result;
+
+/// Stem output side (224 / 2).
+const STEM_SIZE: usize = INPUT_SIZE / 2;
+/// Stem taps per output pixel: 3 input channels × 3 × 3.
+const STEM_TAPS: usize = 27;
+/// Rows of a 1×1 conv computed (and clamped) at a time: big enough for the GEMM to pack its
+/// weights once per block, small enough that the block is still in cache for the clamp.
+const ROW_BLOCK: usize = 256;
+
+/// A 1×1 convolution with BN folded in.
+#[derive(Debug)]
+struct Pointwise {
+    input: usize,
+    output: usize,
+    /// `[input, output]` (transposed for `x · W`).
+    weight: Vec<f32>,
+    /// `[output]`
+    bias: Vec<f32>,
+}
+
+impl Pointwise {
+    fn load(w: &WeightFile, conv: &str, bn: &str, input: usize, output: usize) -> Result<Self> {
+        let (weight, bias) = w.folded(conv, bn, [output, input, 1, 1])?;
+        Ok(Self { input, output, weight: transpose(&weight, output, input), bias })
+    }
+
+    /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. Row blocks are
+    /// independent, so natively they run in parallel.
+    fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
+        let rows = x.len() / self.input;
+        debug_assert_eq!(y.len(), rows * self.output);
+        let single = rows <= ROW_BLOCK;
+        for_each_chunk(y, ROW_BLOCK * self.output, |block, out| {
+            let (start, n) = (block * ROW_BLOCK, out.len() / self.output);
+            fill_rows(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]));
+            // A lone block (the small late layers) may still split the GEMM itself.
+            let threads = if single { parallelism(n * self.input * self.output) } else { Parallelism::None };
+            matmul_acc(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, threads);
+            if relu6 {
+                clamp_relu6(out);
+            }
+        });
+    }
+}
+
+/// A depthwise k×k convolution with BN folded in, followed by ReLU6.
+#[derive(Debug)]
+struct Depthwise {
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    /// `[k, k, channels]`
+    weight: Vec<f32>,
+    /// `[channels]`
+    bias: Vec<f32>,
+}
+
+impl Depthwise {
+    fn load(w: &WeightFile, conv: &str, bn: &str, channels: usize, kernel: usize, stride: usize) -> Result<Self> {
+        let (weight, bias) = w.folded(conv, bn, [channels, 1, kernel, kernel])?;
+        Ok(Self { channels, kernel, stride, weight: transpose(&weight, channels, kernel * kernel), bias })
+    }
+
+    /// `x: [B, side, side, C] -> y: [B, side', side', C]` with TF-SAME padding; returns `side'`.
+    fn forward(&self, x: &[f32], y: &mut [f32], batch: usize, side: usize) -> usize {
+        let (c, s) = (self.channels, self.stride);
+        let out_side = side.div_ceil(s);
+        let row_len = out_side * c;
+        let y = &mut y[..batch * out_side * row_len];
+        // One output row (image b, row oy) at a time: independent, so rows run in parallel.
+        let row = |r: usize, out: &mut [f32]| {
+            let (b, oy) = (r / out_side, r % out_side);
+            depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, oy, out);
+        };
+        for_each_chunk(y, row_len, row);
+        out_side
+    }
+}
+
+/// One output row `oy` of a depthwise conv over one NHWC image (`side × side × C`), bias and
+/// ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
+/// built for baseline x86-64); in wasm, simd128 is on for the whole build.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mut [f32]) {
+    let (c, k, s) = (dw.channels, dw.kernel, dw.stride);
+    let (pad, _) = same_padding(side, k, s);
+    let mut taps = [(0usize, 0usize); 25];
+    for (ox, o) in out.chunks_exact_mut(c).enumerate() {
+        // The taps inside the image (TF-SAME padding = the taps left out).
+        let mut n = 0;
+        for ky in 0..k {
+            let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&iy| iy < side) else { continue };
+            for kx in 0..k {
+                let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&ix| ix < side) else { continue };
+                taps[n] = ((iy * side + ix) * c, (ky * k + kx) * c);
+                n += 1;
+            }
+        }
+        let taps = &taps[..n];
+        let mut ch = 0;
+        while ch + 32 <= c {
+            channels_at::<32>(dw, image, taps, ch, o);
+            ch += 32;
+        }
+        while ch + 8 <= c {
+            channels_at::<8>(dw, image, taps, ch, o);
+            ch += 8;
+        }
+        while ch < c {
+            channels_at::<1>(dw, image, taps, ch, o);
+            ch += 1;
+        }
+    }
+}
+
+/// Output channels `ch..ch + L` of one pixel: bias + Σ taps (in tap order), then ReLU6, with the
+/// `L` accumulators in registers across all taps (one store per channel instead of one per tap).
+#[inline(always)]
+fn channels_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], ch: usize, out: &mut [f32]) {
+    let mut acc: [f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
+    for &(i, w) in taps {
+        let x: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
+        let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
+        for j in 0..L {
+            acc[j] += x[j] * w[j];
+        }
+    }
+    for a in &mut acc {
+        *a = relu6(*a);
+    }
+    out[ch..ch + L].copy_from_slice(&acc);
+}
+
+/// One MBConv block.
+#[derive(Debug)]
+struct Block {
+    expand: Option<Pointwise>,
+    depthwise: Depthwise,
+    project: Pointwise,
+    skip: bool,
+}
+
+/// EfficientNet-Lite0 as plain arrays for the fused kernels.
+#[derive(Debug)]
+pub struct CpuLite0 {
+    /// `[27, 32]`, rows in (input channel, ky, kx) order.
+    stem_weight: Vec<f32>,
+    stem_bias: Vec<f32>,
+    blocks: Vec<Block>,
+    head: Pointwise,
+    /// `[1280, 1000]`
+    fc_weight: Vec<f32>,
+    fc_bias: Vec<f32>,
+    /// Activation buffers kept between calls (the allocations and page faults of fresh ones
+    /// cost a few % of an image).
+    scratch: Mutex<Vec<Vec<f32>>>,
+}
+
+impl CpuLite0 {
+    /// Folds and lays out every weight, checking shapes.
+    pub fn from_weights(w: &WeightFile) -> Result<Self> {
+        let (stem, stem_bias) = w.folded("_conv_stem", "_bn0", [STEM_CHANNELS, 3, 3, 3])?;
+        let mut blocks = Vec::with_capacity(LITE0_BLOCKS.len());
+        for (i, s) in LITE0_BLOCKS.iter().enumerate() {
+            let p = format!("_blocks.{i}.");
+            let mid = s.input * s.expand;
+            let expand = match s.expand {
+                1 => None,
+                _ => Some(Pointwise::load(w, &format!("{p}_expand_conv"), &format!("{p}_bn0"), s.input, mid)?),
+            };
+            blocks.push(Block {
+                expand,
+                depthwise: Depthwise::load(w, &format!("{p}_depthwise_conv"), &format!("{p}_bn1"), mid, s.kernel, s.stride)?,
+                project: Pointwise::load(w, &format!("{p}_project_conv"), &format!("{p}_bn2"), mid, s.output)?,
+                skip: s.stride == 1 && s.input == s.output,
+            });
+        }
+        let (fc_weight, fc_bias) = w.classifier()?;
+        Ok(Self {
+            stem_weight: transpose(&stem, STEM_CHANNELS, STEM_TAPS),
+            stem_bias,
+            blocks,
+            head: Pointwise::load(w, "_conv_head", "_bn1", 320, ENCODING_DIM)?,
+            fc_weight,
+            fc_bias,
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Encodes a batch of preprocessed planar images (`B × [3, 224, 224]`).
+    pub fn encode(&self, input: &[f32]) -> Result<EncoderOutput> {
+        let batch = validate_input(input)?;
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        let need = batch * self.largest_activation();
+        if scratch.len() != 4 || scratch[0].len() < need {
+            *scratch = (0..4).map(|_| vec![0f32; need]).collect();
+        }
+        let [a, b, c, d] = &mut scratch[..] else { unreachable!("four buffers") };
+
+        // Stem: im2col (padding = zeros) then one GEMM, bias pre-filled, ReLU6.
+        let cols = &mut c[..batch * STEM_SIZE * STEM_SIZE * STEM_TAPS];
+        im2col_stem(input, cols, batch);
+        let mut side = STEM_SIZE;
+        let mut channels = STEM_CHANNELS;
+        let x = &mut a[..batch * side * side * channels];
+        for_each_chunk(x, ROW_BLOCK * channels, |block, out| {
+            let (start, n) = (block * ROW_BLOCK, out.len() / STEM_CHANNELS);
+            fill_rows(out, &self.stem_bias, None);
+            let patches = &cols[start * STEM_TAPS..(start + n) * STEM_TAPS];
+            matmul_acc(out, patches, &self.stem_weight, n, STEM_TAPS, STEM_CHANNELS, Parallelism::None);
+            clamp_relu6(out);
+        });
+
+        // Blocks: `a` holds the block input, `b` the expansion, `c` the depthwise output, `d`
+        // the block output (then swapped into `a`).
+        for block in &self.blocks {
+            let pixels = batch * side * side;
+            let x = &a[..pixels * channels];
+            let expanded: &[f32] = match &block.expand {
+                Some(e) => {
+                    let y = &mut b[..pixels * e.output];
+                    e.forward(x, y, None, true);
+                    y
+                }
+                None => x,
+            };
+            let out_side = block.depthwise.forward(expanded, c, batch, side);
+            let dw = &c[..batch * out_side * out_side * block.depthwise.channels];
+            let y = &mut d[..batch * out_side * out_side * block.project.output];
+            block.project.forward(dw, y, block.skip.then_some(x), false);
+            std::mem::swap(a, d);
+            side = out_side;
+            channels = block.project.output;
+        }
+
+        // Head 1×1 conv + ReLU6, global average pool, classifier.
+        let pixels = side * side;
+        let head = &mut b[..batch * pixels * ENCODING_DIM];
+        self.head.forward(&a[..batch * pixels * channels], head, None, true);
+        let mut encodings = vec![0f32; batch * ENCODING_DIM];
+        for (e, image) in encodings.chunks_exact_mut(ENCODING_DIM).zip(head.chunks_exact(pixels * ENCODING_DIM)) {
+            for p in image.chunks_exact(ENCODING_DIM) {
+                for (e, &v) in e.iter_mut().zip(p) {
+                    *e += v;
+                }
+            }
+            e.iter_mut().for_each(|v| *v /= pixels as f32);
+        }
+        let mut logits: Vec<f32> = self.fc_bias.iter().copied().cycle().take(batch * NUM_CLASSES).collect();
+        matmul_acc(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, Parallelism::None);
+        Ok(EncoderOutput { batch, encodings, logits })
+    }
+
+    /// Floats of the largest activation of one image (stem im2col or block 1's expansion).
+    fn largest_activation(&self) -> usize {
+        let mut side = STEM_SIZE;
+        let mut most = side * side * STEM_TAPS.max(STEM_CHANNELS);
+        for block in &self.blocks {
+            most = most.max(side * side * block.depthwise.channels);
+            side = side.div_ceil(block.depthwise.stride);
+        }
+        most.max(side * side * ENCODING_DIM)
+    }
+}
+
+/// `[rows, cols]` row-major → `[cols, rows]` row-major.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0f32; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}
+
+/// Planar `[B, 3, 224, 224]` → `[B·112·112, 27]` patches of the stride-2 3×3 stem (TF-SAME:
+/// no padding before, one zero row/column after).
+fn im2col_stem(input: &[f32], cols: &mut [f32], batch: usize) {
+    let (pad, _) = same_padding(INPUT_SIZE, 3, 2);
+    let plane = INPUT_SIZE * INPUT_SIZE;
+    for b in 0..batch {
+        let image = &input[b * 3 * plane..(b + 1) * 3 * plane];
+        for oy in 0..STEM_SIZE {
+            for ox in 0..STEM_SIZE {
+                let patch = &mut cols[((b * STEM_SIZE + oy) * STEM_SIZE + ox) * STEM_TAPS..][..STEM_TAPS];
+                for ch in 0..3 {
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let (iy, ix) = ((oy * 2 + ky).wrapping_sub(pad), (ox * 2 + kx).wrapping_sub(pad));
+                            patch[ch * 9 + ky * 3 + kx] =
+                                if iy < INPUT_SIZE && ix < INPUT_SIZE { image[ch * plane + iy * INPUT_SIZE + ix] } else { 0.0 };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// ReLU6, written so that it compiles to vector min/max (`f32::clamp` keeps NaN semantics that
+/// block that).
+#[inline(always)]
+fn relu6(x: f32) -> f32 {
+    let y = if x < 0.0 { 0.0 } else { x };
+    if y > 6.0 { 6.0 } else { y }
+}
+
+/// ReLU6 over a slice.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn clamp_relu6(v: &mut [f32]) {
+    for x in v {
+        *x = relu6(*x);
+    }
+}
+
+/// Every `bias.len()`-float row of `out` = bias (+ the same row of `skip`).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn fill_rows(out: &mut [f32], bias: &[f32], skip: Option<&[f32]>) {
+    match skip {
+        Some(skip) => {
+            for (o, s) in out.chunks_exact_mut(bias.len()).zip(skip.chunks_exact(bias.len())) {
+                for ((o, &s), &b) in o.iter_mut().zip(s).zip(bias) {
+                    *o = s + b;
+                }
+            }
+        }
+        None => out.chunks_exact_mut(bias.len()).for_each(|o| o.copy_from_slice(bias)),
+    }
+}
+
+/// `out[m, n] += a[m, k] · b[k, n]`, all row-major.
+fn matmul_acc(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, threads: Parallelism) {
+    assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n, "matmul shapes");
+    // SAFETY: the three slices hold exactly the m×n, m×k and k×n row-major matrices the pointers
+    // and strides describe (checked above), `out` is borrowed mutably and so aliases neither.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            threads,
+        )
+    }
+}
+
+/// Threads for a GEMM of `flops / 2` multiply-adds: rayon's natively once it is worth it.
+fn parallelism(work: usize) -> Parallelism {
+    #[cfg(not(target_family = "wasm"))]
+    if work >= 1 << 20 {
+        return Parallelism::Rayon(rayon::current_num_threads());
+    }
+    let _ = work;
+    Parallelism::None
+}
+
+/// Runs `f(index, chunk)` over the `len`-float chunks of `y` (the last may be shorter): on
+/// rayon's threads natively, in order in wasm.
+fn for_each_chunk(y: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use rayon::prelude::*;
+        y.par_chunks_mut(len).enumerate().for_each(|(i, chunk)| f(i, chunk));
+    }
+    #[cfg(target_family = "wasm")]
+    y.chunks_mut(len).enumerate().for_each(|(i, chunk)| f(i, chunk));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu6_clamps_both_ends() {
+        let mut v = [-1.0, 0.0, 3.5, 6.0, 7.25];
+        clamp_relu6(&mut v);
+        assert_eq!(v, [0.0, 0.0, 3.5, 6.0, 6.0]);
+    }
+
+    #[test]
+    fn matmul_accumulates_into_the_prefilled_output() {
+        // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]], plus the pre-filled 1s.
+        let mut out = vec![1.0; 4];
+        matmul_acc(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, Parallelism::None);
+        assert_eq!(out, [20.0, 23.0, 44.0, 51.0]);
+    }
+
+    #[test]
+    fn depthwise_pads_tf_same_by_skipping_taps() {
+        // One channel, 3×3 kernel of 0.5, stride 2 on a 4×4 input of ones: TF-SAME pads 0 before
+        // and 1 after, so the output windows hold 9, 6, 6 and 4 real taps.
+        let dw = Depthwise { channels: 1, kernel: 3, stride: 2, weight: vec![0.5; 9], bias: vec![0.0] };
+        let x = vec![1.0; 16];
+        let mut y = vec![0.0; 4];
+        assert_eq!(dw.forward(&x, &mut y, 1, 4), 2);
+        assert_eq!(y, [4.5, 3.0, 3.0, 2.0]);
+    }
+}
