@@ -1,6 +1,6 @@
 // Benchmark page of the peer comparison (docs/peers.md). run.mjs opens it once per suite in the
 // same headless Chromium session and calls window.benchSuite(name, options):
-//   legonet     legonet's wasm encoder (pkg/wasm), backends flex / ndarray / wgpu
+//   legonet     legonet's wasm encoder (pkg/wasm), backends cpu (fused kernels, the default) / flex / ndarray / wgpu
 //   ort-wasm    onnxruntime-web, `wasm` execution provider (1 thread, SIMD)
 //   ort-webgpu  onnxruntime-web, `webgpu` execution provider
 //   tfjs        TF.js (wasm backend): Dense(1280->C) + Adam head training (model.fit and a
@@ -70,7 +70,7 @@ async function encoderTimes(run, fx, { reps1, reps8 }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-async function suiteLegonet({ backends = ['flex', 'ndarray', 'wgpu'], reps1 = 10, reps8 = 5, repsGpu1 = 3, repsGpu8 = 2 } = {}) {
+async function suiteLegonet({ backends = ['cpu', 'flex', 'ndarray', 'wgpu'], reps1 = 10, reps8 = 5, repsGpu1 = 3, repsGpu8 = 2 } = {}) {
   const mod = await import(LEGONET_JS);
   await mod.default();
   const weights = await bytes('/weights/efficientnet-lite0.safetensors');
@@ -252,7 +252,7 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
  * touched adapters) = "forget"; predict(encoding) = "predict". compare() adds legonet's own
  * KNN baseline (train / forget times).
  */
-async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], reps = 5, backend = 'flex',
+async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], reps = 5, backend = 'cpu',
                                    configs = [{ adapters: 64, activated: 1 }, { adapters: 16, activated: 3 }], forgets = 5, queries = 50 } = {}) {
   const mod = await import(LEGONET_JS);
   await mod.default();

@@ -195,7 +195,7 @@ impl Unlearner for Knn {
             return Err(Error::EmptyModel);
         }
         // Rows iterate in id order and the sort is stable: ties go to the smaller id.
-        let mut d: Vec<(f64, &str)> =
+        let mut d: Vec<(f32, &str)> =
             self.rows.values().map(|(x, l)| (squared_distance(x, encoding), l.as_str())).collect();
         d.sort_by(|a, b| a.0.total_cmp(&b.0));
         let near = &d[..self.k.min(d.len())];

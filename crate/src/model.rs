@@ -388,9 +388,7 @@ impl Unlearner for LegoNet {
             return Err(Error::DuplicateId(id.to_string()));
         }
         let adapters = activation::activate(&self.keys, encoding, self.config.k);
-        self.dirty.extend(adapters.iter().copied());
-        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
-        self.ledger.insert(id.to_string(), sample)
+        self.insert_routed(id, encoding, label, adapters)
     }
 
     fn train(&mut self) -> Result<TrainReport> {
@@ -499,6 +497,13 @@ impl LegoNetConfig {
 }
 
 impl LegoNet {
+    /// Stores a validated sample with its activated adapters and marks them for training.
+    fn insert_routed(&mut self, id: &str, encoding: &[f32], label: &str, adapters: Vec<usize>) -> Result<()> {
+        self.dirty.extend(adapters.iter().copied());
+        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
+        self.ledger.insert(id.to_string(), sample)
+    }
+
     /// Adds a batch all-or-nothing: every item is checked (id free and unique in the batch,
     /// encoding valid, label non-empty) before anything changes. Unknown labels are registered
     /// as classes.
@@ -513,11 +518,13 @@ impl LegoNet {
             }
             validate_encoding(encoding, self.keys.dim())?;
         }
-        for &(id, encoding, label) in items {
+        let encodings: Vec<&[f32]> = items.iter().map(|&(_, e, _)| e).collect();
+        let routes = activation::activate_many(&self.keys, &encodings, self.config.k);
+        for (&(id, encoding, label), adapters) in items.iter().zip(routes) {
             if !self.classes.contains(label) {
                 self.classes.insert(label.to_string());
             }
-            self.add(id, encoding, label).expect("validated above");
+            self.insert_routed(id, encoding, label, adapters).expect("validated above");
         }
         Ok(())
     }

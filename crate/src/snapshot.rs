@@ -3,7 +3,7 @@
 //! Layout (all integers little-endian, strings as u32 length + UTF-8, floats as IEEE bits):
 //!
 //! ```text
-//! "LEGONET\0"  u32 version (= 2)  u64 body length  body  SHA-256(everything before it)
+//! "LEGONET\0"  u32 version (= 3; 3 = the lane-summed f32 activation distance)  u64 body length  body  SHA-256(everything before it)
 //! body: encoder id, key hash, config (n, k, seed, head kind u8, ridge lambda f64, epochs,
 //!       learning rate f64, batch size), dim, anchor owners (u32 each),
 //!       classes, samples in id order
@@ -35,7 +35,7 @@ use crate::{Error, Result};
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LEGONET\0";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 const HEADER: usize = 8 + 4 + 8;
 const CHECKSUM: usize = 32;
@@ -369,10 +369,12 @@ mod tests {
             b[pos] ^= 0x10;
             assert!(matches!(m.restore(&b), Err(Error::CorruptSnapshot(_))), "bit at {pos}");
         }
-        // Wrong version.
-        let mut b = bytes.clone();
-        b[8..12].copy_from_slice(&1u32.to_le_bytes());
-        assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found: 1, supported: 2 })));
+        // Wrong (older) versions: v2 routed with the f64 distance, so it is refused, not misread.
+        for old in [1u32, 2] {
+            let mut b = bytes.clone();
+            b[8..12].copy_from_slice(&old.to_le_bytes());
+            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 3 }) if found == old));
+        }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
         assert_eq!(m, before);
