@@ -31,14 +31,19 @@ pub fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[inline(always)]
+fn step(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
+    for l in 0..LANES {
+        let d = x[l] - y[l];
+        acc[l] += d * d;
+    }
+}
+
+#[inline(always)]
 fn accumulate(acc: &mut [f32; LANES], a: &[f32], b: &[f32]) {
     let (ac, at) = a.as_chunks::<LANES>();
     let (bc, bt) = b.as_chunks::<LANES>();
     for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            let d = x[l] - y[l];
-            acc[l] += d * d;
-        }
+        step(acc, x, y);
     }
     for (l, (x, y)) in at.iter().zip(bt).enumerate() {
         let d = x - y;
@@ -67,33 +72,38 @@ fn anchor_distances(keys: &KeySet, encodings: &[&[f32]]) -> Vec<Vec<f32>> {
     let n = keys.num_anchors();
     let mut out: Vec<Vec<f32>> = encodings.iter().map(|_| vec![0f32; n]).collect();
     for (tile, outs) in encodings.chunks(TILE).zip(out.chunks_mut(TILE)) {
-        if let Ok(xs) = <&[&[f32]; TILE]>::try_from(tile) {
+        if let Ok(&[x0, x1, x2, x3]) = <&[&[f32]; TILE]>::try_from(tile) {
+            let (c0, c1, c2, c3) = (lanes(x0), lanes(x1), lanes(x2), lanes(x3));
             for (a, anchor) in keys.anchors().chunks_exact(dim).enumerate() {
-                let mut acc = [[0f32; LANES]; TILE];
+                let (mut a0, mut a1, mut a2, mut a3) = ([0f32; LANES], [0f32; LANES], [0f32; LANES], [0f32; LANES]);
                 let (ac, at) = anchor.as_chunks::<LANES>();
-                for (c, y) in ac.iter().enumerate() {
-                    for t in 0..TILE {
-                        let x = &xs[t][c * LANES..(c + 1) * LANES];
-                        for l in 0..LANES {
-                            let d = x[l] - y[l];
-                            acc[t][l] += d * d;
-                        }
-                    }
+                for ((((y, p0), p1), p2), p3) in ac.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+                    step(&mut a0, p0, y);
+                    step(&mut a1, p1, y);
+                    step(&mut a2, p2, y);
+                    step(&mut a3, p3, y);
                 }
-                for t in 0..TILE {
-                    accumulate(&mut acc[t], &xs[t][ac.len() * LANES..], at);
+                let mut acc = [a0, a1, a2, a3];
+                for (t, x) in [x0, x1, x2, x3].into_iter().enumerate() {
+                    accumulate(&mut acc[t], &x[ac.len() * LANES..], at);
                     outs[t][a] = reduce(acc[t]);
                 }
             }
         } else {
             for (x, o) in tile.iter().zip(outs) {
                 for (a, anchor) in keys.anchors().chunks_exact(dim).enumerate() {
-                    o[a] = squared_distance(x, anchor);
+                    let mut acc = [0f32; LANES];
+                    accumulate(&mut acc, x, anchor);
+                    o[a] = reduce(acc);
                 }
             }
         }
     }
     out
+}
+
+fn lanes(x: &[f32]) -> &[[f32; LANES]] {
+    x.as_chunks::<LANES>().0
 }
 
 /// Adapters ordered by their nearest anchor's (distance, index), from one encoding's anchor

@@ -24,6 +24,7 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation::log_softmax};
+use multiversion::multiversion;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -227,39 +228,100 @@ impl AdapterParams {
     }
 }
 
-/// Dot product with four f64 accumulators in a fixed order (vectorisable, deterministic).
+/// f64 accumulator lanes of every dot product in the ridge solver. Lane `l` sums the terms
+/// `≡ l mod LANES`, then a fixed tree adds the lanes: the same bits on every SIMD width (Rust
+/// never reassociates float math), and the loops vectorise. Part of the training rule (changing
+/// it changes every adapter's bits), so covered by the snapshot version.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn reduce(mut acc: [f64; LANES]) -> f64 {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+        width /= 2;
+    }
+    acc[0]
+}
+
+/// `<a, b>` in fixed lanes (see [`LANES`]).
+#[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for i in 0..chunks {
-        for l in 0..4 {
-            acc[l] += a[4 * i + l] * b[4 * i + l];
+    let mut acc = [0.0f64; LANES];
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (bc, bt) = b.as_chunks::<LANES>();
+    for (x, y) in ac.iter().zip(bc) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
         }
     }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for i in chunks * 4..a.len() {
-        s += a[i] * b[i];
+    for (l, (x, y)) in at.iter().zip(bt).enumerate() {
+        acc[l] += x * y;
     }
-    s
+    reduce(acc)
+}
+
+/// `<a, b>` of f32 vectors with exact f64 products in fixed lanes; symmetric bit for bit.
+#[inline(always)]
+fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (bc, bt) = b.as_chunks::<LANES>();
+    for (x, y) in ac.iter().zip(bc) {
+        step_f32(&mut acc, x, y);
+    }
+    for (l, (x, y)) in at.iter().zip(bt).enumerate() {
+        acc[l] += *x as f64 * *y as f64;
+    }
+    reduce(acc)
+}
+
+/// One lane step of [`dot_f32`]: `acc[l] += x[l] · y[l]` (exact f64 products).
+#[inline(always)]
+fn step_f32(acc: &mut [f64; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
+    for l in 0..LANES {
+        acc[l] += x[l] as f64 * y[l] as f64;
+    }
+}
+
+/// `[dot_f32(a, b[0]), …, dot_f32(a, b[3])]`, bit for bit, in one pass over `a`.
+#[inline(always)]
+fn dot_f32_x4(a: &[f32], b: [&[f32]; 4]) -> [f64; 4] {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (b0, b1, b2, b3) = (b[0].as_chunks::<LANES>().0, b[1].as_chunks::<LANES>().0, b[2].as_chunks::<LANES>().0, b[3].as_chunks::<LANES>().0);
+    let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+    for ((((x, y0), y1), y2), y3) in ac.iter().zip(b0).zip(b1).zip(b2).zip(b3) {
+        step_f32(&mut a0, x, y0);
+        step_f32(&mut a1, x, y1);
+        step_f32(&mut a2, x, y2);
+        step_f32(&mut a3, x, y3);
+    }
+    let acc = [a0, a1, a2, a3];
+    let tail = ac.len() * LANES;
+    std::array::from_fn(|t| {
+        let mut lanes = acc[t];
+        for (l, (x, y)) in at.iter().zip(&b[t][tail..]).enumerate() {
+            lanes[l] += *x as f64 * *y as f64;
+        }
+        reduce(lanes)
+    })
 }
 
 /// In-place Cholesky of a symmetric positive-definite `n x n` matrix (lower triangle), then
 /// solves `A X = B` for `B` of shape `[n, c]` in place.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
     for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
+        let row_j = &a[j * n..j * n + j];
         // lambda > 0 keeps the matrix SPD; guard against round-off anyway.
-        let d = d.max(1e-12).sqrt();
+        let d = (a[j * n + j] - dot(row_j, row_j)).max(1e-12).sqrt();
         a[j * n + j] = d;
         for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
+            let (upper, lower) = a.split_at_mut(i * n);
+            let (row_j, row_i) = (&upper[j * n..j * n + j], &mut lower[..n]);
+            row_i[j] = (row_i[j] - dot(&row_i[..j], row_j)) / d;
         }
     }
     for col in 0..c {
@@ -291,6 +353,7 @@ pub struct Gram {
 impl Gram {
     /// The Gram matrix of `xs`, copying entries for ids already in `cache` (when `ids` is
     /// given) and computing the rest.
+    #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
     fn build(xs: &[&[f32]], ids: &[&str], cache: Option<&Gram>) -> Gram {
         let m = xs.len();
         let old: std::collections::HashMap<&str, usize> = match cache {
@@ -300,34 +363,33 @@ impl Gram {
         let pos: Vec<Option<usize>> = (0..m).map(|i| ids.get(i).and_then(|id| old.get(id).copied())).collect();
         let om = cache.map_or(0, |g| g.ids.len());
         let mut k = vec![0.0f64; m * m];
+        let mut todo = Vec::with_capacity(m);
         for i in 0..m {
+            todo.clear();
             for j in 0..=i {
-                let v = match (pos[i], pos[j], cache) {
-                    (Some(a), Some(b), Some(g)) => g.k[a * om + b],
-                    _ => dot_f32(xs[i], xs[j]),
-                };
-                k[i * m + j] = v;
-                k[j * m + i] = v;
+                match (pos[i], pos[j], cache) {
+                    (Some(a), Some(b), Some(g)) => k[i * m + j] = g.k[a * om + b],
+                    _ => todo.push(j),
+                }
+            }
+            // Four dot products per pass over x_i (independent accumulators); each is computed
+            // exactly as `dot_f32` computes it alone.
+            let mut quads = todo.chunks_exact(4);
+            for q in &mut quads {
+                let v = dot_f32_x4(xs[i], [xs[q[0]], xs[q[1]], xs[q[2]], xs[q[3]]]);
+                for (&j, v) in q.iter().zip(v) {
+                    k[i * m + j] = v;
+                }
+            }
+            for &j in quads.remainder() {
+                k[i * m + j] = dot_f32(xs[i], xs[j]);
+            }
+            for j in 0..i {
+                k[j * m + i] = k[i * m + j];
             }
         }
         Gram { ids: ids.iter().map(|s| s.to_string()).collect(), k }
     }
-}
-
-/// `<a, b>` with f64 accumulation in four lanes, fixed order; symmetric bit for bit.
-fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for i in 0..chunks {
-        for l in 0..4 {
-            acc[l] += a[4 * i + l] as f64 * b[4 * i + l] as f64;
-        }
-    }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for i in chunks * 4..a.len() {
-        s += a[i] as f64 * b[i] as f64;
-    }
-    s
 }
 
 /// Member mean, label frequencies and centred one-hot targets `[m, c]`.
@@ -399,6 +461,7 @@ fn ridge_dual(
 
 /// Ridge regression with intercept, primal form (for m > dim):
 /// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn ridge_primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
     let (mean, ybar, yc) = centre(xs, targets, c, dim);
     let cols: Vec<Vec<f64>> =
