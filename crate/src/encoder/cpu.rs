@@ -113,20 +113,66 @@ impl Depthwise {
 fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mut [f32]) {
     let (c, k, s) = (dw.channels, dw.kernel, dw.stride);
     let (pad, _) = same_padding(side, k, s);
-    let mut taps = [(0usize, 0usize); 25];
-    for (ox, o) in out.chunks_exact_mut(c).enumerate() {
-        // The taps inside the image (TF-SAME padding = the taps left out).
-        let mut n = 0;
-        for ky in 0..k {
-            let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&iy| iy < side) else { continue };
-            for kx in 0..k {
-                let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&ix| ix < side) else { continue };
-                taps[n] = ((iy * side + ix) * c, (ky * k + kx) * c);
-                n += 1;
-            }
+    // Rows of the window inside the image (TF-SAME padding = the taps left out).
+    let (y0, ky_lo) = match (oy * s).checked_sub(pad) {
+        Some(y0) => (y0, 0),
+        None => (0, pad - oy * s),
+    };
+    let ky_hi = k.min(side + pad - oy * s);
+    // Taps of an interior pixel relative to its window's top-left input pixel; border pixels
+    // filter the same list.
+    let mut rel = [(0usize, 0usize, 0usize); 25];
+    let mut n = 0;
+    for ky in ky_lo..ky_hi {
+        for kx in 0..k {
+            rel[n] = (((y0 + ky - ky_lo) * side + kx) * c, (ky * k + kx) * c, kx);
+            n += 1;
         }
-        let taps = &taps[..n];
+    }
+    let rel = &rel[..n];
+    let interior = |x0: usize| x0 >= pad && x0 - pad + k <= side;
+    let mut taps = [(0usize, 0usize); 25];
+    let out_side = out.len() / c;
+    let mut ox = 0;
+    while ox < out_side {
+        let x0 = ox * s;
+        // Narrow layers (C = 32): two interior pixels at once, for four accumulator chains.
+        if c % 32 == 0 && c < 64 && ox + 1 < out_side && interior(x0) && interior(x0 + s) {
+            let base = (x0 - pad) * c;
+            for (t, &(r, w, _)) in taps.iter_mut().zip(rel) {
+                *t = (base + r, w);
+            }
+            let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
+            for ch in (0..c).step_by(32) {
+                pair_at::<32>(dw, image, &taps[..n], s * c, ch, o0, o1);
+            }
+            ox += 2;
+            continue;
+        }
+        let o = &mut out[ox * c..(ox + 1) * c];
+        let taps: &[(usize, usize)] = if interior(x0) {
+            let base = (x0 - pad) * c;
+            for (t, &(r, w, _)) in taps.iter_mut().zip(rel) {
+                *t = (base + r, w);
+            }
+            &taps[..n]
+        } else {
+            let mut m = 0;
+            for &(r, w, kx) in rel {
+                if let Some(ix) = (x0 + kx).checked_sub(pad).filter(|&ix| ix < side) {
+                    taps[m] = (r - kx * c + ix * c, w);
+                    m += 1;
+                }
+            }
+            &taps[..m]
+        };
         let mut ch = 0;
+        // 64 accumulators = 4 AVX-512 / 8 AVX2 / 16 simd128 registers: enough independent add
+        // chains to hide the add latency, few enough not to spill.
+        while ch + 64 <= c {
+            channels_at::<64>(dw, image, taps, ch, o);
+            ch += 64;
+        }
         while ch + 32 <= c {
             channels_at::<32>(dw, image, taps, ch, o);
             ch += 32;
@@ -138,6 +184,31 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         while ch < c {
             channels_at::<1>(dw, image, taps, ch, o);
             ch += 1;
+        }
+        ox += 1;
+    }
+}
+
+/// [`channels_at`] for two horizontally adjacent pixels (the second's taps are the first's
+/// shifted by `shift` floats), each summed exactly as `channels_at` would.
+#[inline(always)]
+fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32]) {
+    let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
+    let (mut a0, mut a1) = (*bias, *bias);
+    for &(i, w) in taps {
+        let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
+        let x0: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
+        let x1: &[f32; L] = image[i + shift + ch..i + shift + ch + L].try_into().expect("L channels");
+        for j in 0..L {
+            a0[j] += x0[j] * w[j];
+        }
+        for j in 0..L {
+            a1[j] += x1[j] * w[j];
+        }
+    }
+    for (o, a) in [(o0, a0), (o1, a1)] {
+        for (o, &v) in o[ch..ch + L].iter_mut().zip(&a) {
+            *o = relu6(v);
         }
     }
 }
