@@ -80,7 +80,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--legonet", default=os.environ.get("LEGONET_CLI", os.path.join(CACHE, "target", "release", "legonet")))
-    ap.add_argument("--backends", default="flex,ndarray")
+    ap.add_argument("--backends", default="cpu,flex,ndarray")
     ap.add_argument("--onnx", default=os.path.join(HERE, "cache", "efficientnet-lite0.onnx"))
     a = ap.parse_args(argv)
     import onnxruntime

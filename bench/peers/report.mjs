@@ -20,11 +20,15 @@ export function buildRows(r) {
   const og = b['ort-webgpu'];
   const chrome = `Chromium ${String(r.machine?.browser ?? '').split('.')[0]}`;
   const coi = ow?.env ? `wasm, 1 thread, ${ow.env.crossOriginIsolated ? '' : 'not '}cross-origin isolated` : '';
-  for (const backend of ['flex', 'ndarray']) {
+  // 'cpu' (the fused kernels) is what legonet runs by default; burn's flex / ndarray paths stay
+  // selectable and are measured too, in their own group (table only, not the chart).
+  const group = (base, backend) => (backend === 'cpu' ? base : `${base}, burn '${backend}' path (not the default)`);
+  for (const backend of ['cpu', 'flex', 'ndarray']) {
     for (const batch of [1, 8]) {
       const l = leg[backend]?.[`batch${batch}`]?.msPerImage;
       const p = ow?.[`batch${batch}`]?.msPerImage;
-      rows.push({ group: 'browser CPU encoder', name: `encoder batch ${batch}: legonet wasm '${backend}' vs ORT-web wasm EP (1 thread, SIMD)`,
+      if (backend !== 'cpu' && l == null) continue;
+      rows.push({ group: group('browser CPU encoder', backend), name: `encoder batch ${batch}: legonet wasm '${backend}' vs ORT-web wasm EP (1 thread, SIMD)`,
                   unit: 'ms/image', legonet: l ?? null, peer: p ?? null, ratio: l && p ? l / p : null,
                   where: `${chrome}; ${coi}`, note: leg[backend]?.error ?? ow?.error ?? null });
     }
@@ -40,12 +44,13 @@ export function buildRows(r) {
   if (n) {
     for (const threads of [1, 2]) {
       const o = n.onnxruntime.find((x) => x.threads === threads);
-      for (const backend of ['flex', 'ndarray']) {
+      for (const backend of ['cpu', 'flex', 'ndarray']) {
         const l = n.legonet.find((x) => x.threads === threads && x.backend === backend);
+        if (backend !== 'cpu' && !l) continue;
         for (const batch of [1, 8]) {
           const lv = l?.[`batch${batch}_ms_per_image`];
           const pv = o?.[`batch${batch}_ms_per_image`];
-          rows.push({ group: 'native CPU encoder', name: `native encoder batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}: legonet '${backend}' (release CLI) vs onnxruntime ${n.machine.onnxruntime} CPU`,
+          rows.push({ group: group('native CPU encoder', backend), name: `native encoder batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}: legonet '${backend}' (release CLI) vs onnxruntime ${n.machine.onnxruntime} CPU`,
                       unit: 'ms/image', legonet: lv ?? null, peer: pv ?? null, ratio: lv && pv ? lv / pv : null,
                       where: `native ${n.machine.cpu}, ${threads} thread${threads > 1 ? 's' : ''} (legonet CPU/wall ${l?.cpu_s_over_wall_s ?? '?'})`, note: null });
         }
@@ -95,7 +100,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** Horizontal bars of legonet / peer on a log scale, 1.0 marked; only rows with a ratio. */
 export function renderSvg(r) {
-  const rows = (r.rows ?? buildRows(r)).filter((x) => x.ratio != null);
+  const rows = (r.rows ?? buildRows(r)).filter((x) => x.ratio != null && !x.group.includes('not the default'));
   const short = (x) => x.name.replace(' vs ORT-web wasm EP (1 thread, SIMD)', ' vs ORT-web wasm')
     .replace(/ \(release CLI\) vs onnxruntime [0-9.]+ CPU/, ' vs onnxruntime')
     .replace(' vs ORT-web webgpu EP', ' vs ORT-web webgpu (SwiftShader)')

@@ -122,7 +122,7 @@ try {
   if (args.includes('--profile') && legonetBuilt) {
     // CPU profile (V8 sampling profiler) of legonet's wasm encoder: self time per wasm function
     result.profile = {};
-    for (const backend of ['flex', 'ndarray']) {
+    for (const backend of ['cpu', 'flex']) {
       await page.goto(`${url}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
       await page.evaluate((b) => window.prepareProfile(b, 1), backend);
