@@ -61,13 +61,11 @@ impl Pointwise {
         let single = rows <= ROW_BLOCK;
         for_each_chunk(y, ROW_BLOCK * self.output, |block, out| {
             let (start, n) = (block * ROW_BLOCK, out.len() / self.output);
-            fill_rows(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]));
             // A lone block (the small late layers) may still split the GEMM itself.
             let threads = if single { parallelism(n * self.input * self.output) } else { Parallelism::None };
-            matmul_acc(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, threads);
-            if relu6 {
-                clamp_relu6(out);
-            }
+            matmul(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, false, threads);
+            // Bias (+ residual) and ReLU6 in one pass while the block is in cache.
+            epilogue(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]), relu6);
         });
     }
 }
@@ -109,8 +107,11 @@ impl Depthwise {
 /// One output row `oy` of a depthwise conv over one NHWC image (`side × side × C`), bias and
 /// ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
 /// built for baseline x86-64); in wasm, simd128 is on for the whole build.
-#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx2+fma+avx512f", "x86_64+avx2+fma"))]
 fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mut [f32]) {
+    // Fused multiply-add where the CPU has it (one rounding instead of two, half the ops); wasm
+    // has none (a software `fmaf` would be far slower), nor does baseline x86-64.
+    let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
     let (c, k, s) = (dw.channels, dw.kernel, dw.stride);
     let (pad, _) = same_padding(side, k, s);
     // Rows of the window inside the image (TF-SAME padding = the taps left out).
@@ -144,7 +145,7 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
             }
             let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
             for ch in (0..c).step_by(32) {
-                pair_at::<32>(dw, image, &taps[..n], s * c, ch, o0, o1);
+                pair_at::<32>(dw, image, &taps[..n], s * c, ch, o0, o1, fma);
             }
             ox += 2;
             continue;
@@ -170,19 +171,19 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         // 64 accumulators = 4 AVX-512 / 8 AVX2 / 16 simd128 registers: enough independent add
         // chains to hide the add latency, few enough not to spill.
         while ch + 64 <= c {
-            channels_at::<64>(dw, image, taps, ch, o);
+            channels_at::<64>(dw, image, taps, ch, o, fma);
             ch += 64;
         }
         while ch + 32 <= c {
-            channels_at::<32>(dw, image, taps, ch, o);
+            channels_at::<32>(dw, image, taps, ch, o, fma);
             ch += 32;
         }
         while ch + 8 <= c {
-            channels_at::<8>(dw, image, taps, ch, o);
+            channels_at::<8>(dw, image, taps, ch, o, fma);
             ch += 8;
         }
         while ch < c {
-            channels_at::<1>(dw, image, taps, ch, o);
+            channels_at::<1>(dw, image, taps, ch, o, fma);
             ch += 1;
         }
         ox += 1;
@@ -192,19 +193,16 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
 /// [`channels_at`] for two horizontally adjacent pixels (the second's taps are the first's
 /// shifted by `shift` floats), each summed exactly as `channels_at` would.
 #[inline(always)]
-fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
     let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     let (mut a0, mut a1) = (*bias, *bias);
     for &(i, w) in taps {
         let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
         let x0: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
         let x1: &[f32; L] = image[i + shift + ch..i + shift + ch + L].try_into().expect("L channels");
-        for j in 0..L {
-            a0[j] += x0[j] * w[j];
-        }
-        for j in 0..L {
-            a1[j] += x1[j] * w[j];
-        }
+        madd(&mut a0, x0, w, fma);
+        madd(&mut a1, x1, w, fma);
     }
     for (o, a) in [(o0, a0), (o1, a1)] {
         for (o, &v) in o[ch..ch + L].iter_mut().zip(&a) {
@@ -216,19 +214,31 @@ fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)
 /// Output channels `ch..ch + L` of one pixel: bias + Σ taps (in tap order), then ReLU6, with the
 /// `L` accumulators in registers across all taps (one store per channel instead of one per tap).
 #[inline(always)]
-fn channels_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], ch: usize, out: &mut [f32]) {
+fn channels_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], ch: usize, out: &mut [f32], fma: bool) {
     let mut acc: [f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     for &(i, w) in taps {
         let x: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
         let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
-        for j in 0..L {
-            acc[j] += x[j] * w[j];
-        }
+        madd(&mut acc, x, w, fma);
     }
     for a in &mut acc {
         *a = relu6(*a);
     }
     out[ch..ch + L].copy_from_slice(&acc);
+}
+
+/// `acc += x · w` lane by lane, fused where `fma` (a constant in each compiled version).
+#[inline(always)]
+fn madd<const L: usize>(acc: &mut [f32; L], x: &[f32; L], w: &[f32; L], fma: bool) {
+    if fma {
+        for j in 0..L {
+            acc[j] = x[j].mul_add(w[j], acc[j]);
+        }
+    } else {
+        for j in 0..L {
+            acc[j] += x[j] * w[j];
+        }
+    }
 }
 
 /// One MBConv block.
@@ -305,10 +315,9 @@ impl CpuLite0 {
         let x = &mut a[..batch * side * side * channels];
         for_each_chunk(x, ROW_BLOCK * channels, |block, out| {
             let (start, n) = (block * ROW_BLOCK, out.len() / STEM_CHANNELS);
-            fill_rows(out, &self.stem_bias, None);
             let patches = &cols[start * STEM_TAPS..(start + n) * STEM_TAPS];
-            matmul_acc(out, patches, &self.stem_weight, n, STEM_TAPS, STEM_CHANNELS, Parallelism::None);
-            clamp_relu6(out);
+            matmul(out, patches, &self.stem_weight, n, STEM_TAPS, STEM_CHANNELS, false, Parallelism::None);
+            epilogue(out, &self.stem_bias, None, true);
         });
 
         // Blocks: `a` holds the block input, `b` the expansion, `c` the depthwise output, `d`
@@ -347,7 +356,7 @@ impl CpuLite0 {
             e.iter_mut().for_each(|v| *v /= pixels as f32);
         }
         let mut logits: Vec<f32> = self.fc_bias.iter().copied().cycle().take(batch * NUM_CLASSES).collect();
-        matmul_acc(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, Parallelism::None);
+        matmul(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, true, Parallelism::None);
         Ok(EncoderOutput { batch, encodings, logits })
     }
 
@@ -406,31 +415,38 @@ fn relu6(x: f32) -> f32 {
     if y > 6.0 { 6.0 } else { y }
 }
 
-/// ReLU6 over a slice.
+/// Every `bias.len()`-float row of `out` += bias (+ the same row of `skip`), then ReLU6 if asked.
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn clamp_relu6(v: &mut [f32]) {
-    for x in v {
-        *x = relu6(*x);
-    }
-}
-
-/// Every `bias.len()`-float row of `out` = bias (+ the same row of `skip`).
-#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn fill_rows(out: &mut [f32], bias: &[f32], skip: Option<&[f32]>) {
-    match skip {
-        Some(skip) => {
-            for (o, s) in out.chunks_exact_mut(bias.len()).zip(skip.chunks_exact(bias.len())) {
+fn epilogue(out: &mut [f32], bias: &[f32], skip: Option<&[f32]>, relu: bool) {
+    let c = bias.len();
+    match (skip, relu) {
+        (Some(skip), _) => {
+            for (o, s) in out.chunks_exact_mut(c).zip(skip.chunks_exact(c)) {
                 for ((o, &s), &b) in o.iter_mut().zip(s).zip(bias) {
-                    *o = s + b;
+                    *o = (*o + b) + s;
                 }
             }
         }
-        None => out.chunks_exact_mut(bias.len()).for_each(|o| o.copy_from_slice(bias)),
+        (None, true) => {
+            for o in out.chunks_exact_mut(c) {
+                for (o, &b) in o.iter_mut().zip(bias) {
+                    *o = relu6(*o + b);
+                }
+            }
+        }
+        (None, false) => {
+            for o in out.chunks_exact_mut(c) {
+                for (o, &b) in o.iter_mut().zip(bias) {
+                    *o += b;
+                }
+            }
+        }
     }
 }
 
-/// `out[m, n] += a[m, k] · b[k, n]`, all row-major.
-fn matmul_acc(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, threads: Parallelism) {
+/// `out[m, n] = a[m, k] · b[k, n]` (`+= …` when `accumulate`), all row-major.
+#[allow(clippy::too_many_arguments)]
+fn matmul(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, accumulate: bool, threads: Parallelism) {
     assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n, "matmul shapes");
     // SAFETY: the three slices hold exactly the m×n, m×k and k×n row-major matrices the pointers
     // and strides describe (checked above), `out` is borrowed mutably and so aliases neither.
@@ -442,7 +458,7 @@ fn matmul_acc(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usiz
             out.as_mut_ptr(),
             1,
             n as isize,
-            true,
+            accumulate,
             a.as_ptr(),
             1,
             k as isize,
@@ -487,16 +503,25 @@ mod tests {
 
     #[test]
     fn relu6_clamps_both_ends() {
-        let mut v = [-1.0, 0.0, 3.5, 6.0, 7.25];
-        clamp_relu6(&mut v);
+        let v: Vec<f32> = [-1.0, 0.0, 3.5, 6.0, 7.25].into_iter().map(relu6).collect();
         assert_eq!(v, [0.0, 0.0, 3.5, 6.0, 6.0]);
+    }
+
+    #[test]
+    fn epilogue_adds_bias_then_skip_or_clamps() {
+        let mut out = vec![1.0, 7.0, -3.0, 2.0];
+        epilogue(&mut out, &[0.5, -0.5], None, true);
+        assert_eq!(out, [1.5, 6.0, 0.0, 1.5]);
+        let mut out = vec![1.0, 7.0, -3.0, 2.0];
+        epilogue(&mut out, &[0.5, -0.5], Some(&[10.0, 20.0, 30.0, 40.0]), false);
+        assert_eq!(out, [11.5, 26.5, 27.5, 41.5]);
     }
 
     #[test]
     fn matmul_accumulates_into_the_prefilled_output() {
         // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]], plus the pre-filled 1s.
         let mut out = vec![1.0; 4];
-        matmul_acc(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, Parallelism::None);
+        matmul(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, true, Parallelism::None);
         assert_eq!(out, [20.0, 23.0, 44.0, 51.0]);
     }
 
