@@ -5,7 +5,15 @@
 // documented code and leave the model as it was. CPU always; WebGPU where Chromium gives an adapter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { openBrowser, datasetPhotos } from './browser.mjs';
+
+/** The native CLI `./dev` builds (release); it audits snapshots exported by the page. */
+const LEGONET_CLI = path.join(process.env.CARGO_TARGET_DIR
+  ?? path.join(process.env.LEGONET_CACHE ?? path.join(os.homedir(), '.cache/legonet'), 'target'), 'release/legonet');
 
 const CLASSES = ['animals', 'monuments', 'tools'];
 const { train: TRAIN, heldOut: HELD_OUT } = datasetPhotos(CLASSES, { train: 6, heldOut: 2 });
@@ -140,7 +148,10 @@ for (const backend of ['cpu', 'webgpu']) {
       const verify = await copy.verify();
       copy.dispose();
       const memory = await window.net.memory();
-      return { preds, bytes: await window.sha256(bytes), roundTrip: await window.sha256(again), verify, memory, examples: window.net.examples().length };
+      let b64 = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) b64 += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return { preds, bytes: await window.sha256(bytes), roundTrip: await window.sha256(again), verify, memory,
+               examples: window.net.examples().length, snapshot: btoa(b64) };
     }, { name, heldOut: HELD_OUT, backend });
     assert.equal(loaded.examples, saved.examples);
     assert.deepEqual(loaded.preds, saved.preds, 'predictions after reload + load are identical');
@@ -148,6 +159,16 @@ for (const backend of ['cpu', 'webgpu']) {
     assert.deepEqual(loaded.roundTrip, loaded.bytes, 'export → import → export is identical');
     assert.ok(loaded.verify.ok);
     assert.ok(loaded.memory.encodingBytes === loaded.examples * 1280 * 4);
+    // The snapshot trained in wasm verifies natively: every adapter replayed by the native CLI
+    // (other SIMD width, other compiler target) equals the browser's bit for bit.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-pkg-')), 'model.legonet');
+    fs.writeFileSync(file, Buffer.from(loaded.snapshot, 'base64'));
+    const native = JSON.parse(execFileSync(LEGONET_CLI, ['verify', file, '--json'], { encoding: 'utf8' }));
+    console.log(`[${backend}] native verify of the browser's snapshot: ${JSON.stringify(native)}`);
+    assert.equal(native.ok, true);
+    assert.equal(native.adaptersChecked, 16);
+    assert.deepEqual(native.mismatches, []);
+    assert.equal(native.examples, loaded.examples);
     console.log(`[${backend}] memory: ${JSON.stringify(loaded.memory)}`);
 
     // Removing a class forgets its examples (and keeps the saved copy in sync).

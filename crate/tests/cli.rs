@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use sha2::Digest;
+
 fn fixtures() -> PathBuf {
     std::env::var_os("LEGONET_SHARED")
         .map(PathBuf::from)
@@ -65,4 +67,65 @@ fn bad_inputs_fail_with_one_error_line() {
         assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     }
+}
+
+/// A model trained natively: the four fixture embeddings, three jittered copies each, labelled by
+/// fixture, all in one adapter (n = 1) so every weight depends on every encoding.
+fn snapshot_of_a_trained_model() -> (Vec<u8>, Vec<f32>) {
+    use legonet::{LegoNetConfig, Unlearner, WeightFile, encoder::default_weights_path};
+    let w = WeightFile::parse(std::fs::read(default_weights_path()).expect("weights")).unwrap();
+    let mut m = LegoNetConfig::new().with_n_adapters(1).with_k(1).init_from_weights(&w).unwrap();
+    let mut first = Vec::new();
+    for name in ["chelsea", "coffee", "rocket", "astronaut"] {
+        let bytes = std::fs::read(fixtures().join(format!("{name}.embedding.f32"))).unwrap();
+        let x: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        for j in 0..3 {
+            let xj: Vec<f32> = x.iter().map(|v| v * (1.0 + 0.01 * j as f32)).collect();
+            if first.is_empty() {
+                first = xj.clone();
+            }
+            m.add_many(&[(&format!("{name}-{j}"), &xj, name)]).unwrap();
+        }
+    }
+    m.train().unwrap();
+    (m.export(), first)
+}
+
+#[test]
+fn verify_accepts_an_honest_snapshot_and_names_a_tampered_adapter() {
+    let (bytes, first) = snapshot_of_a_trained_model();
+    let file = tmp("model.legonet");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["adaptersChecked"], 1);
+    assert_eq!(report["examples"], 12);
+
+    // Change one stored encoding value (a high mantissa bit: a last-bit change can vanish when
+    // the f64 solve is rounded to f32 weights) and re-seal the checksum: the snapshot parses,
+    // but the adapter no longer equals a replay from its members.
+    // (Located by the 8 values from its largest one: pooled ReLU6 outputs have runs of exact
+    // zeros that would also match length fields.)
+    let top = (0..first.len()).max_by(|&a, &b| first[a].total_cmp(&first[b])).unwrap().min(first.len() - 8);
+    let pattern: Vec<u8> = first[top..top + 8].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern.as_slice()).expect("encoding in snapshot");
+    let mut tampered = bytes.clone();
+    tampered[at + 2] ^= 0x40;
+    let n = tampered.len() - 32;
+    let sum = sha2::Sha256::digest(&tampered[..n]);
+    tampered[n..].copy_from_slice(&sum);
+    std::fs::write(&file, &tampered).unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: ") && err.contains("adapters [0] differ"), "{err}");
+
+    // Not a snapshot at all: a typed error line.
+    std::fs::write(&file, b"nope").unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: "));
 }

@@ -30,13 +30,19 @@ pub struct EncodeArgs {
     backend: Backend,
 }
 
-fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, String)> {
+/// Reads and parses the converted weights (`--weights`, else where set-up put them).
+pub fn read_weights(weights: Option<&Path>) -> Result<WeightFile> {
     let path = weights.map(Path::to_path_buf).unwrap_or_else(default_weights_path);
     let bytes = std::fs::read(&path).map_err(|e| {
         Error::InvalidWeights(format!("cannot read {} ({e}); run the README's set-up or pass --weights", path.display()))
     })?;
+    WeightFile::parse(bytes)
+}
+
+fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, String)> {
+    let weights = read_weights(weights)?;
     let (device, description) = backend.init()?;
-    Ok((Encoder::for_backend(&WeightFile::parse(bytes)?, backend, &device)?, description))
+    Ok((Encoder::for_backend(&weights, backend, &device)?, description))
 }
 
 fn read_photo(path: &Path) -> Result<Vec<f32>> {

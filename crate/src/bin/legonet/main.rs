@@ -1,8 +1,9 @@
-//! `legonet`: the native command line — encode photos with the frozen encoder and run the
-//! benchmarks. Errors print one `error: …` line and exit with status 1.
+//! `legonet`: the native command line — encode photos with the frozen encoder, verify model
+//! snapshots and run the benchmarks. Errors print one `error: …` line and exit with status 1.
 
 mod bench;
 mod encode;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ enum Command {
     BenchEncoder(encode::BenchEncoderArgs),
     /// Benchmark LegoNet against Retrain, FixSISA and KNN (accuracy, train and forget cost).
     Bench(bench::BenchArgs),
+    /// Verify a model snapshot (e.g. exported in a browser): replay every adapter, compare bitwise.
+    Verify(verify::VerifyArgs),
 }
 
 fn main() {
@@ -29,6 +32,7 @@ fn main() {
         Command::Encode(args) => encode::run(args),
         Command::BenchEncoder(args) => encode::bench(args),
         Command::Bench(args) => bench::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
