@@ -14,6 +14,7 @@
 use multiversion::multiversion;
 
 use crate::keys::KeySet;
+use crate::lanes::reduce;
 
 /// Accumulator lanes of [`squared_distance`] (part of the activation rule: changing it changes
 /// which adapters a sample activates, so it is covered by the snapshot version).
@@ -51,17 +52,6 @@ fn accumulate(acc: &mut [f32; LANES], a: &[f32], b: &[f32]) {
     }
 }
 
-#[inline(always)]
-fn reduce(mut acc: [f32; LANES]) -> f32 {
-    let mut width = LANES / 2;
-    while width > 0 {
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-        width /= 2;
-    }
-    acc[0]
-}
 
 /// Distances from each encoding to every anchor: `out[e][anchor]`. Encodings go [`TILE`] at a
 /// time so each anchor is read from memory once per tile (the anchors, 5 MB, do not fit in

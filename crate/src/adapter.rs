@@ -28,6 +28,7 @@ use multiversion::multiversion;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::lanes::reduce;
 use crate::{Error, Result};
 
 /// Which head every adapter uses.
@@ -228,23 +229,9 @@ impl AdapterParams {
     }
 }
 
-/// f64 accumulator lanes of every dot product in the ridge solver. Lane `l` sums the terms
-/// `≡ l mod LANES`, then a fixed tree adds the lanes: the same bits on every SIMD width (Rust
-/// never reassociates float math), and the loops vectorise. Part of the training rule (changing
-/// it changes every adapter's bits), so covered by the snapshot version.
+/// f64 accumulator lanes of every dot product in the ridge solver (see [`crate::lanes`]).
 const LANES: usize = 8;
 
-#[inline(always)]
-fn reduce(mut acc: [f64; LANES]) -> f64 {
-    let mut width = LANES / 2;
-    while width > 0 {
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-        width /= 2;
-    }
-    acc[0]
-}
 
 /// `<a, b>` in fixed lanes (see [`LANES`]).
 #[inline(always)]

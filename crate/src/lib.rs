@@ -17,6 +17,7 @@ pub mod encoder;
 pub mod error;
 pub mod imagenet;
 pub mod keys;
+mod lanes;
 pub mod ledger;
 pub mod model;
 pub mod preprocess;
