@@ -66,7 +66,7 @@ impl KeySet {
                 head.bn_bias.len()
             )));
         }
-        if head.fc_weight.is_empty() || head.fc_weight.len() % dim != 0 {
+        if head.fc_weight.is_empty() || !head.fc_weight.len().is_multiple_of(dim) {
             return Err(Error::InvalidWeights(format!(
                 "_fc.weight has {} values, not a multiple of {dim}",
                 head.fc_weight.len()

@@ -78,7 +78,7 @@ pub fn rgb_to_input(rgb: &RgbImage) -> Vec<f32> {
 
 /// Checks a raw, already preprocessed input: `batch * 3 * 224 * 224` finite floats.
 pub fn validate_input(input: &[f32]) -> Result<usize> {
-    if input.is_empty() || input.len() % INPUT_LEN != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(INPUT_LEN) {
         return Err(Error::InvalidInput(format!(
             "{} floats given; the input must be a whole number of [3,224,224] images ({INPUT_LEN} floats each)",
             input.len()

@@ -147,6 +147,7 @@ impl WeightFile {
     }
 
     /// [`WeightFile::folded`] as a burn module on `device`.
+    #[allow(clippy::too_many_arguments)]
     fn fused_conv(&self, conv: &str, bn: &str, shape: [usize; 4], stride: usize, groups: usize, relu6: bool, device: &Device) -> Result<FusedConv> {
         let (weight, bias) = self.folded(conv, bn, shape)?;
         Ok(FusedConv {
@@ -339,16 +340,16 @@ pub struct Encoder {
 #[derive(Debug)]
 enum Network {
     /// burn tensor ops on any device (flex, ndarray, wgpu).
-    Burn(EfficientNetLite0),
+    Burn(Box<EfficientNetLite0>),
     /// The fused NHWC CPU kernels ([`CpuLite0`]).
-    Cpu(CpuLite0),
+    Cpu(Box<CpuLite0>),
 }
 
 impl Encoder {
     /// Loads the network from parsed weights as burn tensor ops on `device`.
     pub fn new(weights: &WeightFile, device: &Device) -> Result<Self> {
         Ok(Self {
-            net: Network::Burn(EfficientNetLite0::from_weights(weights, device)?),
+            net: Network::Burn(Box::new(EfficientNetLite0::from_weights(weights, device)?)),
             device: device.clone(),
             encoder_id: weights.encoder_id().to_string(),
         })
@@ -358,7 +359,7 @@ impl Encoder {
     /// burn-flex, where the adapters' tensor math runs.
     pub fn cpu(weights: &WeightFile) -> Result<Self> {
         Ok(Self {
-            net: Network::Cpu(CpuLite0::from_weights(weights)?),
+            net: Network::Cpu(Box::new(CpuLite0::from_weights(weights)?)),
             device: Backend::Cpu.cpu_device()?,
             encoder_id: weights.encoder_id().to_string(),
         })

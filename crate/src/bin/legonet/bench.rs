@@ -166,11 +166,11 @@ fn load_weights(args: &BenchArgs) -> Result<WeightFile> {
 fn encoded(name: &str, source: impl FnOnce() -> Result<Source>, weights: &WeightFile) -> Result<Encoded> {
     let dir = home().join(".cache/legonet/encodings");
     let cache = dir.join(format!("{name}-{}.bin", weights.encoder_id()));
-    if let Ok(bytes) = std::fs::read(&cache) {
-        if let Some(e) = read_cache(&bytes) {
-            eprintln!("encodings: cached {}", cache.display());
-            return Ok(e);
-        }
+    if let Ok(bytes) = std::fs::read(&cache)
+        && let Some(e) = read_cache(&bytes)
+    {
+        eprintln!("encodings: cached {}", cache.display());
+        return Ok(e);
     }
     let (classes, images) = source()?;
     let encoder = Encoder::cpu(weights)?;
