@@ -140,15 +140,27 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
     let mut ox = 0;
     while ox < out_side {
         let x0 = ox * s;
-        // Narrow layers (C = 32): two interior pixels at once, for four accumulator chains.
-        if c % 32 == 0 && c < 64 && ox + 1 < out_side && interior(x0) && interior(x0 + s) {
+        // Two interior pixels at once: each weight load serves both, and narrow layers get more
+        // independent accumulator chains.
+        if ox + 1 < out_side && interior(x0) && interior(x0 + s) {
             let base = (x0 - pad) * c;
             for (t, &(r, w, _)) in taps.iter_mut().zip(rel) {
                 *t = (base + r, w);
             }
             let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
-            for ch in (0..c).step_by(32) {
-                pair_at::<32>(dw, image, &taps[..n], s * c, ch, o0, o1, fma);
+            let taps = &taps[..n];
+            let mut ch = 0;
+            while ch + 64 <= c {
+                pair_at::<64>(dw, image, taps, s * c, ch, o0, o1, fma);
+                ch += 64;
+            }
+            while ch + 16 <= c {
+                pair_at::<16>(dw, image, taps, s * c, ch, o0, o1, fma);
+                ch += 16;
+            }
+            while ch < c {
+                pair_at::<1>(dw, image, taps, s * c, ch, o0, o1, fma);
+                ch += 1;
             }
             ox += 2;
             continue;
