@@ -24,6 +24,8 @@ pub const LANES: usize = 16;
 const TILE: usize = 4;
 
 /// Squared Euclidean distance, summed in [`LANES`] lanes then a fixed tree (see the module docs).
+/// Always inlined, so the run-time-dispatched callers get it in their SIMD width.
+#[inline(always)]
 pub fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "squared_distance: lengths differ");
     let mut acc = [0f32; LANES];
@@ -51,7 +53,6 @@ fn accumulate(acc: &mut [f32; LANES], a: &[f32], b: &[f32]) {
         acc[l] += d * d;
     }
 }
-
 
 /// Distances from each encoding to every anchor: `out[e][anchor]`. Encodings go [`TILE`] at a
 /// time so each anchor is read from memory once per tile (the anchors, 5 MB, do not fit in
@@ -82,9 +83,7 @@ fn anchor_distances(keys: &KeySet, encodings: &[&[f32]]) -> Vec<Vec<f32>> {
         } else {
             for (x, o) in tile.iter().zip(outs) {
                 for (a, anchor) in keys.anchors().chunks_exact(dim).enumerate() {
-                    let mut acc = [0f32; LANES];
-                    accumulate(&mut acc, x, anchor);
-                    o[a] = reduce(acc);
+                    o[a] = squared_distance(x, anchor);
                 }
             }
         }
@@ -119,9 +118,7 @@ pub fn ranked(keys: &KeySet, encoding: &[f32]) -> Vec<usize> {
 
 /// The k adapters an encoding activates, nearest first.
 pub fn activate(keys: &KeySet, encoding: &[f32], k: usize) -> Vec<usize> {
-    let mut r = ranked(keys, encoding);
-    r.truncate(k);
-    r
+    activate_many(keys, &[encoding], k).swap_remove(0)
 }
 
 /// [`activate`] for many encodings at once (same result for each, computed faster).

@@ -232,58 +232,41 @@ impl AdapterParams {
 /// f64 accumulator lanes of every dot product in the ridge solver (see [`crate::lanes`]).
 const LANES: usize = 8;
 
-
-/// `<a, b>` in fixed lanes (see [`LANES`]).
+/// `<a, b>` in fixed f64 lanes, of f64 or f32 vectors (f32 → f64 is exact, and so is the
+/// product of two f32s in f64); symmetric bit for bit.
 #[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+fn dot<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
     let mut acc = [0.0f64; LANES];
     let (ac, at) = a.as_chunks::<LANES>();
     let (bc, bt) = b.as_chunks::<LANES>();
     for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
+        step(&mut acc, x, y);
     }
-    for (l, (x, y)) in at.iter().zip(bt).enumerate() {
-        acc[l] += x * y;
+    for (l, (&x, &y)) in at.iter().zip(bt).enumerate() {
+        acc[l] += x.into() * y.into();
     }
     reduce(acc)
 }
 
-/// `<a, b>` of f32 vectors with exact f64 products in fixed lanes; symmetric bit for bit.
+/// One lane step of [`dot`]: `acc[l] += x[l] · y[l]`.
 #[inline(always)]
-fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    let (ac, at) = a.as_chunks::<LANES>();
-    let (bc, bt) = b.as_chunks::<LANES>();
-    for (x, y) in ac.iter().zip(bc) {
-        step_f32(&mut acc, x, y);
-    }
-    for (l, (x, y)) in at.iter().zip(bt).enumerate() {
-        acc[l] += *x as f64 * *y as f64;
-    }
-    reduce(acc)
-}
-
-/// One lane step of [`dot_f32`]: `acc[l] += x[l] · y[l]` (exact f64 products).
-#[inline(always)]
-fn step_f32(acc: &mut [f64; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
+fn step<T: Copy + Into<f64>>(acc: &mut [f64; LANES], x: &[T; LANES], y: &[T; LANES]) {
     for l in 0..LANES {
-        acc[l] += x[l] as f64 * y[l] as f64;
+        acc[l] += x[l].into() * y[l].into();
     }
 }
 
-/// `[dot_f32(a, b[0]), …, dot_f32(a, b[3])]`, bit for bit, in one pass over `a`.
+/// `[dot(a, b[0]), …, dot(a, b[3])]`, bit for bit, in one pass over `a`.
 #[inline(always)]
 fn dot_f32_x4(a: &[f32], b: [&[f32]; 4]) -> [f64; 4] {
     let (ac, at) = a.as_chunks::<LANES>();
     let (b0, b1, b2, b3) = (b[0].as_chunks::<LANES>().0, b[1].as_chunks::<LANES>().0, b[2].as_chunks::<LANES>().0, b[3].as_chunks::<LANES>().0);
     let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
     for ((((x, y0), y1), y2), y3) in ac.iter().zip(b0).zip(b1).zip(b2).zip(b3) {
-        step_f32(&mut a0, x, y0);
-        step_f32(&mut a1, x, y1);
-        step_f32(&mut a2, x, y2);
-        step_f32(&mut a3, x, y3);
+        step(&mut a0, x, y0);
+        step(&mut a1, x, y1);
+        step(&mut a2, x, y2);
+        step(&mut a3, x, y3);
     }
     let acc = [a0, a1, a2, a3];
     let tail = ac.len() * LANES;
@@ -360,7 +343,7 @@ impl Gram {
                 }
             }
             // Four dot products per pass over x_i (independent accumulators); each is computed
-            // exactly as `dot_f32` computes it alone.
+            // exactly as `dot` computes it alone.
             let mut quads = todo.chunks_exact(4);
             for q in &mut quads {
                 let v = dot_f32_x4(xs[i], [xs[q[0]], xs[q[1]], xs[q[2]], xs[q[3]]]);
@@ -369,7 +352,7 @@ impl Gram {
                 }
             }
             for &j in quads.remainder() {
-                k[i * m + j] = dot_f32(xs[i], xs[j]);
+                k[i * m + j] = dot(xs[i], xs[j]);
             }
             for j in 0..i {
                 k[j * m + i] = k[i * m + j];

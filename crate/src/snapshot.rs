@@ -252,7 +252,7 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
             return Err(corrupt("empty or repeated class"));
         }
     }
-    let mut ledger = Ledger::new(n_adapters);
+    let mut samples = Vec::new();
     for _ in 0..r.count(8)? {
         let id = r.str()?;
         let label = r.str()?;
@@ -265,12 +265,17 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
             return Err(corrupt(format!("sample {id:?}: empty id or unregistered label")));
         }
         validate_encoding(&encoding, dim).map_err(|e| corrupt(format!("sample {id:?}: {e}")))?;
-        if adapters != activation::activate(&keys, &encoding, k) {
+        samples.push((id, Sample { label, encoding, adapters }));
+    }
+    // Every stored activation must be what the keys give (routed in one batched pass).
+    let encodings: Vec<&[f32]> = samples.iter().map(|(_, s)| s.encoding.as_slice()).collect();
+    let routes = activation::activate_many(&keys, &encodings, k);
+    let mut ledger = Ledger::new(n_adapters);
+    for ((id, sample), route) in samples.into_iter().zip(routes) {
+        if sample.adapters != route {
             return Err(corrupt(format!("sample {id:?}: adapters disagree with the keys")));
         }
-        ledger
-            .insert(id, Sample { label, encoding, adapters })
-            .map_err(|e| corrupt(e.to_string()))?;
+        ledger.insert(id, sample).map_err(|e| corrupt(e.to_string()))?;
     }
     let mut params = Vec::with_capacity(n_adapters);
     for _ in 0..n_adapters {

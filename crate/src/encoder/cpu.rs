@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use gemm::Parallelism;
 use multiversion::multiversion;
 
-use super::{ENCODING_DIM, EncoderOutput, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
+use super::{ENCODING_DIM, EncoderOutput, HEAD_INPUT, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_SIZE, validate_input};
 use crate::Result;
@@ -123,8 +123,8 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         None => (0, pad - oy * s),
     };
     let ky_hi = k.min(side + pad - oy * s);
-    // Taps of an interior pixel relative to its window's top-left input pixel; border pixels
-    // filter the same list.
+    // Taps of a full window (row offset, weight offset, kx); a pixel keeps those inside the
+    // image (TF-SAME padding = the taps left out).
     let mut rel = [(0usize, 0usize, 0usize); 25];
     let mut n = 0;
     for ky in ky_lo..ky_hi {
@@ -134,21 +134,23 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         }
     }
     let rel = &rel[..n];
-    let interior = |x0: usize| x0 >= pad && x0 - pad + k <= side;
-    let mut taps = [(0usize, 0usize); 25];
+    let mut buf = [(0usize, 0usize); 25];
     let out_side = out.len() / c;
     let mut ox = 0;
     while ox < out_side {
         let x0 = ox * s;
-        // Two interior pixels at once: each weight load serves both, and narrow layers get more
-        // independent accumulator chains.
-        if ox + 1 < out_side && interior(x0) && interior(x0 + s) {
-            let base = (x0 - pad) * c;
-            for (t, &(r, w, _)) in taps.iter_mut().zip(rel) {
-                *t = (base + r, w);
+        let mut m = 0;
+        for &(r, w, kx) in rel {
+            if let Some(ix) = (x0 + kx).checked_sub(pad).filter(|&ix| ix < side) {
+                buf[m] = (r + (ix - kx) * c, w);
+                m += 1;
             }
+        }
+        let taps = &buf[..m];
+        // Two pixels with full windows at once: each weight load serves both, and narrow layers
+        // get more independent accumulator chains.
+        if m == n && ox + 1 < out_side && x0 + s + k <= side + pad {
             let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
-            let taps = &taps[..n];
             let mut ch = 0;
             while ch + 64 <= c {
                 pair_at::<64>(dw, image, taps, s * c, ch, o0, o1, fma);
@@ -166,22 +168,6 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
             continue;
         }
         let o = &mut out[ox * c..(ox + 1) * c];
-        let taps: &[(usize, usize)] = if interior(x0) {
-            let base = (x0 - pad) * c;
-            for (t, &(r, w, _)) in taps.iter_mut().zip(rel) {
-                *t = (base + r, w);
-            }
-            &taps[..n]
-        } else {
-            let mut m = 0;
-            for &(r, w, kx) in rel {
-                if let Some(ix) = (x0 + kx).checked_sub(pad).filter(|&ix| ix < side) {
-                    taps[m] = (r - kx * c + ix * c, w);
-                    m += 1;
-                }
-            }
-            &taps[..m]
-        };
         let mut ch = 0;
         // 64 accumulators = 4 AVX-512 / 8 AVX2 / 16 simd128 registers: enough independent add
         // chains to hide the add latency, few enough not to spill.
@@ -268,9 +254,9 @@ struct Block {
 /// EfficientNet-Lite0 as plain arrays for the fused kernels.
 #[derive(Debug)]
 pub struct CpuLite0 {
-    /// `[27, 32]`, rows in (input channel, ky, kx) order.
-    stem_weight: Vec<f32>,
-    stem_bias: Vec<f32>,
+    /// The stride-2 3×3 stem as a 1×1 conv over im2col patches: 27 inputs in (channel, ky, kx)
+    /// order → 32.
+    stem: Pointwise,
     blocks: Vec<Block>,
     head: Pointwise,
     /// `[1280, 1000]`
@@ -285,6 +271,7 @@ impl CpuLite0 {
     /// Folds and lays out every weight, checking shapes.
     pub fn from_weights(w: &WeightFile) -> Result<Self> {
         let (stem, stem_bias) = w.folded("_conv_stem", "_bn0", [STEM_CHANNELS, 3, 3, 3])?;
+        let stem = Pointwise { input: STEM_TAPS, output: STEM_CHANNELS, weight: transpose(&stem, STEM_CHANNELS, STEM_TAPS), bias: stem_bias };
         let mut blocks = Vec::with_capacity(LITE0_BLOCKS.len());
         for (i, s) in LITE0_BLOCKS.iter().enumerate() {
             let p = format!("_blocks.{i}.");
@@ -302,10 +289,9 @@ impl CpuLite0 {
         }
         let (fc_weight, fc_bias) = w.classifier()?;
         Ok(Self {
-            stem_weight: transpose(&stem, STEM_CHANNELS, STEM_TAPS),
-            stem_bias,
+            stem,
             blocks,
-            head: Pointwise::load(w, "_conv_head", "_bn1", 320, ENCODING_DIM)?,
+            head: Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?,
             fc_weight,
             fc_bias,
             scratch: Mutex::new(Vec::new()),
@@ -322,18 +308,12 @@ impl CpuLite0 {
         }
         let [a, b, c, d] = &mut scratch[..] else { unreachable!("four buffers") };
 
-        // Stem: im2col (padding = zeros) then one GEMM, bias pre-filled, ReLU6.
+        // Stem: im2col (padding = zeros), then a 1×1 conv over the patches.
         let cols = &mut c[..batch * STEM_SIZE * STEM_SIZE * STEM_TAPS];
         im2col_stem(input, cols, batch);
         let mut side = STEM_SIZE;
         let mut channels = STEM_CHANNELS;
-        let x = &mut a[..batch * side * side * channels];
-        for_each_chunk(x, ROW_BLOCK * channels, |block, out| {
-            let (start, n) = (block * ROW_BLOCK, out.len() / STEM_CHANNELS);
-            let patches = &cols[start * STEM_TAPS..(start + n) * STEM_TAPS];
-            matmul(out, patches, &self.stem_weight, n, STEM_TAPS, STEM_CHANNELS, false, Parallelism::None);
-            epilogue(out, &self.stem_bias, None, true);
-        });
+        self.stem.forward(cols, &mut a[..batch * side * side * channels], None, true);
 
         // Blocks: `a` holds the block input, `b` the expansion, `c` the depthwise output, `d`
         // the block output (then swapped into `a`).

@@ -28,6 +28,8 @@ pub const ENCODING_DIM: usize = 1280;
 pub const BN_EPS: f64 = 1e-3;
 /// Channels of the stem's output.
 const STEM_CHANNELS: usize = 32;
+/// Channels into the head conv (the last block's output).
+const HEAD_INPUT: usize = LITE0_BLOCKS[LITE0_BLOCKS.len() - 1].output;
 
 /// One MBConv block of the Lite0 architecture.
 #[derive(Debug, Clone, Copy)]
@@ -280,7 +282,7 @@ impl EfficientNetLite0 {
             let project = w.fused_conv(&format!("{p}_project_conv"), &format!("{p}_bn2"), [s.output, mid, 1, 1], 1, 1, false, device)?;
             blocks.push(MbConv { expand, depthwise, project, skip: s.stride == 1 && s.input == s.output });
         }
-        let head = w.fused_conv("_conv_head", "_bn1", [ENCODING_DIM, 320, 1, 1], 1, 1, true, device)?;
+        let head = w.fused_conv("_conv_head", "_bn1", [ENCODING_DIM, HEAD_INPUT, 1, 1], 1, 1, true, device)?;
         let (fc_t, fc_bias) = w.classifier()?;
         Ok(Self {
             stem,
