@@ -27,7 +27,7 @@ use multiversion::multiversion;
 
 use super::{ENCODING_DIM, EncoderOutput, HEAD_INPUT, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
 use crate::imagenet::NUM_CLASSES;
-use crate::preprocess::{INPUT_SIZE, validate_input};
+use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
 use crate::Result;
 
 /// Stem output side (224 / 2).
@@ -48,17 +48,36 @@ struct Pointwise {
     weight: Vec<f32>,
     /// `[output]`
     bias: Vec<f32>,
+    /// The same weights packed for the AVX-512 kernel, where the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    packed: Option<super::avx512::PackedPointwise>,
 }
 
 impl Pointwise {
     fn load(w: &WeightFile, conv: &str, bn: &str, input: usize, output: usize) -> Result<Self> {
         let (weight, bias) = w.folded(conv, bn, [output, input, 1, 1])?;
-        Ok(Self { input, output, weight: transpose(&weight, output, input), bias })
+        Ok(Self::new(transpose(&weight, output, input), bias, input, output))
+    }
+
+    /// From `weight: [input, output]` and `bias: [output]`.
+    fn new(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Self {
+        Self {
+            input,
+            output,
+            #[cfg(target_arch = "x86_64")]
+            packed: super::avx512::PackedPointwise::new(&weight, &bias, input, output),
+            weight,
+            bias,
+        }
     }
 
     /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. Row blocks are
     /// independent, so natively they run in parallel.
     fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = &self.packed {
+            return p.forward(x, y, skip, relu6);
+        }
         let rows = x.len() / self.input;
         debug_assert_eq!(y.len(), rows * self.output);
         let single = rows <= ROW_BLOCK;
@@ -110,6 +129,10 @@ impl Depthwise {
 /// One output row `oy` of a depthwise conv over one NHWC image (`side × side × C`), bias and
 /// ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
 /// built for baseline x86-64); in wasm, simd128 is on for the whole build.
+///
+/// Channel blocks are the outer loop and pixels the inner one: consecutive pixels' windows
+/// overlap, so a block's inputs are reused from L1 as the window slides (pixel-outer order
+/// streamed all channels of every tap from L2: 2–3× slower on every layer).
 #[multiversion(targets("x86_64+avx2+fma+avx512f", "x86_64+avx2+fma"))]
 fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mut [f32]) {
     // Fused multiply-add where the CPU has it (one rounding instead of two, half the ops); wasm
@@ -123,8 +146,8 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         None => (0, pad - oy * s),
     };
     let ky_hi = k.min(side + pad - oy * s);
-    // Taps of a full window (row offset, weight offset, kx); a pixel keeps those inside the
-    // image (TF-SAME padding = the taps left out).
+    // Taps of a full-width window, relative to its top-left input pixel: (input offset, weight
+    // offset, kx).
     let mut rel = [(0usize, 0usize, 0usize); 25];
     let mut n = 0;
     for ky in ky_lo..ky_hi {
@@ -134,60 +157,47 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         }
     }
     let rel = &rel[..n];
-    let mut buf = [(0usize, 0usize); 25];
+    let mut full = [(0usize, 0usize); 25];
+    for (f, &(r, w, _)) in full.iter_mut().zip(rel) {
+        *f = (r, w);
+    }
+    let full = &full[..n];
+    // Pixels `lo..hi` have every column of their window inside the image.
     let out_side = out.len() / c;
-    let mut ox = 0;
-    while ox < out_side {
-        let x0 = ox * s;
+    let lo = pad.div_ceil(s).min(out_side);
+    let hi = if side + pad >= k { ((side + pad - k) / s + 1).clamp(lo, out_side) } else { lo };
+    // A border pixel keeps the taps whose column is inside the image.
+    let border = |ox: usize, buf: &mut [(usize, usize); 25]| {
         let mut m = 0;
         for &(r, w, kx) in rel {
-            if let Some(ix) = (x0 + kx).checked_sub(pad).filter(|&ix| ix < side) {
+            if let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&ix| ix < side) {
                 buf[m] = (r + (ix - kx) * c, w);
                 m += 1;
             }
         }
-        let taps = &buf[..m];
-        // Two pixels with full windows at once: each weight load serves both, and narrow layers
-        // get more independent accumulator chains.
-        if m == n && ox + 1 < out_side && x0 + s + k <= side + pad {
+        m
+    };
+    let mut buf = [(0usize, 0usize); 25];
+    let mut ch = 0;
+    while ch < c {
+        // Blocks of 64 channels (with two pixels, 8 AVX-512 add chains: enough to hide the FMA
+        // latency; 48-channel blocks measured slower), then 32 and 16 for the rest.
+        let width = [64, 32, 16].into_iter().find(|w| ch + w <= c).unwrap_or(1);
+        for ox in (0..lo).chain(hi..out_side) {
+            let m = border(ox, &mut buf);
+            channels_at(width, dw, image, &buf[..m], 0, ch, &mut out[ox * c..(ox + 1) * c], fma);
+        }
+        let mut ox = lo;
+        // Two pixels at once: each weight load serves both.
+        while ox + 2 <= hi {
             let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
-            let mut ch = 0;
-            while ch + 64 <= c {
-                pair_at::<64>(dw, image, taps, s * c, ch, o0, o1, fma);
-                ch += 64;
-            }
-            while ch + 16 <= c {
-                pair_at::<16>(dw, image, taps, s * c, ch, o0, o1, fma);
-                ch += 16;
-            }
-            while ch < c {
-                pair_at::<1>(dw, image, taps, s * c, ch, o0, o1, fma);
-                ch += 1;
-            }
+            pair_at(width, dw, image, full, (ox * s - pad) * c, s * c, ch, o0, o1, fma);
             ox += 2;
-            continue;
         }
-        let o = &mut out[ox * c..(ox + 1) * c];
-        let mut ch = 0;
-        // 64 accumulators = 4 AVX-512 / 8 AVX2 / 16 simd128 registers: enough independent add
-        // chains to hide the add latency, few enough not to spill.
-        while ch + 64 <= c {
-            channels_at::<64>(dw, image, taps, ch, o, fma);
-            ch += 64;
+        if ox < hi {
+            channels_at(width, dw, image, full, (ox * s - pad) * c, ch, &mut out[ox * c..(ox + 1) * c], fma);
         }
-        while ch + 32 <= c {
-            channels_at::<32>(dw, image, taps, ch, o, fma);
-            ch += 32;
-        }
-        while ch + 8 <= c {
-            channels_at::<8>(dw, image, taps, ch, o, fma);
-            ch += 8;
-        }
-        while ch < c {
-            channels_at::<1>(dw, image, taps, ch, o, fma);
-            ch += 1;
-        }
-        ox += 1;
+        ch += width;
     }
 }
 
@@ -195,10 +205,22 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
 /// shifted by `shift` floats), each summed exactly as `channels_at` would.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
+fn pair_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
+    match width {
+        64 => pair_lanes::<64>(dw, image, taps, base, shift, ch, o0, o1, fma),
+        32 => pair_lanes::<32>(dw, image, taps, base, shift, ch, o0, o1, fma),
+        16 => pair_lanes::<16>(dw, image, taps, base, shift, ch, o0, o1, fma),
+        _ => pair_lanes::<1>(dw, image, taps, base, shift, ch, o0, o1, fma),
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pair_lanes<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
     let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     let (mut a0, mut a1) = (*bias, *bias);
     for &(i, w) in taps {
+        let i = base + i;
         let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
         let x0: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
         let x1: &[f32; L] = image[i + shift + ch..i + shift + ch + L].try_into().expect("L channels");
@@ -212,12 +234,25 @@ fn pair_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)
     }
 }
 
-/// Output channels `ch..ch + L` of one pixel: bias + Σ taps (in tap order), then ReLU6, with the
-/// `L` accumulators in registers across all taps (one store per channel instead of one per tap).
+/// Output channels `ch..ch + width` of one pixel: bias + Σ taps (in tap order, each at
+/// `base + offset`), then ReLU6, with the accumulators in registers across all taps (one store
+/// per channel instead of one per tap).
 #[inline(always)]
-fn channels_at<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], ch: usize, out: &mut [f32], fma: bool) {
+#[allow(clippy::too_many_arguments)]
+fn channels_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
+    match width {
+        64 => channel_lanes::<64>(dw, image, taps, base, ch, out, fma),
+        32 => channel_lanes::<32>(dw, image, taps, base, ch, out, fma),
+        16 => channel_lanes::<16>(dw, image, taps, base, ch, out, fma),
+        _ => channel_lanes::<1>(dw, image, taps, base, ch, out, fma),
+    }
+}
+
+#[inline(always)]
+fn channel_lanes<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
     let mut acc: [f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     for &(i, w) in taps {
+        let i = base + i;
         let x: &[f32; L] = image[i + ch..i + ch + L].try_into().expect("L channels");
         let w: &[f32; L] = dw.weight[w + ch..w + ch + L].try_into().expect("L channels");
         madd(&mut acc, x, w, fma);
@@ -271,7 +306,7 @@ impl CpuLite0 {
     /// Folds and lays out every weight, checking shapes.
     pub fn from_weights(w: &WeightFile) -> Result<Self> {
         let (stem, stem_bias) = w.folded("_conv_stem", "_bn0", [STEM_CHANNELS, 3, 3, 3])?;
-        let stem = Pointwise { input: STEM_TAPS, output: STEM_CHANNELS, weight: transpose(&stem, STEM_CHANNELS, STEM_TAPS), bias: stem_bias };
+        let stem = Pointwise::new(transpose(&stem, STEM_CHANNELS, STEM_TAPS), stem_bias, STEM_TAPS, STEM_CHANNELS);
         let mut blocks = Vec::with_capacity(LITE0_BLOCKS.len());
         for (i, s) in LITE0_BLOCKS.iter().enumerate() {
             let p = format!("_blocks.{i}.");
@@ -300,25 +335,47 @@ impl CpuLite0 {
 
     /// Encodes a batch of preprocessed planar images (`B × [3, 224, 224]`).
     pub fn encode(&self, input: &[f32]) -> Result<EncoderOutput> {
+        // Natively the whole pass runs on one of rayon's workers: its ≈ 50 parallel loops then
+        // start there instead of each waking the pool from outside and blocking on it (≈ 4 % of
+        // a one-thread encode went to those wake-ups).
+        #[cfg(not(target_family = "wasm"))]
+        return rayon::scope(|_| self.encode_here(input));
+        #[cfg(target_family = "wasm")]
+        self.encode_here(input)
+    }
+
+    fn encode_here(&self, input: &[f32]) -> Result<EncoderOutput> {
         let batch = validate_input(input)?;
         let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
-        let need = batch * self.largest_activation();
+        let need = self.largest_activation();
         if scratch.len() != 4 || scratch[0].len() < need {
             *scratch = (0..4).map(|_| vec![0f32; need]).collect();
         }
-        let [a, b, c, d] = &mut scratch[..] else { unreachable!("four buffers") };
+        let mut encodings = vec![0f32; batch * ENCODING_DIM];
+        // One image at a time: its activations (≤ 4.8 MB) stay in the last-level cache, a
+        // batch's would not (batch 8 ran ≈ 20 % slower per image than batch 1 when batched).
+        for (image, encoding) in input.chunks_exact(INPUT_LEN).zip(encodings.chunks_exact_mut(ENCODING_DIM)) {
+            self.features(image, &mut scratch, encoding);
+        }
+        let mut logits: Vec<f32> = self.fc_bias.iter().copied().cycle().take(batch * NUM_CLASSES).collect();
+        matmul(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, true, Parallelism::None);
+        Ok(EncoderOutput { batch, encodings, logits })
+    }
 
+    /// The pooled head features of one preprocessed image, through the four scratch buffers.
+    fn features(&self, image: &[f32], scratch: &mut [Vec<f32>], encoding: &mut [f32]) {
+        let [a, b, c, d] = scratch else { unreachable!("four buffers") };
         // Stem: im2col (padding = zeros), then a 1×1 conv over the patches.
-        let cols = &mut c[..batch * STEM_SIZE * STEM_SIZE * STEM_TAPS];
-        im2col_stem(input, cols, batch);
+        let cols = &mut c[..STEM_SIZE * STEM_SIZE * STEM_TAPS];
+        im2col_stem(image, cols, 1);
         let mut side = STEM_SIZE;
         let mut channels = STEM_CHANNELS;
-        self.stem.forward(cols, &mut a[..batch * side * side * channels], None, true);
+        self.stem.forward(cols, &mut a[..side * side * channels], None, true);
 
         // Blocks: `a` holds the block input, `b` the expansion, `c` the depthwise output, `d`
         // the block output (then swapped into `a`).
         for block in &self.blocks {
-            let pixels = batch * side * side;
+            let pixels = side * side;
             let x = &a[..pixels * channels];
             let expanded: &[f32] = match &block.expand {
                 Some(e) => {
@@ -328,31 +385,25 @@ impl CpuLite0 {
                 }
                 None => x,
             };
-            let out_side = block.depthwise.forward(expanded, c, batch, side);
-            let dw = &c[..batch * out_side * out_side * block.depthwise.channels];
-            let y = &mut d[..batch * out_side * out_side * block.project.output];
+            let out_side = block.depthwise.forward(expanded, c, 1, side);
+            let dw = &c[..out_side * out_side * block.depthwise.channels];
+            let y = &mut d[..out_side * out_side * block.project.output];
             block.project.forward(dw, y, block.skip.then_some(x), false);
             std::mem::swap(a, d);
             side = out_side;
             channels = block.project.output;
         }
 
-        // Head 1×1 conv + ReLU6, global average pool, classifier.
+        // Head 1×1 conv + ReLU6, then the global average pool.
         let pixels = side * side;
-        let head = &mut b[..batch * pixels * ENCODING_DIM];
-        self.head.forward(&a[..batch * pixels * channels], head, None, true);
-        let mut encodings = vec![0f32; batch * ENCODING_DIM];
-        for (e, image) in encodings.chunks_exact_mut(ENCODING_DIM).zip(head.chunks_exact(pixels * ENCODING_DIM)) {
-            for p in image.chunks_exact(ENCODING_DIM) {
-                for (e, &v) in e.iter_mut().zip(p) {
-                    *e += v;
-                }
+        let head = &mut b[..pixels * ENCODING_DIM];
+        self.head.forward(&a[..pixels * channels], head, None, true);
+        for p in head.chunks_exact(ENCODING_DIM) {
+            for (e, &v) in encoding.iter_mut().zip(p) {
+                *e += v;
             }
-            e.iter_mut().for_each(|v| *v /= pixels as f32);
         }
-        let mut logits: Vec<f32> = self.fc_bias.iter().copied().cycle().take(batch * NUM_CLASSES).collect();
-        matmul(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, true, Parallelism::None);
-        Ok(EncoderOutput { batch, encodings, logits })
+        encoding.iter_mut().for_each(|v| *v /= pixels as f32);
     }
 
     /// Floats of the largest activation of one image (stem im2col or block 1's expansion).

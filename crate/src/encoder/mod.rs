@@ -15,6 +15,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use sha2::{Digest, Sha256};
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod cpu;
 
 pub use cpu::CpuLite0;

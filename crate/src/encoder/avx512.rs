@@ -1,0 +1,290 @@
+//! 1×1 convolutions as a register-tiled AVX-512 GEMM: the native encoder's hot loop.
+//!
+//! Why not the `gemm` crate here (it stays the path in wasm and on CPUs without AVX-512): it
+//! packs both operands on every call, and the encoder's 1×1 convs are skinny — inner dimensions
+//! of 16–192 in the expansions — so packing cost as much as it saved (the expansions ran at
+//! 21–28 GMAC/s, docs/peers.md). Here the weights are packed once, at load, into panels of 16–64
+//! output channels (`[input][panel width]`, zero-padded to whole vectors); activations are used
+//! in place (NHWC rows, one broadcast per row and input channel); and the folded-BN bias, the
+//! residual and ReLU6 are applied to the accumulators before the only store, so the output is
+//! written once and never re-read.
+//!
+//! A tile is `MR` rows × `NV` vectors of 16 channels held in `MR·NV ≤ 28` of the 32 zmm
+//! registers; each output is one FMA chain over the inputs in ascending order, so a row's result
+//! does not depend on the tiling, the batch or the thread count.
+
+use std::arch::x86_64::*;
+
+/// Rows per task: 336 = lcm of the tile heights (16, 14, 8, 6), so only a matrix's last block
+/// has a short tile; a block of activations stays in L2 across the panels.
+const ROW_BLOCK: usize = 336;
+
+/// One panel: output channels `col..col + 16·nv` (the last vector masked to `n`).
+#[derive(Debug, Clone, Copy)]
+struct Panel {
+    col: usize,
+    nv: usize,
+    /// Offset of the panel's packed `[input][16·nv]` weights.
+    offset: usize,
+    /// Lanes of the last vector that are real channels.
+    last: u16,
+}
+
+/// A 1×1 conv's weights packed for [`PackedPointwise::forward`].
+#[derive(Debug)]
+pub struct PackedPointwise {
+    input: usize,
+    output: usize,
+    panels: Vec<Panel>,
+    packed: Vec<f32>,
+    /// The bias, zero-padded to whole vectors.
+    bias: Vec<f32>,
+}
+
+/// Rows per tile for `nv` vectors per row: as many as the registers hold (each broadcast then
+/// serves `nv` FMAs).
+const fn tile_rows(nv: usize) -> usize {
+    match nv {
+        1 => 16,
+        2 => 14,
+        3 => 8,
+        _ => 6,
+    }
+}
+
+impl PackedPointwise {
+    /// Packs `weight: [input, output]` (row-major) and `bias: [output]`; `None` where the CPU has
+    /// no AVX-512 (the caller keeps its portable path).
+    pub fn new(weight: &[f32], bias: &[f32], input: usize, output: usize) -> Option<Self> {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return None;
+        }
+        assert!(weight.len() == input * output && bias.len() == output, "packed pointwise shapes");
+        let mut panels = Vec::new();
+        let mut packed = Vec::new();
+        let mut col = 0;
+        while col < output {
+            let left = output - col;
+            let nv = if left >= 64 { 4 } else { left.div_ceil(16) };
+            let width = 16 * nv;
+            let real = width.min(left);
+            let offset = packed.len();
+            for i in 0..input {
+                let row = &weight[i * output + col..i * output + col + real];
+                packed.extend_from_slice(row);
+                packed.resize(packed.len() + width - real, 0.0);
+            }
+            let tail = real - 16 * (nv - 1);
+            panels.push(Panel { col, nv, offset, last: if tail == 16 { u16::MAX } else { (1u16 << tail) - 1 } });
+            col += width;
+        }
+        let mut padded = bias.to_vec();
+        padded.resize(output.next_multiple_of(16), 0.0);
+        Some(Self { input, output, panels, packed, bias: padded })
+    }
+
+    /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. Natively the
+    /// (row block, panel) tasks run on rayon's threads.
+    pub fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
+        let rows = x.len() / self.input;
+        assert!(x.len() == rows * self.input && y.len() == rows * self.output, "pointwise shapes");
+        if let Some(s) = skip {
+            assert_eq!(s.len(), y.len(), "skip shape");
+        }
+        let block = ROW_BLOCK;
+        let blocks = rows.div_ceil(block);
+        let tasks = blocks * self.panels.len();
+        let out = SendPtr(y.as_mut_ptr());
+        let skip = SendPtr(skip.map_or(std::ptr::null(), |s| s.as_ptr()) as *mut f32);
+        let run = |t: usize| {
+            let (b, p) = (t / self.panels.len(), t % self.panels.len());
+            let (r0, r1) = (b * block, ((b + 1) * block).min(rows));
+            // SAFETY: rows r0..r1 of `x`, `y` and `skip` exist (shapes asserted above); each task
+            // writes only its own rows × its panel's columns of `y`, disjoint from every other
+            // task's, and reads `skip`, which `y` does not alias (both are borrowed from the
+            // caller, one mutably).
+            unsafe { self.panel_rows(&self.panels[p], x.as_ptr(), r0, r1, skip.get(), out.get(), relu6) }
+        };
+        #[cfg(not(target_family = "wasm"))]
+        {
+            use rayon::prelude::*;
+            (0..tasks).into_par_iter().for_each(run);
+        }
+        #[cfg(target_family = "wasm")]
+        (0..tasks).for_each(run);
+    }
+
+    /// Rows `r0..r1` of one panel, a tile at a time.
+    ///
+    /// # Safety
+    /// `x` holds rows `..r1` of `input` floats, `y` (and `skip` unless null) rows `..r1` of
+    /// `output` floats; AVX-512F is available (checked in [`Self::new`]).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn panel_rows(&self, p: &Panel, x: *const f32, r0: usize, r1: usize, skip: *const f32, y: *mut f32, relu6: bool) {
+        let mr = tile_rows(p.nv);
+        let mut r = r0;
+        while r < r1 {
+            let m = mr.min(r1 - r);
+            let args = Tile {
+                a: unsafe { x.add(r * self.input) },
+                k: self.input,
+                b: self.packed[p.offset..].as_ptr(),
+                bias: self.bias[p.col..].as_ptr(),
+                skip: if skip.is_null() { skip } else { unsafe { skip.add(r * self.output + p.col) } },
+                c: unsafe { y.add(r * self.output + p.col) },
+                ldc: self.output,
+                last: p.last,
+                relu6,
+            };
+            // SAFETY: `m` rows from `r` are inside `r0..r1`; the panel's packed weights hold
+            // `input × 16·nv` floats and the padded bias `16·nv` from `col`.
+            unsafe { dispatch(p.nv, m, &args) };
+            r += m;
+        }
+    }
+}
+
+/// Raw pointer shared by the tasks of one call (each touches its own region).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used inside `forward`, whose tasks write disjoint regions.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Operands of one tile.
+struct Tile {
+    /// First row of the activations (`k` floats per row).
+    a: *const f32,
+    k: usize,
+    /// The panel's packed weights, `[k][16·NV]`.
+    b: *const f32,
+    /// The panel's bias, `16·NV` floats.
+    bias: *const f32,
+    /// Residual rows (`ldc` apart), or null.
+    skip: *const f32,
+    /// Output rows, `ldc` apart.
+    c: *mut f32,
+    ldc: usize,
+    last: u16,
+    relu6: bool,
+}
+
+/// The tile kernel for `nv` vectors and `m ≤ tile_rows(nv)` rows.
+///
+/// # Safety
+/// As [`tile`].
+unsafe fn dispatch(nv: usize, m: usize, t: &Tile) {
+    macro_rules! rows {
+        ($nv:literal; $($m:literal)*) => {
+            match m {
+                $($m => unsafe { tile::<$m, $nv>(t) },)*
+                _ => unreachable!("tile rows"),
+            }
+        };
+    }
+    match nv {
+        1 => rows!(1; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16),
+        2 => rows!(2; 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
+        3 => rows!(3; 1 2 3 4 5 6 7 8),
+        _ => rows!(4; 1 2 3 4 5 6),
+    }
+}
+
+/// `MR` rows × `NV` vectors: accumulate `a · b` over `k` in registers, then bias (+ skip),
+/// ReLU6 and one masked store per vector.
+///
+/// # Safety
+/// `t.a` points at `MR` rows of `t.k` floats, `t.b` at `t.k × 16·NV` floats, `t.bias` at `16·NV`,
+/// `t.c` (and `t.skip` unless null) at `MR` rows `t.ldc` apart of at least `16·(NV−1)` floats
+/// plus the lanes set in `t.last`; AVX-512F is available.
+#[target_feature(enable = "avx512f")]
+unsafe fn tile<const MR: usize, const NV: usize>(t: &Tile) {
+    let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+    for i in 0..t.k {
+        // SAFETY (all reads below): inside the ranges of the contract above.
+        let mut w = [_mm512_setzero_ps(); NV];
+        for (v, w) in w.iter_mut().enumerate() {
+            *w = unsafe { _mm512_loadu_ps(t.b.add(i * 16 * NV + v * 16)) };
+        }
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = _mm512_set1_ps(unsafe { *t.a.add(r * t.k + i) });
+            for (acc, &w) in acc.iter_mut().zip(&w) {
+                *acc = _mm512_fmadd_ps(x, w, *acc);
+            }
+        }
+    }
+    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+    for v in 0..NV {
+        let mask = if v + 1 == NV { t.last } else { u16::MAX };
+        let bias = unsafe { _mm512_loadu_ps(t.bias.add(v * 16)) };
+        for (r, acc) in acc.iter().enumerate() {
+            let at = r * t.ldc + v * 16;
+            let mut o = _mm512_add_ps(acc[v], bias);
+            if !t.skip.is_null() {
+                o = _mm512_add_ps(o, unsafe { _mm512_maskz_loadu_ps(mask, t.skip.add(at)) });
+            }
+            if t.relu6 {
+                o = _mm512_min_ps(_mm512_max_ps(o, zero), six);
+            }
+            unsafe { _mm512_mask_storeu_ps(t.c.add(at), mask, o) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Every panel shape (full 64-wide panels, 1–3 vector tails, masked lanes) and short last
+    /// tiles, against a plain f64 reference.
+    #[test]
+    fn matches_reference_on_every_panel_and_tile_shape() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for &(rows, input, output) in &[(1, 3, 1), (37, 16, 24), (350, 27, 32), (29, 40, 112), (61, 144, 40), (9, 5, 200)] {
+            let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+            let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+            let bias: Vec<f32> = (0..output).map(|_| rng.random::<f32>()).collect();
+            let skip: Vec<f32> = (0..rows * output).map(|_| rng.random::<f32>() * 8.0 - 4.0).collect();
+            let Some(p) = PackedPointwise::new(&w, &bias, input, output) else { return };
+            for (with_skip, relu6) in [(false, true), (true, false), (false, false)] {
+                let mut y = vec![f32::NAN; rows * output];
+                p.forward(&x, &mut y, with_skip.then_some(&skip[..]), relu6);
+                for r in 0..rows {
+                    for o in 0..output {
+                        let mut s: f64 = (0..input).map(|i| x[r * input + i] as f64 * w[i * output + o] as f64).sum();
+                        s += bias[o] as f64;
+                        if with_skip {
+                            s += skip[r * output + o] as f64;
+                        }
+                        if relu6 {
+                            s = s.clamp(0.0, 6.0);
+                        }
+                        let got = y[r * output + o] as f64;
+                        assert!((got - s).abs() <= 1e-4 * (1.0 + s.abs()), "{rows}×{input}→{output} at ({r}, {o}): {got} vs {s}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_do_not_depend_on_the_batch() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let (rows, input, output) = (500, 24, 144);
+        let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>()).collect();
+        let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() - 0.5).collect();
+        let Some(p) = PackedPointwise::new(&w, &vec![0.1; output], input, output) else { return };
+        let mut all = vec![0.0; rows * output];
+        p.forward(&x, &mut all, None, true);
+        let mut one = vec![0.0; 3 * output];
+        p.forward(&x[333 * input..336 * input], &mut one, None, true);
+        assert_eq!(one, all[333 * output..336 * output]);
+    }
+}
