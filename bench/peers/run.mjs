@@ -5,6 +5,7 @@
 //   cd bench/peers && npm ci && cd ../..
 //   ~/.cache/legonet/venv-peers/bin/python bench/peers/prepare.py   # ONNX export + cached encodings
 //   node bench/peers/run.mjs [--quick] [--suites legonet,ort-wasm,ort-webgpu,tfjs,legonet-train] [--no-native]
+//                            [--backends cpu,flex,ndarray,wgpu]   (legonet's encoder backends)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ const quick = args.includes('--quick');
 const suitesArg = args[args.indexOf('--suites') + 1];
 const suites = args.includes('--suites') ? suitesArg.split(',') : ['legonet', 'ort-wasm', 'ort-webgpu', 'tfjs', 'legonet-train'];
 const native = !args.includes('--no-native');
+const backends = args.includes('--backends') ? args[args.indexOf('--backends') + 1].split(',') : undefined;
 const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
 
 // legonet's wasm: pkg/wasm (built by ./dev) or, with --bind, wasm-bindgen run here on the built
@@ -111,7 +113,7 @@ try {
     console.error(`suite ${suite} ...`);
     const opts = suite === 'tfjs' || suite === 'legonet-train' ? { reps: quick ? 1 : 5 }
       : suite === 'ort-webgpu' ? { reps1: quick ? 2 : 3, reps8: quick ? 1 : 2 } // SwiftShader: seconds per image
-      : suite === 'legonet' ? { ...reps, repsGpu1: quick ? 2 : 3, repsGpu8: quick ? 1 : 2 } : reps;
+      : suite === 'legonet' ? { ...reps, repsGpu1: quick ? 2 : 3, repsGpu8: quick ? 1 : 2, backends } : reps;
     try {
       result.browser[suite] = await page.evaluate(([s, o]) => window.benchSuite(s, o), [suite, opts]);
     } catch (e) {
