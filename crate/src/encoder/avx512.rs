@@ -91,13 +91,24 @@ impl PackedPointwise {
         if let Some(s) = skip {
             assert_eq!(s.len(), y.len(), "skip shape");
         }
-        let block = ROW_BLOCK;
+        let panels = self.panels.len();
+        let mut block = ROW_BLOCK;
+        #[cfg(not(target_family = "wasm"))]
+        {
+            // Small layers (the late ones: 49 rows an image, 2–3 panels) would leave threads idle:
+            // split their rows until there are ≥ 4 tasks per thread (whole 6-row tiles, so the
+            // 64-wide kernel still runs full).
+            let want = 4 * rayon::current_num_threads();
+            if want > 4 && rows.div_ceil(block) * panels < want {
+                block = rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
+            }
+        }
         let blocks = rows.div_ceil(block);
-        let tasks = blocks * self.panels.len();
+        let tasks = blocks * panels;
         let out = SendPtr(y.as_mut_ptr());
         let skip = SendPtr(skip.map_or(std::ptr::null(), |s| s.as_ptr()) as *mut f32);
         let run = |t: usize| {
-            let (b, p) = (t / self.panels.len(), t % self.panels.len());
+            let (b, p) = (t / panels, t % panels);
             let (r0, r1) = (b * block, ((b + 1) * block).min(rows));
             // SAFETY: rows r0..r1 of `x`, `y` and `skip` exist (shapes asserted above); each task
             // writes only its own rows × its panel's columns of `y`, disjoint from every other

@@ -85,7 +85,7 @@ impl Pointwise {
             let (start, n) = (block * ROW_BLOCK, out.len() / self.output);
             // A lone block (the small late layers) may still split the GEMM itself.
             let threads = if single { parallelism(n * self.input * self.output) } else { Parallelism::None };
-            matmul(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, false, threads);
+            matmul(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, threads);
             // Bias (+ residual) and ReLU6 in one pass while the block is in cache.
             epilogue(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]), relu6);
         });
@@ -294,9 +294,8 @@ pub struct CpuLite0 {
     stem: Pointwise,
     blocks: Vec<Block>,
     head: Pointwise,
-    /// `[1280, 1000]`
-    fc_weight: Vec<f32>,
-    fc_bias: Vec<f32>,
+    /// The ImageNet classifier, 1280 → 1000, as a 1×1 conv over the pooled features.
+    fc: Pointwise,
     /// Activation buffers kept between calls (the allocations and page faults of fresh ones
     /// cost a few % of an image).
     scratch: Mutex<Vec<Vec<f32>>>,
@@ -327,8 +326,7 @@ impl CpuLite0 {
             stem,
             blocks,
             head: Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?,
-            fc_weight,
-            fc_bias,
+            fc: Pointwise::new(fc_weight, fc_bias, ENCODING_DIM, NUM_CLASSES),
             scratch: Mutex::new(Vec::new()),
         })
     }
@@ -357,8 +355,8 @@ impl CpuLite0 {
         for (image, encoding) in input.chunks_exact(INPUT_LEN).zip(encodings.chunks_exact_mut(ENCODING_DIM)) {
             self.features(image, &mut scratch, encoding);
         }
-        let mut logits: Vec<f32> = self.fc_bias.iter().copied().cycle().take(batch * NUM_CLASSES).collect();
-        matmul(&mut logits, &encodings, &self.fc_weight, batch, ENCODING_DIM, NUM_CLASSES, true, Parallelism::None);
+        let mut logits = vec![0f32; batch * NUM_CLASSES];
+        self.fc.forward(&encodings, &mut logits, None, false);
         Ok(EncoderOutput { batch, encodings, logits })
     }
 
@@ -367,7 +365,7 @@ impl CpuLite0 {
         let [a, b, c, d] = scratch else { unreachable!("four buffers") };
         // Stem: im2col (padding = zeros), then a 1×1 conv over the patches.
         let cols = &mut c[..STEM_SIZE * STEM_SIZE * STEM_TAPS];
-        im2col_stem(image, cols, 1);
+        im2col_stem(image, cols);
         let mut side = STEM_SIZE;
         let mut channels = STEM_CHANNELS;
         self.stem.forward(cols, &mut a[..side * side * channels], None, true);
@@ -429,28 +427,25 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-/// Planar `[B, 3, 224, 224]` → `[B·112·112, 27]` patches of the stride-2 3×3 stem (TF-SAME:
-/// no padding before, one zero row/column after).
-fn im2col_stem(input: &[f32], cols: &mut [f32], batch: usize) {
+/// One planar `[3, 224, 224]` image → its `[112·112, 27]` patches of the stride-2 3×3 stem
+/// (TF-SAME: no padding before, one zero row/column after). Rows of patches run in parallel
+/// natively.
+fn im2col_stem(image: &[f32], cols: &mut [f32]) {
     let (pad, _) = same_padding(INPUT_SIZE, 3, 2);
     let plane = INPUT_SIZE * INPUT_SIZE;
-    for b in 0..batch {
-        let image = &input[b * 3 * plane..(b + 1) * 3 * plane];
-        for oy in 0..STEM_SIZE {
-            for ox in 0..STEM_SIZE {
-                let patch = &mut cols[((b * STEM_SIZE + oy) * STEM_SIZE + ox) * STEM_TAPS..][..STEM_TAPS];
-                for ch in 0..3 {
-                    for ky in 0..3 {
-                        for kx in 0..3 {
-                            let (iy, ix) = ((oy * 2 + ky).wrapping_sub(pad), (ox * 2 + kx).wrapping_sub(pad));
-                            patch[ch * 9 + ky * 3 + kx] =
-                                if iy < INPUT_SIZE && ix < INPUT_SIZE { image[ch * plane + iy * INPUT_SIZE + ix] } else { 0.0 };
-                        }
+    for_each_chunk(cols, STEM_SIZE * STEM_TAPS, |oy, row| {
+        for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
+            for ch in 0..3 {
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        let (iy, ix) = ((oy * 2 + ky).wrapping_sub(pad), (ox * 2 + kx).wrapping_sub(pad));
+                        patch[ch * 9 + ky * 3 + kx] =
+                            if iy < INPUT_SIZE && ix < INPUT_SIZE { image[ch * plane + iy * INPUT_SIZE + ix] } else { 0.0 };
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// ReLU6, written so that it compiles to vector min/max (`f32::clamp` keeps NaN semantics that
@@ -490,9 +485,9 @@ fn epilogue(out: &mut [f32], bias: &[f32], skip: Option<&[f32]>, relu: bool) {
     }
 }
 
-/// `out[m, n] = a[m, k] · b[k, n]` (`+= …` when `accumulate`), all row-major.
+/// `out[m, n] = a[m, k] · b[k, n]`, all row-major.
 #[allow(clippy::too_many_arguments)]
-fn matmul(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, accumulate: bool, threads: Parallelism) {
+fn matmul(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, threads: Parallelism) {
     assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n, "matmul shapes");
     // SAFETY: the three slices hold exactly the m×n, m×k and k×n row-major matrices the pointers
     // and strides describe (checked above), `out` is borrowed mutably and so aliases neither.
@@ -504,7 +499,7 @@ fn matmul(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, a
             out.as_mut_ptr(),
             1,
             n as isize,
-            accumulate,
+            false,
             a.as_ptr(),
             1,
             k as isize,
@@ -564,11 +559,11 @@ mod tests {
     }
 
     #[test]
-    fn matmul_accumulates_into_the_prefilled_output() {
-        // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]], plus the pre-filled 1s.
+    fn matmul_overwrites_the_output() {
+        // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]]; what was in `out` is gone.
         let mut out = vec![1.0; 4];
-        matmul(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, true, Parallelism::None);
-        assert_eq!(out, [20.0, 23.0, 44.0, 51.0]);
+        matmul(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, Parallelism::None);
+        assert_eq!(out, [19.0, 22.0, 43.0, 50.0]);
     }
 
     #[test]
