@@ -157,6 +157,9 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         }
     }
     let rel = &rel[..n];
+    // The window's rows inside the image: (input row offset, weight row offset).
+    #[cfg(not(target_family = "wasm"))]
+    let rows: Vec<(usize, usize)> = (ky_lo..ky_hi).map(|ky| ((y0 + ky - ky_lo) * side * c, ky * k * c)).collect();
     let mut full = [(0usize, 0usize); 25];
     for (f, &(r, w, _)) in full.iter_mut().zip(rel) {
         *f = (r, w);
@@ -188,6 +191,25 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
             channels_at(width, dw, image, &buf[..m], 0, ch, &mut out[ox * c..(ox + 1) * c], fma);
         }
         let mut ox = lo;
+        // Natively, stride 1: four pixels at once, each input column loaded once for all the
+        // windows it is in (≈ 0.7 loads per FMA instead of 1.5).
+        #[cfg(not(target_family = "wasm"))]
+        if s == 1 && width >= 16 && (k == 3 || k == 5) {
+            while ox + 4 <= hi {
+                let o = &mut out[ox * c..(ox + 4) * c];
+                let base = (ox - pad) * c;
+                for half in (0..width).step_by(32) {
+                    let ch = ch + half;
+                    match (k, width) {
+                        (3, 16) => quad_lanes::<3, 16>(dw, image, &rows, base, ch, o, fma),
+                        (5, 16) => quad_lanes::<5, 16>(dw, image, &rows, base, ch, o, fma),
+                        (3, _) => quad_lanes::<3, 32>(dw, image, &rows, base, ch, o, fma),
+                        _ => quad_lanes::<5, 32>(dw, image, &rows, base, ch, o, fma),
+                    }
+                }
+                ox += 4;
+            }
+        }
         // Two pixels at once: each weight load serves both.
         while ox + 2 <= hi {
             let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
@@ -198,6 +220,39 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
             channels_at(width, dw, image, full, (ox * s - pad) * c, ch, &mut out[ox * c..(ox + 1) * c], fma);
         }
         ch += width;
+    }
+}
+
+/// [`channels_at`] for four adjacent pixels of a stride-1 `K×K` conv whose windows are inside the
+/// image horizontally, `L` channels from `ch`: per window row, each of the `4 + K − 1` input
+/// columns is loaded once and feeds every pixel whose window holds it. Each pixel is summed in
+/// the same (ky, kx) order as `channels_at`, so the bits are the same.
+#[cfg(not(target_family = "wasm"))]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], rows: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
+    let c = dw.channels;
+    let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
+    let mut acc = [*bias; 4];
+    for &(r, wr) in rows {
+        let mut w = [[0f32; L]; K];
+        for (kx, w) in w.iter_mut().enumerate() {
+            *w = dw.weight[wr + kx * c + ch..][..L].try_into().expect("L channels");
+        }
+        let row = base + r + ch;
+        for j in 0..4 + K - 1 {
+            let x: &[f32; L] = image[row + j * c..][..L].try_into().expect("L channels");
+            for (p, acc) in acc.iter_mut().enumerate() {
+                if j >= p && j - p < K {
+                    madd(acc, x, &w[j - p], fma);
+                }
+            }
+        }
+    }
+    for (p, a) in acc.iter().enumerate() {
+        for (o, &v) in out[p * c + ch..p * c + ch + L].iter_mut().zip(a) {
+            *o = relu6(v);
+        }
     }
 }
 
@@ -564,6 +619,41 @@ mod tests {
         let mut out = vec![1.0; 4];
         matmul(&mut out, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2, Parallelism::None);
         assert_eq!(out, [19.0, 22.0, 43.0, 50.0]);
+    }
+
+    /// Every pixel path (border, one, two and four at a time) and channel block (64, 32, 16, 1)
+    /// against a plain f64 reference with TF-SAME padding.
+    #[test]
+    fn depthwise_matches_reference_on_every_path() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for &(c, k, s, side) in &[(112, 3, 1, 11), (48, 5, 1, 9), (17, 5, 2, 13), (96, 3, 2, 10), (64, 5, 1, 7)] {
+            let x: Vec<f32> = (0..side * side * c).map(|_| rng.random::<f32>() * 2.0 - 0.5).collect();
+            let weight: Vec<f32> = (0..k * k * c).map(|_| rng.random::<f32>() - 0.5).collect();
+            let bias: Vec<f32> = (0..c).map(|_| rng.random::<f32>() - 0.5).collect();
+            let dw = Depthwise { channels: c, kernel: k, stride: s, weight, bias };
+            let out_side = side.div_ceil(s);
+            let mut y = vec![f32::NAN; out_side * out_side * c];
+            assert_eq!(dw.forward(&x, &mut y, 1, side), out_side);
+            let (pad, _) = same_padding(side, k, s);
+            for oy in 0..out_side {
+                for ox in 0..out_side {
+                    for ch in 0..c {
+                        let mut want = dw.bias[ch] as f64;
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let (iy, ix) = ((oy * s + ky).wrapping_sub(pad), (ox * s + kx).wrapping_sub(pad));
+                                if iy < side && ix < side {
+                                    want += x[(iy * side + ix) * c + ch] as f64 * dw.weight[(ky * k + kx) * c + ch] as f64;
+                                }
+                            }
+                        }
+                        let got = y[(oy * out_side + ox) * c + ch] as f64;
+                        assert!((got - want.clamp(0.0, 6.0)).abs() < 1e-5, "c{c} k{k} s{s} side{side} ({oy}, {ox}, {ch}): {got} vs {want}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
