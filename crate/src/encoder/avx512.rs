@@ -96,10 +96,11 @@ impl PackedPointwise {
         #[cfg(not(target_family = "wasm"))]
         {
             // Small layers (the late ones: 49 rows an image, 2–3 panels) would leave threads idle:
-            // split their rows until there are ≥ 4 tasks per thread (whole 6-row tiles, so the
+            // split their rows until there are ≥ 8 tasks per thread (whole 6-row tiles, so the
             // 64-wide kernel still runs full).
-            let want = 4 * rayon::current_num_threads();
-            if want > 4 && rows.div_ceil(block) * panels < want {
+            let threads = rayon::current_num_threads();
+            let want = 8 * threads;
+            if threads > 1 && rows.div_ceil(block) * panels < want {
                 block = rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
             }
         }

@@ -116,25 +116,39 @@ impl Depthwise {
         let out_side = side.div_ceil(s);
         let row_len = out_side * c;
         let y = &mut y[..batch * out_side * row_len];
-        // One output row (image b, row oy) at a time: independent, so rows run in parallel.
-        let row = |r: usize, out: &mut [f32]| {
-            let (b, oy) = (r / out_side, r % out_side);
-            depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, oy, out);
+        // Runs of output pixels are independent: natively they run in parallel, a row each, or
+        // finer where rows are few (the late 7×7 and 14×14 layers would leave threads idle).
+        let pixels = batch * out_side * out_side;
+        let per_task = match threads() {
+            1 => out_side,
+            t => out_side.min(pixels.div_ceil(8 * t).max(4)),
         };
-        for_each_chunk(y, row_len, row);
+        for_each_chunk(y, per_task * c, |task, out| {
+            let (mut p, end) = (task * per_task, (task * per_task + out.len() / c));
+            let mut out = out;
+            while p < end {
+                // The part of this run in one row of one image.
+                let (b, oy, ox) = (p / (out_side * out_side), p / out_side % out_side, p % out_side);
+                let n = (out_side - ox).min(end - p);
+                let (here, rest) = out.split_at_mut(n * c);
+                depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, oy, ox..ox + n, here);
+                out = rest;
+                p += n;
+            }
+        });
         out_side
     }
 }
 
-/// One output row `oy` of a depthwise conv over one NHWC image (`side × side × C`), bias and
-/// ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
+/// Pixels `range` of output row `oy` of a depthwise conv over one NHWC image (`side × side ×
+/// C`), bias and ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
 /// built for baseline x86-64); in wasm, simd128 is on for the whole build.
 ///
 /// Channel blocks are the outer loop and pixels the inner one: consecutive pixels' windows
 /// overlap, so a block's inputs are reused from L1 as the window slides (pixel-outer order
 /// streamed all channels of every tap from L2: 2–3× slower on every layer).
 #[multiversion(targets("x86_64+avx2+fma+avx512f", "x86_64+avx2+fma"))]
-fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mut [f32]) {
+fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, range: std::ops::Range<usize>, out: &mut [f32]) {
     // Fused multiply-add where the CPU has it (one rounding instead of two, half the ops); wasm
     // has none (a software `fmaf` would be far slower), nor does baseline x86-64.
     let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
@@ -166,9 +180,13 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
     }
     let full = &full[..n];
     // Pixels `lo..hi` have every column of their window inside the image.
-    let out_side = out.len() / c;
+    let out_side = side.div_ceil(s);
     let lo = pad.div_ceil(s).min(out_side);
     let hi = if side + pad >= k { ((side + pad - k) / s + 1).clamp(lo, out_side) } else { lo };
+    // Within `range` (output pixel `ox` is at `out[(ox − start)·c..]`).
+    let (start, end) = (range.start, range.end);
+    let (lo, hi) = (lo.clamp(start, end), hi.clamp(start, end));
+    let out = &mut out[..(end - start) * c];
     // A border pixel keeps the taps whose column is inside the image.
     let border = |ox: usize, buf: &mut [(usize, usize); 25]| {
         let mut m = 0;
@@ -186,9 +204,10 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         // Blocks of 64 channels (with two pixels, 8 AVX-512 add chains: enough to hide the FMA
         // latency; 48-channel blocks measured slower), then 32 and 16 for the rest.
         let width = [64, 32, 16].into_iter().find(|w| ch + w <= c).unwrap_or(1);
-        for ox in (0..lo).chain(hi..out_side) {
+        for ox in (start..lo).chain(hi..end) {
             let m = border(ox, &mut buf);
-            channels_at(width, dw, image, &buf[..m], 0, ch, &mut out[ox * c..(ox + 1) * c], fma);
+            let o = ox - start;
+            channels_at(width, dw, image, &buf[..m], 0, ch, &mut out[o * c..(o + 1) * c], fma);
         }
         let mut ox = lo;
         // Natively, stride 1: four pixels at once, each input column loaded once for all the
@@ -196,7 +215,7 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         #[cfg(not(target_family = "wasm"))]
         if s == 1 && width >= 16 && (k == 3 || k == 5) {
             while ox + 4 <= hi {
-                let o = &mut out[ox * c..(ox + 4) * c];
+                let o = &mut out[(ox - start) * c..(ox - start + 4) * c];
                 let base = (ox - pad) * c;
                 for half in (0..width).step_by(32) {
                     let ch = ch + half;
@@ -212,12 +231,13 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, out: &mu
         }
         // Two pixels at once: each weight load serves both.
         while ox + 2 <= hi {
-            let (o0, o1) = out[ox * c..(ox + 2) * c].split_at_mut(c);
+            let (o0, o1) = out[(ox - start) * c..(ox - start + 2) * c].split_at_mut(c);
             pair_at(width, dw, image, full, (ox * s - pad) * c, s * c, ch, o0, o1, fma);
             ox += 2;
         }
         if ox < hi {
-            channels_at(width, dw, image, full, (ox * s - pad) * c, ch, &mut out[ox * c..(ox + 1) * c], fma);
+            let o = ox - start;
+            channels_at(width, dw, image, full, (ox * s - pad) * c, ch, &mut out[o * c..(o + 1) * c], fma);
         }
         ch += width;
     }
@@ -591,6 +611,14 @@ fn parallelism(work: usize) -> Parallelism {
     }
     let _ = work;
     Parallelism::None
+}
+
+/// Threads the parallel loops may use: rayon's natively, one in wasm.
+fn threads() -> usize {
+    #[cfg(not(target_family = "wasm"))]
+    return rayon::current_num_threads();
+    #[cfg(target_family = "wasm")]
+    1
 }
 
 /// Runs `f(index, chunk)` over the `len`-float chunks of `y` (the last may be shorter): on
