@@ -83,9 +83,9 @@ impl PackedPointwise {
         Some(Self { input, output, panels, packed, bias: padded })
     }
 
-    /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. Natively the
-    /// (row block, panel) tasks run on rayon's threads.
-    pub fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
+    /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. With
+    /// `parallel`, the (row block, panel) tasks run on rayon's threads.
+    pub fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool, parallel: bool) {
         let rows = x.len() / self.input;
         assert!(x.len() == rows * self.input && y.len() == rows * self.output, "pointwise shapes");
         if let Some(s) = skip {
@@ -100,7 +100,7 @@ impl PackedPointwise {
             // 64-wide kernel still runs full).
             let threads = rayon::current_num_threads();
             let want = 8 * threads;
-            if threads > 1 && rows.div_ceil(block) * panels < want {
+            if parallel && threads > 1 && rows.div_ceil(block) * panels < want {
                 block = rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
             }
         }
@@ -117,13 +117,12 @@ impl PackedPointwise {
             // caller, one mutably).
             unsafe { self.panel_rows(&self.panels[p], x.as_ptr(), r0, r1, skip.get(), out.get(), relu6) }
         };
-        #[cfg(not(target_family = "wasm"))]
-        {
+        if parallel {
             use rayon::prelude::*;
             (0..tasks).into_par_iter().for_each(run);
+        } else {
+            (0..tasks).for_each(run);
         }
-        #[cfg(target_family = "wasm")]
-        (0..tasks).for_each(run);
     }
 
     /// Rows `r0..r1` of one panel, a tile at a time.
@@ -267,7 +266,7 @@ mod tests {
             let Some(p) = PackedPointwise::new(&w, &bias, input, output) else { return };
             for (with_skip, relu6) in [(false, true), (true, false), (false, false)] {
                 let mut y = vec![f32::NAN; rows * output];
-                p.forward(&x, &mut y, with_skip.then_some(&skip[..]), relu6);
+                p.forward(&x, &mut y, with_skip.then_some(&skip[..]), relu6, true);
                 for r in 0..rows {
                     for o in 0..output {
                         let mut s: f64 = (0..input).map(|i| x[r * input + i] as f64 * w[i * output + o] as f64).sum();
@@ -294,9 +293,9 @@ mod tests {
         let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() - 0.5).collect();
         let Some(p) = PackedPointwise::new(&w, &vec![0.1; output], input, output) else { return };
         let mut all = vec![0.0; rows * output];
-        p.forward(&x, &mut all, None, true);
+        p.forward(&x, &mut all, None, true, true);
         let mut one = vec![0.0; 3 * output];
-        p.forward(&x[333 * input..336 * input], &mut one, None, true);
+        p.forward(&x[333 * input..336 * input], &mut one, None, true, false);
         assert_eq!(one, all[333 * output..336 * output]);
     }
 }

@@ -76,7 +76,7 @@ impl Pointwise {
     fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
         #[cfg(target_arch = "x86_64")]
         if let Some(p) = &self.packed {
-            return p.forward(x, y, skip, relu6);
+            return p.forward(x, y, skip, relu6, true);
         }
         let rows = x.len() / self.input;
         debug_assert_eq!(y.len(), rows * self.output);
@@ -89,6 +89,16 @@ impl Pointwise {
             // Bias (+ residual) and ReLU6 in one pass while the block is in cache.
             epilogue(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]), relu6);
         });
+    }
+
+    /// [`Self::forward`] on the calling thread alone (for a caller that is one of many tasks).
+    fn forward_serial(&self, x: &[f32], y: &mut [f32], relu6: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = &self.packed {
+            return p.forward(x, y, None, relu6, false);
+        }
+        matmul(y, x, &self.weight, x.len() / self.input, self.input, self.output, Parallelism::None);
+        epilogue(y, &self.bias, None, relu6);
     }
 }
 
@@ -131,7 +141,7 @@ impl Depthwise {
                 let (b, oy, ox) = (p / (out_side * out_side), p / out_side % out_side, p % out_side);
                 let n = (out_side - ox).min(end - p);
                 let (here, rest) = out.split_at_mut(n * c);
-                depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, oy, ox..ox + n, here);
+                depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, 0, oy, ox..ox + n, here);
                 out = rest;
                 p += n;
             }
@@ -141,14 +151,15 @@ impl Depthwise {
 }
 
 /// Pixels `range` of output row `oy` of a depthwise conv over one NHWC image (`side × side ×
-/// C`), bias and ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
+/// C`, of which `image` holds the rows from `row0` on), bias and ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
 /// built for baseline x86-64); in wasm, simd128 is on for the whole build.
 ///
 /// Channel blocks are the outer loop and pixels the inner one: consecutive pixels' windows
 /// overlap, so a block's inputs are reused from L1 as the window slides (pixel-outer order
 /// streamed all channels of every tap from L2: 2–3× slower on every layer).
 #[multiversion(targets("x86_64+avx2+fma+avx512f", "x86_64+avx2+fma"))]
-fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, range: std::ops::Range<usize>, out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: usize, range: std::ops::Range<usize>, out: &mut [f32]) {
     // Fused multiply-add where the CPU has it (one rounding instead of two, half the ops); wasm
     // has none (a software `fmaf` would be far slower), nor does baseline x86-64.
     let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
@@ -166,14 +177,14 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, oy: usize, range: s
     let mut n = 0;
     for ky in ky_lo..ky_hi {
         for kx in 0..k {
-            rel[n] = (((y0 + ky - ky_lo) * side + kx) * c, (ky * k + kx) * c, kx);
+            rel[n] = (((y0 - row0 + ky - ky_lo) * side + kx) * c, (ky * k + kx) * c, kx);
             n += 1;
         }
     }
     let rel = &rel[..n];
     // The window's rows inside the image: (input row offset, weight row offset).
     #[cfg(not(target_family = "wasm"))]
-    let rows: Vec<(usize, usize)> = (ky_lo..ky_hi).map(|ky| ((y0 + ky - ky_lo) * side * c, ky * k * c)).collect();
+    let rows: Vec<(usize, usize)> = (ky_lo..ky_hi).map(|ky| ((y0 - row0 + ky - ky_lo) * side * c, ky * k * c)).collect();
     let mut full = [(0usize, 0usize); 25];
     for (f, &(r, w, _)) in full.iter_mut().zip(rel) {
         *f = (r, w);
@@ -361,6 +372,47 @@ struct Block {
     skip: bool,
 }
 
+/// Expansions bigger than this (floats; the first three blocks' 1.8–4.8 MB) go through
+/// [`Block::expand_depthwise_in_bands`].
+const BAND_FLOATS: usize = 1 << 18;
+
+thread_local! {
+    /// One band of an expansion, per thread.
+    static BAND: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Block {
+    /// Expansion and depthwise conv of one image a band of output rows at a time: each band
+    /// expands just the input rows its windows read (≤ 0.5 MB, so it stays in L2) and runs the
+    /// depthwise conv on them at once, instead of writing the whole expansion out to memory
+    /// and reading it back. Neighbouring bands both expand the rows they share. Bands run in
+    /// parallel natively. Returns the output side.
+    fn expand_depthwise_in_bands(&self, e: &Pointwise, x: &[f32], out: &mut [f32], side: usize) -> usize {
+        let dw = &self.depthwise;
+        let (mid, k, s) = (dw.channels, dw.kernel, dw.stride);
+        let (pad, _) = same_padding(side, k, s);
+        let out_side = side.div_ceil(s);
+        let row_floats = side * mid;
+        // Output rows per band: as many as keep the band's input rows within 0.5 MB.
+        let max_rows = ((1 << 17) / row_floats).max(k);
+        let band = ((max_rows - k) / s + 1).min(out_side);
+        let out_row = out_side * mid;
+        for_each_chunk(&mut out[..out_side * out_row], band * out_row, |i, o| {
+            let (oy0, n) = (i * band, o.len() / out_row);
+            let y_lo = (oy0 * s).saturating_sub(pad);
+            let y_hi = ((oy0 + n - 1) * s + k).saturating_sub(pad).min(side);
+            BAND.with_borrow_mut(|buf| {
+                buf.resize((y_hi - y_lo) * row_floats, 0.0);
+                e.forward_serial(&x[y_lo * side * e.input..y_hi * side * e.input], buf, true);
+                for (r, o) in o.chunks_exact_mut(out_row).enumerate() {
+                    depthwise_row(dw, buf, side, y_lo, oy0 + r, 0..out_side, o);
+                }
+            });
+        });
+        out_side
+    }
+}
+
 /// EfficientNet-Lite0 as plain arrays for the fused kernels.
 #[derive(Debug)]
 pub struct CpuLite0 {
@@ -462,15 +514,15 @@ impl CpuLite0 {
         for block in &self.blocks {
             let pixels = side * side;
             let x = &a[..pixels * channels];
-            let expanded: &[f32] = match &block.expand {
+            let out_side = match &block.expand {
+                Some(e) if pixels * e.output > BAND_FLOATS => block.expand_depthwise_in_bands(e, x, c, side),
                 Some(e) => {
                     let y = &mut b[..pixels * e.output];
                     e.forward(x, y, None, true);
-                    y
+                    block.depthwise.forward(y, c, 1, side)
                 }
-                None => x,
+                None => block.depthwise.forward(x, c, 1, side),
             };
-            let out_side = block.depthwise.forward(expanded, c, 1, side);
             let dw = &c[..out_side * out_side * block.depthwise.channels];
             let y = &mut d[..out_side * out_side * block.project.output];
             block.project.forward(dw, y, block.skip.then_some(x), false);
@@ -693,6 +745,30 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Expanding and convolving a band at a time gives the same bits as the whole layers one
+    /// after the other (bands of 10 and 18 rows here, with shared input rows).
+    #[test]
+    fn banded_expand_depthwise_equals_the_two_layers() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let (side, input, mid) = (60, 8, 96);
+        let x: Vec<f32> = (0..side * side * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        for (k, s) in [(3, 2), (5, 1)] {
+            let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() - 0.5).collect() };
+            let expand = Pointwise::new(r(input * mid), r(mid), input, mid);
+            let depthwise = Depthwise { channels: mid, kernel: k, stride: s, weight: r(k * k * mid), bias: r(mid) };
+            let block = Block { expand: None, depthwise, project: Pointwise::new(r(mid), r(1), mid, 1), skip: false };
+            let out_side = side.div_ceil(s);
+            let mut expanded = vec![0.0; side * side * mid];
+            expand.forward(&x, &mut expanded, None, true);
+            let mut want = vec![0.0; out_side * out_side * mid];
+            assert_eq!(block.depthwise.forward(&expanded, &mut want, 1, side), out_side);
+            let mut got = vec![f32::NAN; want.len()];
+            assert_eq!(block.expand_depthwise_in_bands(&expand, &x, &mut got, side), out_side);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}");
         }
     }
 
