@@ -2,7 +2,11 @@
 onnxruntime (PyPI, CPUExecutionProvider) on the same graph, at the same thread count (1 and 2),
 batch 1 and 8, on the shared fixture inputs. Prints one JSON object (ms/image, medians).
 
-    ~/.cache/legonet/venv-peers/bin/python bench/peers/native.py [--reps 10] [--legonet PATH]
+    ~/.cache/legonet/venv-peers/bin/python bench/peers/native.py [--reps 10] [--rounds 3] [--legonet PATH]
+
+The machine is a shared VM whose speed drifts by ±10 % over seconds to minutes, so the two sides
+are measured in interleaved rounds (onnxruntime then legonet, per thread count, `--rounds`
+times) and each figure is the median of its rounds' medians: a slow stretch hits both.
 
 legonet's thread count is set with RAYON_NUM_THREADS (burn's CPU backends use rayon natively);
 the CPU time it actually used is recorded too (cpu_s / wall_s), so a backend that ignores the
@@ -79,6 +83,7 @@ def legonet_bench(exe, threads, reps, backends):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--legonet", default=os.environ.get("LEGONET_CLI", os.path.join(CACHE, "target", "release", "legonet")))
     ap.add_argument("--backends", default="cpu,flex,ndarray")
     ap.add_argument("--onnx", default=os.path.join(HERE, "cache", "efficientnet-lite0.onnx"))
@@ -87,17 +92,39 @@ def main(argv=None):
     x4 = np.fromfile(os.path.join(HERE, "cache", "fixtures.input.f32"), "<f4").reshape(4, 3, 224, 224)
     res = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
                        "onnxruntime": onnxruntime.__version__},
-           "reps": a.reps, "onnxruntime": [], "legonet": []}
-    for threads in (1, 2):
-        print(f"native onnxruntime, {threads} thread(s) ...", file=sys.stderr, flush=True)
-        res["onnxruntime"].append(ort_bench(a.onnx, x4, threads, a.reps))
-        if os.path.exists(a.legonet):
-            print(f"native legonet bench-encoder, RAYON_NUM_THREADS={threads} ...", file=sys.stderr, flush=True)
-            for backend in a.backends.split(","):
-                res["legonet"].extend(legonet_bench(a.legonet, threads, a.reps, backend))
-        else:
-            res["legonet_missing"] = a.legonet
+           "reps": a.reps, "rounds": a.rounds, "onnxruntime": [], "legonet": []}
+    if not os.path.exists(a.legonet):
+        res["legonet_missing"] = a.legonet
+    ort_rounds, legonet_rounds = [], []
+    for r in range(a.rounds):
+        for threads in (1, 2):
+            print(f"round {r + 1}/{a.rounds}: native onnxruntime, {threads} thread(s) ...", file=sys.stderr, flush=True)
+            ort_rounds.append(ort_bench(a.onnx, x4, threads, a.reps))
+            if os.path.exists(a.legonet):
+                print(f"round {r + 1}/{a.rounds}: native legonet bench-encoder, RAYON_NUM_THREADS={threads} ...", file=sys.stderr, flush=True)
+                for backend in a.backends.split(","):
+                    legonet_rounds.extend(legonet_bench(a.legonet, threads, a.reps, backend))
+    res["onnxruntime"] = merge_rounds(ort_rounds, ("threads",))
+    res["legonet"] = merge_rounds(legonet_rounds, ("threads", "backend"))
     print(json.dumps(res))
+
+
+def merge_rounds(rows, key):
+    """One row per `key`: ms/image = the median of the rounds' medians (each round's kept too)."""
+    merged = {}
+    for row in rows:
+        merged.setdefault(tuple(row[k] for k in key), []).append(row)
+    out = []
+    for group in merged.values():
+        row = dict(group[-1])
+        for batch in (1, 8):
+            k = f"batch{batch}_ms_per_image"
+            row[f"batch{batch}_rounds"] = [g[k] for g in group]
+            row[k] = statistics.median(row[f"batch{batch}_rounds"])
+        if "cpu_s_over_wall_s" in row:
+            row["cpu_s_over_wall_s"] = round(statistics.median(g["cpu_s_over_wall_s"] for g in group), 2)
+        out.append(row)
+    return out
 
 
 if __name__ == "__main__":
