@@ -44,13 +44,18 @@ const ROW_BLOCK: usize = 256;
 struct Pointwise {
     input: usize,
     output: usize,
-    /// `[input, output]` (transposed for `x · W`).
-    weight: Vec<f32>,
-    /// `[output]`
-    bias: Vec<f32>,
-    /// The same weights packed for the AVX-512 kernel, where the CPU has it.
+    kernel: Kernel,
+}
+
+/// How a [`Pointwise`] multiplies.
+#[derive(Debug)]
+enum Kernel {
+    /// Through the `gemm` crate (wasm, and CPUs without AVX-512): `weight: [input, output]`
+    /// (transposed for `x · W`), `bias: [output]`.
+    Gemm { weight: Vec<f32>, bias: Vec<f32> },
+    /// The weights packed for the AVX-512 kernel.
     #[cfg(target_arch = "x86_64")]
-    packed: Option<super::avx512::PackedPointwise>,
+    Avx512(super::avx512::PackedPointwise),
 }
 
 impl Pointwise {
@@ -59,25 +64,29 @@ impl Pointwise {
         Ok(Self::new(transpose(&weight, output, input), bias, input, output))
     }
 
-    /// From `weight: [input, output]` and `bias: [output]`.
+    /// From `weight: [input, output]` and `bias: [output]`: the AVX-512 kernel where the CPU has
+    /// it, else [`Self::portable`].
     fn new(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Self {
-        Self {
-            input,
-            output,
-            #[cfg(target_arch = "x86_64")]
-            packed: super::avx512::PackedPointwise::new(&weight, &bias, input, output),
-            weight,
-            bias,
+        #[cfg(target_arch = "x86_64")]
+        if let Some(packed) = super::avx512::PackedPointwise::new(&weight, &bias, input, output) {
+            return Self { input, output, kernel: Kernel::Avx512(packed) };
         }
+        Self::portable(weight, bias, input, output)
+    }
+
+    /// Through the `gemm` crate on any CPU.
+    fn portable(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Self {
+        Self { input, output, kernel: Kernel::Gemm { weight, bias } }
     }
 
     /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. Row blocks are
     /// independent, so natively they run in parallel.
     fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(p) = &self.packed {
-            return p.forward(x, y, skip, relu6, true);
-        }
+        let (weight, bias) = match &self.kernel {
+            Kernel::Gemm { weight, bias } => (weight, bias),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(p) => return p.forward(x, y, skip, relu6, true),
+        };
         let rows = x.len() / self.input;
         debug_assert_eq!(y.len(), rows * self.output);
         let single = rows <= ROW_BLOCK;
@@ -85,20 +94,22 @@ impl Pointwise {
             let (start, n) = (block * ROW_BLOCK, out.len() / self.output);
             // A lone block (the small late layers) may still split the GEMM itself.
             let threads = if single { parallelism(n * self.input * self.output) } else { Parallelism::None };
-            matmul(out, &x[start * self.input..(start + n) * self.input], &self.weight, n, self.input, self.output, threads);
+            matmul(out, &x[start * self.input..(start + n) * self.input], weight, n, self.input, self.output, threads);
             // Bias (+ residual) and ReLU6 in one pass while the block is in cache.
-            epilogue(out, &self.bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]), relu6);
+            epilogue(out, bias, skip.map(|s| &s[start * self.output..(start + n) * self.output]), relu6);
         });
     }
 
     /// [`Self::forward`] on the calling thread alone (for a caller that is one of many tasks).
     fn forward_serial(&self, x: &[f32], y: &mut [f32], relu6: bool) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(p) = &self.packed {
-            return p.forward(x, y, None, relu6, false);
+        match &self.kernel {
+            Kernel::Gemm { weight, bias } => {
+                matmul(y, x, weight, x.len() / self.input, self.input, self.output, Parallelism::None);
+                epilogue(y, bias, None, relu6);
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512(p) => p.forward(x, y, None, relu6, false),
         }
-        matmul(y, x, &self.weight, x.len() / self.input, self.input, self.output, Parallelism::None);
-        epilogue(y, &self.bias, None, relu6);
     }
 }
 
@@ -769,6 +780,33 @@ mod tests {
             let mut got = vec![f32::NAN; want.len()];
             assert_eq!(block.expand_depthwise_in_bands(&expand, &x, &mut got, side), out_side);
             assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}");
+        }
+    }
+
+    /// The portable `gemm` path (wasm, CPUs without AVX-512) and the default kernel agree, in
+    /// parallel and serially, with a skip connection and with ReLU6.
+    #[test]
+    fn portable_and_default_pointwise_agree() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for &(rows, input, output) in &[(700, 24, 144), (49, 1152, 192), (3, 1280, 1000)] {
+            let mut r = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|_| (rng.random::<f32>() - 0.5) * scale).collect() };
+            let (w, b, x, skip) = (r(input * output, 0.2), r(output, 1.0), r(rows * input, 2.0), r(rows * output, 4.0));
+            let (default, portable) = (Pointwise::new(w.clone(), b.clone(), input, output), Pointwise::portable(w, b, input, output));
+            for (with_skip, relu6) in [(true, false), (false, true)] {
+                let mut y = [vec![0.0; rows * output], vec![0.0; rows * output]];
+                default.forward(&x, &mut y[0], with_skip.then_some(&skip[..]), relu6);
+                portable.forward(&x, &mut y[1], with_skip.then_some(&skip[..]), relu6);
+                let close = y[0].iter().zip(&y[1]).all(|(a, b)| (a - b).abs() <= 1e-4 * (1.0 + b.abs()));
+                assert!(close, "{rows}×{input}→{output} skip {with_skip} relu6 {relu6}");
+                if !with_skip {
+                    let mut serial = vec![0.0; rows * output];
+                    portable.forward_serial(&x, &mut serial, relu6);
+                    assert_eq!(serial, y[1]);
+                    default.forward_serial(&x, &mut serial, relu6);
+                    assert_eq!(serial, y[0]);
+                }
+            }
         }
     }
 
