@@ -53,9 +53,9 @@ enum Kernel {
     /// Through the `gemm` crate (wasm, and CPUs without AVX-512): `weight: [input, output]`
     /// (transposed for `x · W`), `bias: [output]`.
     Gemm { weight: Vec<f32>, bias: Vec<f32> },
-    /// The weights packed for the AVX-512 kernel.
-    #[cfg(target_arch = "x86_64")]
-    Avx512(super::avx512::PackedPointwise),
+    /// The weights packed for the register-tiled kernel (AVX-512 natively, simd128 in wasm).
+    #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+    Packed(super::packed::PackedPointwise),
 }
 
 impl Pointwise {
@@ -64,12 +64,12 @@ impl Pointwise {
         Ok(Self::new(transpose(&weight, output, input), bias, input, output))
     }
 
-    /// From `weight: [input, output]` and `bias: [output]`: the AVX-512 kernel where the CPU has
-    /// it, else [`Self::portable`].
+    /// From `weight: [input, output]` and `bias: [output]`: the packed kernel where it runs, else
+    /// [`Self::portable`].
     fn new(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(packed) = super::avx512::PackedPointwise::new(&weight, &bias, input, output) {
-            return Self { input, output, kernel: Kernel::Avx512(packed) };
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        if let Some(packed) = super::packed::PackedPointwise::new(&weight, &bias, input, output) {
+            return Self { input, output, kernel: Kernel::Packed(packed) };
         }
         Self::portable(weight, bias, input, output)
     }
@@ -84,8 +84,8 @@ impl Pointwise {
     fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
         let (weight, bias) = match &self.kernel {
             Kernel::Gemm { weight, bias } => (weight, bias),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(p) => return p.forward(x, y, skip, relu6, true),
+            #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+            Kernel::Packed(p) => return p.forward(x, y, skip, relu6, true),
         };
         let rows = x.len() / self.input;
         debug_assert_eq!(y.len(), rows * self.output);
@@ -107,8 +107,8 @@ impl Pointwise {
                 matmul(y, x, weight, x.len() / self.input, self.input, self.output, Parallelism::None);
                 epilogue(y, bias, None, relu6);
             }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512(p) => p.forward(x, y, None, relu6, false),
+            #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+            Kernel::Packed(p) => p.forward(x, y, None, relu6, false),
         }
     }
 }

@@ -15,8 +15,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use sha2::{Digest, Sha256};
 
-#[cfg(target_arch = "x86_64")]
-mod avx512;
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+mod packed;
 mod cpu;
 
 pub use cpu::CpuLite0;
