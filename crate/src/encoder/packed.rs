@@ -185,6 +185,17 @@ struct Tile {
     relu6: bool,
 }
 
+/// `tile::<m, NV>(t)` for a run-time `m` among the listed tile heights (the kernels are
+/// monomorphised per height so the accumulators stay in registers).
+macro_rules! tile_of_height {
+    ($t:expr, $m:expr, $nv:literal; $($rows:literal)*) => {
+        match $m {
+            $($rows => unsafe { tile::<$rows, $nv>($t) },)*
+            _ => unreachable!("tile rows"),
+        }
+    };
+}
+
 /// The AVX-512 tile.
 #[cfg(target_arch = "x86_64")]
 mod isa {
@@ -217,19 +228,11 @@ mod isa {
     /// # Safety
     /// As [`tile`].
     pub unsafe fn dispatch(nv: usize, m: usize, t: &Tile) {
-        macro_rules! rows {
-            ($nv:literal; $($m:literal)*) => {
-                match m {
-                    $($m => unsafe { tile::<$m, $nv>(t) },)*
-                    _ => unreachable!("tile rows"),
-                }
-            };
-        }
         match nv {
-            1 => rows!(1; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16),
-            2 => rows!(2; 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
-            3 => rows!(3; 1 2 3 4 5 6 7 8),
-            4 => rows!(4; 1 2 3 4 5 6),
+            1 => tile_of_height!(t, m, 1; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16),
+            2 => tile_of_height!(t, m, 2; 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
+            3 => tile_of_height!(t, m, 3; 1 2 3 4 5 6 7 8),
+            4 => tile_of_height!(t, m, 4; 1 2 3 4 5 6),
             _ => unreachable!("panel vectors"),
         }
     }
@@ -306,17 +309,9 @@ mod isa {
     /// # Safety
     /// As [`tile`].
     pub unsafe fn dispatch(nv: usize, m: usize, t: &Tile) {
-        macro_rules! rows {
-            ($nv:literal; $($m:literal)*) => {
-                match m {
-                    $($m => unsafe { tile::<$m, $nv>(t) },)*
-                    _ => unreachable!("tile rows"),
-                }
-            };
-        }
         match nv {
-            1 => rows!(1; 1 2 3 4 5 6 7 8),
-            2 => rows!(2; 1 2 3 4),
+            1 => tile_of_height!(t, m, 1; 1 2 3 4 5 6 7 8),
+            2 => tile_of_height!(t, m, 2; 1 2 3 4),
             _ => unreachable!("panel vectors"),
         }
     }
