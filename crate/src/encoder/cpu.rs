@@ -226,31 +226,42 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: us
         // Blocks of 64 channels (with two pixels, 8 AVX-512 add chains: enough to hide the FMA
         // latency; 48-channel blocks measured slower), then 32 and 16 for the rest.
         let width = [64, 32, 16].into_iter().find(|w| ch + w <= c).unwrap_or(1);
-        for ox in (start..lo).chain(hi..end) {
+        // Natively, stride 1: four pixels at once, each input column loaded once for all the
+        // windows it is in (≈ 0.7 loads per FMA instead of 1.5) — border pixels too, skipping
+        // the columns outside the image (on the 7×7 and 14×14 layers most pixels are border
+        // pixels).
+        #[cfg(not(target_family = "wasm"))]
+        let quads_end = if s == 1 && width >= 16 && (k == 3 || k == 5) {
+            let mut ox = start;
+            while ox + 4 <= end {
+                let o = &mut out[(ox - start) * c..(ox - start + 4) * c];
+                // Window column j of these pixels is input column ox − pad + j.
+                let cols = pad.saturating_sub(ox)..(3 + k).min(side + pad - ox);
+                let base = (ox * c).wrapping_sub(pad * c);
+                for half in (0..width).step_by(32) {
+                    let q = Quad { rows: &rows, base, cols: cols.clone(), ch: ch + half };
+                    match (k, width) {
+                        (3, 16) => quad_lanes::<3, 16>(dw, image, &q, o, fma),
+                        (5, 16) => quad_lanes::<5, 16>(dw, image, &q, o, fma),
+                        (3, _) => quad_lanes::<3, 32>(dw, image, &q, o, fma),
+                        _ => quad_lanes::<5, 32>(dw, image, &q, o, fma),
+                    }
+                }
+                ox += 4;
+            }
+            ox
+        } else {
+            start
+        };
+        #[cfg(target_family = "wasm")]
+        let quads_end = start;
+        let (lo, hi) = (lo.max(quads_end), hi.max(quads_end));
+        for ox in (quads_end..lo).chain(hi..end) {
             let m = border(ox, &mut buf);
             let o = ox - start;
             channels_at(width, dw, image, &buf[..m], 0, ch, &mut out[o * c..(o + 1) * c], fma);
         }
         let mut ox = lo;
-        // Natively, stride 1: four pixels at once, each input column loaded once for all the
-        // windows it is in (≈ 0.7 loads per FMA instead of 1.5).
-        #[cfg(not(target_family = "wasm"))]
-        if s == 1 && width >= 16 && (k == 3 || k == 5) {
-            while ox + 4 <= hi {
-                let o = &mut out[(ox - start) * c..(ox - start + 4) * c];
-                let base = (ox - pad) * c;
-                for half in (0..width).step_by(32) {
-                    let ch = ch + half;
-                    match (k, width) {
-                        (3, 16) => quad_lanes::<3, 16>(dw, image, &rows, base, ch, o, fma),
-                        (5, 16) => quad_lanes::<5, 16>(dw, image, &rows, base, ch, o, fma),
-                        (3, _) => quad_lanes::<3, 32>(dw, image, &rows, base, ch, o, fma),
-                        _ => quad_lanes::<5, 32>(dw, image, &rows, base, ch, o, fma),
-                    }
-                }
-                ox += 4;
-            }
-        }
         // Two pixels at once: each weight load serves both.
         while ox + 2 <= hi {
             let (o0, o1) = out[(ox - start) * c..(ox - start + 2) * c].split_at_mut(c);
@@ -265,25 +276,40 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: us
     }
 }
 
-/// [`channels_at`] for four adjacent pixels of a stride-1 `K×K` conv whose windows are inside the
-/// image horizontally, `L` channels from `ch`: per window row, each of the `4 + K − 1` input
-/// columns is loaded once and feeds every pixel whose window holds it. Each pixel is summed in
-/// the same (ky, kx) order as `channels_at`, so the bits are the same.
+/// Four adjacent output pixels of a stride-1 conv, for [`quad_lanes`].
+#[cfg(not(target_family = "wasm"))]
+struct Quad<'a> {
+    /// The window's rows inside the image: (input row offset, weight row offset).
+    rows: &'a [(usize, usize)],
+    /// Offset of window column 0 of the first pixel (wrapping: it may lie left of the image).
+    base: usize,
+    /// The window columns inside the image (of `0..3 + K`).
+    cols: std::ops::Range<usize>,
+    /// First of the `L` channels.
+    ch: usize,
+}
+
+/// [`channels_at`] for four adjacent pixels of a stride-1 `K×K` conv, `L` channels: per window
+/// row, each of the `3 + K` input columns inside the image is loaded once and feeds every pixel
+/// whose window holds it. Each pixel is summed in the same (ky, kx) order as `channels_at`,
+/// skipping the same taps, so the bits are the same.
 #[cfg(not(target_family = "wasm"))]
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], rows: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
-    let c = dw.channels;
+fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], q: &Quad, out: &mut [f32], fma: bool) {
+    let (c, ch) = (dw.channels, q.ch);
     let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     let mut acc = [*bias; 4];
-    for &(r, wr) in rows {
+    for &(r, wr) in q.rows {
         let mut w = [[0f32; L]; K];
         for (kx, w) in w.iter_mut().enumerate() {
             *w = dw.weight[wr + kx * c + ch..][..L].try_into().expect("L channels");
         }
-        let row = base + r + ch;
-        for j in 0..4 + K - 1 {
-            let x: &[f32; L] = image[row + j * c..][..L].try_into().expect("L channels");
+        let row = q.base.wrapping_add(r + ch);
+        for j in 0..3 + K {
+            if !q.cols.contains(&j) {
+                continue;
+            }
+            let x: &[f32; L] = image[row.wrapping_add(j * c)..][..L].try_into().expect("L channels");
             for (p, acc) in acc.iter_mut().enumerate() {
                 if j >= p && j - p < K {
                     madd(acc, x, &w[j - p], fma);
