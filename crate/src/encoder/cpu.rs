@@ -5,20 +5,23 @@
 //! per-op allocation and padding copies. The encoder is frozen and its graph fixed, so it pays to
 //! run it as a handful of fused loops over reused buffers instead:
 //!
-//! - activations are NHWC (`[B·H·W, C]` row-major), so every 1×1 conv — ≈ 90 % of the FLOPs — is
-//!   one GEMM per block of 256 rows (the `gemm` crate, the kernel burn-flex itself uses;
-//!   AVX2/AVX-512 natively, simd128 in wasm), followed at once by one epilogue pass that adds the
-//!   folded-BN bias (and, in a projection with a skip connection, the block's input) and clamps
-//!   ReLU6 while the block is still in cache;
-//! - the depthwise conv walks NHWC rows with the channel axis innermost, 64 accumulators in
-//!   registers (fewer were add-latency bound), FMA where the CPU has it, adds the bias and
-//!   clamps ReLU6 before the single store, and pads by skipping taps instead of copying;
-//! - the loops that are not GEMMs are compiled for AVX-512 and AVX2 too and picked at run time
+//! - one image at a time (a batch's activations would not fit the last-level cache; natively a
+//!   batch's images run on different threads), activations NHWC (`[H·W, C]` row-major);
+//! - every 1×1 conv — ≈ 90 % of the FLOPs — a register-tiled GEMM on weights packed at load
+//!   ([`super::packed`]: AVX-512 natively, simd128 in wasm; the `gemm` crate on CPUs without
+//!   AVX-512), the folded-BN bias, the residual and ReLU6 applied before the single store;
+//! - the depthwise conv in channel blocks with the pixels inside (a block's inputs are reused
+//!   from L1 as the window slides), up to 64 accumulators in registers, four pixels per pass at
+//!   stride 1, FMA where the CPU has it, bias and ReLU6 before the single store, padding by
+//!   skipping taps instead of copying;
+//! - the first blocks' big expansions computed a band of rows at a time, just before the
+//!   depthwise conv reads them, so they stay in L2;
+//! - the loops that are not GEMMs compiled for AVX-512 and AVX2 too and picked at run time
 //!   (`multiversion`), since the crate itself is built for baseline x86-64.
 //!
-//! Natively the GEMMs and the depthwise rows use rayon's threads; in wasm everything is one
-//! thread. Results match the burn path within float rounding (tests/encoder_fixtures.rs checks
-//! both against the shared numpy oracle).
+//! Natively the loops use rayon's threads; in wasm everything is one thread. Results match the
+//! burn path within float rounding (tests/encoder_fixtures.rs checks both against the shared
+//! numpy oracle).
 
 use std::sync::Mutex;
 
@@ -34,7 +37,7 @@ use crate::Result;
 const STEM_SIZE: usize = INPUT_SIZE / 2;
 /// Stem taps per output pixel: 3 input channels × 3 × 3.
 const STEM_TAPS: usize = 27;
-/// Rows of a 1×1 conv computed at a time: big enough for the GEMM to amortise packing its
+/// Rows of a 1×1 conv the portable (`gemm`) path computes at a time: big enough for the GEMM to amortise packing its
 /// weights, small enough that the block is still in cache for the epilogue (512 and 1,024
 /// measured no faster).
 const ROW_BLOCK: usize = 256;

@@ -11,9 +11,9 @@
 //! so the output is written once and never re-read.
 //!
 //! A tile is `MR` rows × `NV` vectors held in registers (AVX-512: `MR·NV ≤ 28` of 32 zmm;
-//! simd128: 8, as V8 spills beyond that with its 16 xmm); each output is one multiply-add chain over the
-//! inputs in ascending order, so a row's result does not depend on the tiling, the batch or the
-//! thread count.
+//! simd128: 8, as V8 spills beyond that with its 16 xmm); each output is one multiply-add chain
+//! over the inputs in ascending order, so a row's result does not depend on the tiling, the
+//! batch or the thread count.
 
 use isa::{LANES, MAX_VECTORS, dispatch, tile_rows};
 
