@@ -37,9 +37,9 @@ use crate::Result;
 const STEM_SIZE: usize = INPUT_SIZE / 2;
 /// Stem taps per output pixel: 3 input channels × 3 × 3.
 const STEM_TAPS: usize = 27;
-/// Rows of a 1×1 conv the portable (`gemm`) path computes at a time: big enough for the GEMM to amortise packing its
-/// weights, small enough that the block is still in cache for the epilogue (512 and 1,024
-/// measured no faster).
+/// Rows of a 1×1 conv the portable (`gemm`) path computes at a time: big enough for the GEMM to
+/// amortise packing its weights, small enough that the block is still in cache for the epilogue
+/// (512 and 1,024 measured no faster).
 const ROW_BLOCK: usize = 256;
 
 /// A 1×1 convolution with BN folded in.
