@@ -134,28 +134,27 @@ impl Depthwise {
         Ok(Self { channels, kernel, stride, weight: transpose(&weight, channels, kernel * kernel), bias })
     }
 
-    /// `x: [B, side, side, C] -> y: [B, side', side', C]` with TF-SAME padding; returns `side'`.
-    fn forward(&self, x: &[f32], y: &mut [f32], batch: usize, side: usize) -> usize {
+    /// One image, `x: [side, side, C] -> y: [side', side', C]` with TF-SAME padding; returns
+    /// `side'`.
+    fn forward(&self, x: &[f32], y: &mut [f32], side: usize) -> usize {
         let (c, s) = (self.channels, self.stride);
         let out_side = side.div_ceil(s);
-        let row_len = out_side * c;
-        let y = &mut y[..batch * out_side * row_len];
+        let y = &mut y[..out_side * out_side * c];
         // Runs of output pixels are independent: natively they run in parallel, a row each, or
         // finer where rows are few (the late 7×7 and 14×14 layers would leave threads idle).
-        let pixels = batch * out_side * out_side;
         let per_task = match threads() {
             1 => out_side,
-            t => out_side.min(pixels.div_ceil(8 * t).max(4)),
+            t => out_side.min((out_side * out_side).div_ceil(8 * t).max(4)),
         };
         for_each_chunk(y, per_task * c, |task, out| {
             let (mut p, end) = (task * per_task, (task * per_task + out.len() / c));
             let mut out = out;
             while p < end {
-                // The part of this run in one row of one image.
-                let (b, oy, ox) = (p / (out_side * out_side), p / out_side % out_side, p % out_side);
+                // The part of this run in one output row.
+                let (oy, ox) = (p / out_side, p % out_side);
                 let n = (out_side - ox).min(end - p);
                 let (here, rest) = out.split_at_mut(n * c);
-                depthwise_row(self, &x[b * side * side * c..(b + 1) * side * side * c], side, 0, oy, ox..ox + n, here);
+                depthwise_row(self, &x[..side * side * c], side, 0, oy, ox..ox + n, here);
                 out = rest;
                 p += n;
             }
@@ -165,8 +164,9 @@ impl Depthwise {
 }
 
 /// Pixels `range` of output row `oy` of a depthwise conv over one NHWC image (`side × side ×
-/// C`, of which `image` holds the rows from `row0` on), bias and ReLU6 included. Compiled for AVX-512 / AVX2 and picked at run time (the rest of the crate is
-/// built for baseline x86-64); in wasm, simd128 is on for the whole build.
+/// C`, of which `image` holds the rows from `row0` on), bias and ReLU6 included. Compiled for
+/// AVX-512 / AVX2 and picked at run time (the rest of the crate is built for baseline x86-64);
+/// in wasm, simd128 is on for the whole build.
 ///
 /// Channel blocks are the outer loop and pixels the inner one: consecutive pixels' windows
 /// overlap, so a block's inputs are reused from L1 as the window slides (pixel-outer order
@@ -185,25 +185,25 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: us
         None => (0, pad - oy * s),
     };
     let ky_hi = k.min(side + pad - oy * s);
+    // The window's rows inside the image: (input row offset, weight row offset); Lite0's
+    // kernels are 3×3 and 5×5.
+    let mut rows = [(0usize, 0usize); 5];
+    for (i, ky) in (ky_lo..ky_hi).enumerate() {
+        rows[i] = ((y0 - row0 + ky - ky_lo) * side * c, ky * k * c);
+    }
+    let rows = &rows[..ky_hi - ky_lo];
     // Taps of a full-width window, relative to its top-left input pixel: (input offset, weight
-    // offset, kx).
-    let mut rel = [(0usize, 0usize, 0usize); 25];
+    // offset, kx), and the same without kx.
+    let (mut rel, mut full) = ([(0usize, 0usize, 0usize); 25], [(0usize, 0usize); 25]);
     let mut n = 0;
-    for ky in ky_lo..ky_hi {
+    for &(r, w) in rows {
         for kx in 0..k {
-            rel[n] = (((y0 - row0 + ky - ky_lo) * side + kx) * c, (ky * k + kx) * c, kx);
+            rel[n] = (r + kx * c, w + kx * c, kx);
+            full[n] = (r + kx * c, w + kx * c);
             n += 1;
         }
     }
-    let rel = &rel[..n];
-    // The window's rows inside the image: (input row offset, weight row offset).
-    #[cfg(not(target_family = "wasm"))]
-    let rows: Vec<(usize, usize)> = (ky_lo..ky_hi).map(|ky| ((y0 - row0 + ky - ky_lo) * side * c, ky * k * c)).collect();
-    let mut full = [(0usize, 0usize); 25];
-    for (f, &(r, w, _)) in full.iter_mut().zip(rel) {
-        *f = (r, w);
-    }
-    let full = &full[..n];
+    let (rel, full) = (&rel[..n], &full[..n]);
     // Pixels `lo..hi` have every column of their window inside the image.
     let out_side = side.div_ceil(s);
     let lo = pad.div_ceil(s).min(out_side);
@@ -242,7 +242,7 @@ fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: us
                 let cols = pad.saturating_sub(ox)..(3 + k).min(side + pad - ox);
                 let base = (ox * c).wrapping_sub(pad * c);
                 for half in (0..width).step_by(32) {
-                    let q = Quad { rows: &rows, base, cols: cols.clone(), ch: ch + half };
+                    let q = Quad { rows, base, cols: cols.clone(), ch: ch + half };
                     match (k, width) {
                         (3, 16) => quad_lanes::<3, 16>(dw, image, &q, o, fma),
                         (5, 16) => quad_lanes::<5, 16>(dw, image, &q, o, fma),
@@ -559,9 +559,9 @@ impl CpuLite0 {
                 Some(e) => {
                     let y = &mut b[..pixels * e.output];
                     e.forward(x, y, None, true);
-                    block.depthwise.forward(y, c, 1, side)
+                    block.depthwise.forward(y, c, side)
                 }
-                None => block.depthwise.forward(x, c, 1, side),
+                None => block.depthwise.forward(x, c, side),
             };
             let dw = &c[..out_side * out_side * block.depthwise.channels];
             let y = &mut d[..out_side * out_side * block.project.output];
@@ -706,7 +706,7 @@ fn parallelism(work: usize) -> Parallelism {
 }
 
 /// Threads the parallel loops may use: rayon's natively, one in wasm.
-fn threads() -> usize {
+pub(super) fn threads() -> usize {
     #[cfg(not(target_family = "wasm"))]
     return rayon::current_num_threads();
     #[cfg(target_family = "wasm")]
@@ -766,7 +766,7 @@ mod tests {
             let dw = Depthwise { channels: c, kernel: k, stride: s, weight, bias };
             let out_side = side.div_ceil(s);
             let mut y = vec![f32::NAN; out_side * out_side * c];
-            assert_eq!(dw.forward(&x, &mut y, 1, side), out_side);
+            assert_eq!(dw.forward(&x, &mut y, side), out_side);
             let (pad, _) = same_padding(side, k, s);
             for oy in 0..out_side {
                 for ox in 0..out_side {
@@ -805,7 +805,7 @@ mod tests {
             let mut expanded = vec![0.0; side * side * mid];
             expand.forward(&x, &mut expanded, None, true);
             let mut want = vec![0.0; out_side * out_side * mid];
-            assert_eq!(block.depthwise.forward(&expanded, &mut want, 1, side), out_side);
+            assert_eq!(block.depthwise.forward(&expanded, &mut want, side), out_side);
             let mut got = vec![f32::NAN; want.len()];
             assert_eq!(block.expand_depthwise_in_bands(&expand, &x, &mut got, side), out_side);
             assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}");
@@ -846,7 +846,7 @@ mod tests {
         let dw = Depthwise { channels: 1, kernel: 3, stride: 2, weight: vec![0.5; 9], bias: vec![0.0] };
         let x = vec![1.0; 16];
         let mut y = vec![0.0; 4];
-        assert_eq!(dw.forward(&x, &mut y, 1, 4), 2);
+        assert_eq!(dw.forward(&x, &mut y, 4), 2);
         assert_eq!(y, [4.5, 3.0, 3.0, 2.0]);
     }
 }

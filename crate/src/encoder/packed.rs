@@ -141,15 +141,11 @@ impl PackedPointwise {
 /// 2–3 panels) would leave threads idle, so their rows are split until there are ≥ 8 tasks per
 /// thread (whole 6-row tiles, so the widest tile still runs full).
 fn parallel_block(rows: usize, panels: usize) -> usize {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        let threads = rayon::current_num_threads();
-        let want = 8 * threads;
-        if threads > 1 && rows.div_ceil(ROW_BLOCK) * panels < want {
-            return rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
-        }
+    let threads = super::cpu::threads();
+    let want = 8 * threads;
+    if threads > 1 && rows.div_ceil(ROW_BLOCK) * panels < want {
+        return rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
     }
-    let _ = (rows, panels);
     ROW_BLOCK
 }
 
