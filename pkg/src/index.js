@@ -3,7 +3,8 @@
 // owns it, speaks to it with a small RPC, and mirrors its state for synchronous getters.
 
 import { RpcClient } from './rpc.js';
-import { LegoNetError, InvalidImageError, DisposedError } from './errors.js';
+import { LegoNetError, DisposedError } from './errors.js';
+import { toTransferable } from './image.js';
 
 export * from './errors.js';
 
@@ -26,29 +27,6 @@ async function startEngine(useWorker) {
   const { port1, port2 } = new MessageChannel();
   serve(port2);
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); } };
-}
-
-/** Turns what a page has into something transferable to the worker (Blob or ImageBitmap). */
-async function toTransferable(image) {
-  if (image instanceof Blob) return { image, transfer: [] };
-  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) return { image, transfer: [] };
-  const isImageLike =
-    (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) ||
-    (typeof HTMLCanvasElement !== 'undefined' && image instanceof HTMLCanvasElement) ||
-    (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
-    (typeof ImageData !== 'undefined' && image instanceof ImageData) ||
-    (typeof HTMLVideoElement !== 'undefined' && image instanceof HTMLVideoElement) ||
-    (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame);
-  if (!isImageLike) {
-    throw new InvalidImageError('expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, ImageData, Blob or File');
-  }
-  if (image instanceof HTMLImageElement && !image.complete) await image.decode().catch(() => {});
-  try {
-    const bitmap = await createImageBitmap(image);
-    return { image: bitmap, transfer: [bitmap] };
-  } catch (e) {
-    throw new InvalidImageError(`the image cannot be read (${e.message})`);
-  }
 }
 
 export class LegoNet {

@@ -3,11 +3,10 @@
 // encoder, the LegoNet model and the storage; the facade (index.js) talks to it via rpc.js.
 
 import init, { WasmEngine } from '../wasm/legonet.js';
-import { errorToWire, AbortError, InvalidImageError, LegoNetError } from './errors.js';
+import { errorToWire, AbortError, LegoNetError } from './errors.js';
+import { toPixels } from './image.js';
 import * as storage from './storage.js';
 
-/** Longest side the engine decodes at; larger photos are downscaled first (see README). */
-const MAX_DECODE_SIDE = 4096;
 /** Adapters trained between two looks at the event loop (progress + abort). */
 const TRAIN_CHUNK = 4;
 
@@ -16,30 +15,8 @@ let boundName = null; // the IndexedDB record kept in sync by forget/removeClass
 
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
 
-async function decode(image) {
-  let bitmap = image;
-  if (!(image instanceof ImageBitmap)) {
-    if (image instanceof Blob && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
-    try {
-      bitmap = await createImageBitmap(image);
-    } catch (e) {
-      throw new InvalidImageError(`not an image this browser can decode (${e.message})`);
-    }
-  }
-  let { width, height } = bitmap;
-  if (!width || !height) throw new InvalidImageError('the image has no pixels');
-  const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
-  width = Math.max(1, Math.round(width * scale));
-  height = Math.max(1, Math.round(height * scale));
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0, width, height);
-  bitmap.close?.();
-  return ctx.getImageData(0, 0, width, height);
-}
-
 async function encode(image) {
-  const img = await decode(image);
+  const img = await toPixels(image);
   return engine.encodeRgba(img.data, img.width, img.height);
 }
 

@@ -1,0 +1,53 @@
+// Images, both ends: the facade turns what a page has into something it can post to the engine
+// (`toTransferable`), the engine turns that into RGBA pixels at a size it decodes (`toPixels`).
+
+import { InvalidImageError } from './errors.js';
+
+/** Longest side the engine decodes at; larger photos are downscaled first (see README). */
+const MAX_DECODE_SIDE = 4096;
+
+/** Turns what a page has into something transferable to the worker (Blob or ImageBitmap). */
+export async function toTransferable(image) {
+  if (image instanceof Blob) return { image, transfer: [] };
+  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) return { image, transfer: [] };
+  const isImageLike =
+    (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) ||
+    (typeof HTMLCanvasElement !== 'undefined' && image instanceof HTMLCanvasElement) ||
+    (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
+    (typeof ImageData !== 'undefined' && image instanceof ImageData) ||
+    (typeof HTMLVideoElement !== 'undefined' && image instanceof HTMLVideoElement) ||
+    (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame);
+  if (!isImageLike) {
+    throw new InvalidImageError('expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, ImageData, Blob or File');
+  }
+  if (image instanceof HTMLImageElement && !image.complete) await image.decode().catch(() => {});
+  try {
+    const bitmap = await createImageBitmap(image);
+    return { image: bitmap, transfer: [bitmap] };
+  } catch (e) {
+    throw new InvalidImageError(`the image cannot be read (${e.message})`);
+  }
+}
+
+/** Decodes a Blob or ImageBitmap to `ImageData`, downscaled to at most MAX_DECODE_SIDE. */
+export async function toPixels(image) {
+  let bitmap = image;
+  if (!(image instanceof ImageBitmap)) {
+    if (image instanceof Blob && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
+    try {
+      bitmap = await createImageBitmap(image);
+    } catch (e) {
+      throw new InvalidImageError(`not an image this browser can decode (${e.message})`);
+    }
+  }
+  let { width, height } = bitmap;
+  if (!width || !height) throw new InvalidImageError('the image has no pixels');
+  const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
+  width = Math.max(1, Math.round(width * scale));
+  height = Math.max(1, Math.round(height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close?.();
+  return ctx.getImageData(0, 0, width, height);
+}
