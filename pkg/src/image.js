@@ -6,21 +6,20 @@ import { InvalidImageError } from './errors.js';
 /** Longest side the engine decodes at; larger photos are downscaled first (see README). */
 const MAX_DECODE_SIDE = 4096;
 
+/** `value instanceof globalThis[name]`, false where the class does not exist: a Worker or Node
+ *  lacks most DOM classes, and a bare `instanceof HTMLImageElement` there throws ReferenceError. */
+const is = (value, name) => typeof globalThis[name] === 'function' && value instanceof globalThis[name];
+
+/** What `createImageBitmap` accepts from a page (besides Blob and ImageBitmap, sent as they are). */
+const DRAWABLE = ['HTMLImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'ImageData', 'HTMLVideoElement', 'VideoFrame'];
+
 /** Turns what a page has into something transferable to the worker (Blob or ImageBitmap). */
 export async function toTransferable(image) {
-  if (image instanceof Blob) return { image, transfer: [] };
-  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) return { image, transfer: [] };
-  const isImageLike =
-    (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) ||
-    (typeof HTMLCanvasElement !== 'undefined' && image instanceof HTMLCanvasElement) ||
-    (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
-    (typeof ImageData !== 'undefined' && image instanceof ImageData) ||
-    (typeof HTMLVideoElement !== 'undefined' && image instanceof HTMLVideoElement) ||
-    (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame);
-  if (!isImageLike) {
+  if (is(image, 'Blob') || is(image, 'ImageBitmap')) return { image, transfer: [] };
+  if (!DRAWABLE.some((name) => is(image, name))) {
     throw new InvalidImageError('expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, ImageData, Blob or File');
   }
-  if (image instanceof HTMLImageElement && !image.complete) await image.decode().catch(() => {});
+  if (is(image, 'HTMLImageElement') && !image.complete) await image.decode().catch(() => {});
   try {
     const bitmap = await createImageBitmap(image);
     return { image: bitmap, transfer: [bitmap] };
@@ -32,8 +31,8 @@ export async function toTransferable(image) {
 /** Decodes a Blob or ImageBitmap to `ImageData`, downscaled to at most MAX_DECODE_SIDE. */
 export async function toPixels(image) {
   let bitmap = image;
-  if (!(image instanceof ImageBitmap)) {
-    if (image instanceof Blob && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
+  if (!is(image, 'ImageBitmap')) {
+    if (is(image, 'Blob') && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
     try {
       bitmap = await createImageBitmap(image);
     } catch (e) {
