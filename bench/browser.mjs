@@ -54,7 +54,7 @@ try {
       for (let i = 0, n = Math.min(20, ids.length >> 1); i < n; i++) {
         const rep = await net.forget(ids.pop());
         forget1.push(rep.ms);
-        replayed.push(rep.replayedSamples);
+        replayed.push(rep.samplesReplayed);
       }
       const forget10 = [];
       for (let i = 0; i < 2 && ids.length > 20; i++) forget10.push((await net.forget(ids.splice(-10))).ms);

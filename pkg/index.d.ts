@@ -42,7 +42,7 @@ export interface TrainReport { adaptersTrained: number; samplesReplayed: number;
 export interface ForgetReport {
   forgotten: number;
   retrainedAdapters: number[];
-  replayedSamples: number;
+  samplesReplayed: number;
   paramsRetrained: number;
   ms: number;
 }

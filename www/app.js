@@ -630,7 +630,7 @@ async function afterForget(r, ids, { title, shown, before }) {
     h('div.gone', {}, shown.map((s) => (s.url ? h('img', { src: s.url, alt: 'erased photo' }) : h('span.noimg', { text: '?' })))),
     h('dl.report-stats', {},
       h('div', {}, h('dt', { text: 'Adapters retrained' }), h('dd', { text: `${r.retrainedAdapters.length} of ${OPTIONS.adapters}` })),
-      h('div', {}, h('dt', { text: 'Photos replayed' }), h('dd', { text: `${fmtInt(r.replayedSamples)} of ${fmtInt(left)}` })),
+      h('div', {}, h('dt', { text: 'Photos replayed' }), h('dd', { text: `${fmtInt(r.samplesReplayed)} of ${fmtInt(left)}` })),
       h('div', {}, h('dt', { text: 'Parameters retrained' }), h('dd', {
         text: adapterParams ? `${fmtInt(r.paramsRetrained)} of ${fmtInt(adapterParams)}` : fmtInt(r.paramsRetrained),
       })),

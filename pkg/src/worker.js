@@ -68,7 +68,7 @@ async function createEngine(weights, requested, config) {
 /** The Rust report in the package's documented shape (index.d.ts). */
 function forgetReport(r) {
   return {
-    forgotten: r.forgotten, retrainedAdapters: r.adapters, replayedSamples: r.samplesReplayed,
+    forgotten: r.forgotten, retrainedAdapters: r.adapters, samplesReplayed: r.samplesReplayed,
     paramsRetrained: r.paramsRetrained, ms: r.elapsedMs,
   };
 }
