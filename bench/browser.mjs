@@ -1,7 +1,8 @@
 // In-browser benchmark of the npm package (prints, asserts nothing): per backend, encoder
 // ms/image (addExamples of real photos), train ms, single-sample and 10-sample forget ms
 // (median over repeated deletions), verify ms; plus the package's size (wasm raw and gzip).
-// Run: `./dev bench` (or `node bench/browser.mjs [out.json]` after `./dev setup`).
+// Run: `node bench/browser.mjs [out.json]` after `./dev test`, which builds pkg/wasm and the
+// datasets it needs (`./dev setup` builds no datasets).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
