@@ -1,5 +1,6 @@
-// Hand-written types of the `legonet` package (checked against src/index.js by hand and by the
-// browser tests' use of every verb).
+// Hand-written types of the `legonet` package. tests/types/consumer.ts uses every export, verb,
+// option, report field and error code under `tsc --strict` (`npm run typecheck`), and
+// tests/types.test.mjs checks the exports, verbs and codes against src/ and the Rust core.
 
 /** What a page has: anything `createImageBitmap` accepts, plus File/Blob. */
 export type ImageLike =
@@ -96,15 +97,52 @@ export default LegoNet;
 
 export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl'>>>;
 
-/** Stable error codes: INVALID_IMAGE, INVALID_INPUT, INVALID_CONFIG, INVALID_ENCODING, UNKNOWN_ID,
- *  DUPLICATE_ID, UNKNOWN_CLASS, DUPLICATE_CLASS, EMPTY_MODEL, CORRUPT_SNAPSHOT, SNAPSHOT_VERSION,
- *  ENCODER_MISMATCH, ABORTED, STORAGE, QUOTA_EXCEEDED, NOT_FOUND, BACKEND, DISPOSED, INTERNAL. */
-export declare class LegoNetError extends Error { readonly code: string }
-export declare class InvalidImageError extends LegoNetError { readonly code: 'INVALID_IMAGE' }
-export declare class SampleIdError extends LegoNetError { readonly code: 'UNKNOWN_ID' | 'DUPLICATE_ID' }
+/** Every `code` a LegoNetError carries. The Rust core's codes keep their names (its `Error::code`);
+ *  the package adds its own, from `ABORTED` on. A node test checks this list against both. */
+export type ErrorCode =
+  | 'INVALID_WEIGHTS'  // the encoder weight file is not the expected safetensors
+  | 'INVALID_IMAGE'    // empty, undecodable, too small or too large
+  | 'INVALID_INPUT'    // an argument of the wrong shape or kind
+  | 'INVALID_CONFIG'   // an option out of range (adapters, activated, backend)
+  | 'INVALID_ENCODING' // an encoding of the wrong length or not finite
+  | 'UNKNOWN_ID' | 'DUPLICATE_ID'
+  | 'UNKNOWN_CLASS' | 'DUPLICATE_CLASS'
+  | 'EMPTY_MODEL'      // predict with no trained adapter to vote
+  | 'NOT_TRAINED'      // verify while adapters wait for train()
+  | 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH'
+  | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback)
+  | 'IO'               // a file could not be read or written
+  | 'ABORTED'          // through an AbortSignal; the model is as before
+  | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND'
+  | 'NOT_INITIALISED'  // the engine was called before its init
+  | 'DISPOSED'
+  | 'INTERNAL';        // a bug or a wasm trap
+
+export declare class LegoNetError extends Error {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions);
+  readonly code: ErrorCode;
+}
+export declare class InvalidImageError extends LegoNetError {
+  constructor(message: string, options?: ErrorOptions);
+  readonly code: 'INVALID_IMAGE';
+}
+export declare class SampleIdError extends LegoNetError {
+  constructor(code: 'UNKNOWN_ID' | 'DUPLICATE_ID', message: string, options?: ErrorOptions);
+  readonly code: 'UNKNOWN_ID' | 'DUPLICATE_ID';
+}
 export declare class SnapshotError extends LegoNetError {
+  constructor(code: 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH', message: string, options?: ErrorOptions);
   readonly code: 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH';
 }
-export declare class AbortError extends LegoNetError { readonly code: 'ABORTED' }
-export declare class StorageError extends LegoNetError { readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' }
-export declare class DisposedError extends LegoNetError { readonly code: 'DISPOSED' }
+export declare class AbortError extends LegoNetError {
+  constructor(message?: string, options?: ErrorOptions);
+  readonly code: 'ABORTED';
+}
+export declare class StorageError extends LegoNetError {
+  constructor(code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND', message: string, options?: ErrorOptions);
+  readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND';
+}
+export declare class DisposedError extends LegoNetError {
+  constructor();
+  readonly code: 'DISPOSED';
+}

@@ -6,11 +6,11 @@ import { RpcClient } from './rpc.js';
 import { LegoNetError, DisposedError } from './errors.js';
 import { toTransferable } from './image.js';
 
-export * from './errors.js';
+// The error classes only: errors.js's wire helpers are the RPC's, not the package's API.
+export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, AbortError, StorageError, DisposedError } from './errors.js';
 
 /** Defaults of `LegoNet.create` (documented in index.d.ts). */
 export const DEFAULTS = Object.freeze({
-  encoderUrl: undefined,
   backend: 'auto',
   adapters: 32,
   activated: 3,
