@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openBrowser, datasetPhotos } from './browser.mjs';
+import { assertShape } from './dts.mjs';
 
 /** The native CLI `./dev` builds (release); it audits snapshots exported by the page. */
 const LEGONET_CLI = path.join(process.env.CARGO_TARGET_DIR
@@ -47,6 +48,9 @@ for (const backend of ['cpu', 'webgpu']) {
     }, { backend });
     console.log(`[${backend}] backend: ${JSON.stringify(created.backend)}`);
     assert.equal(created.backend.kind, backend);
+    // Every value the package returns is held to its interface in index.d.ts (assertShape): a
+    // field renamed in the worker or the wasm fails here, not in a user's app.
+    assertShape(created.backend, 'BackendInfo');
     assert.match(created.encoderId, /^[0-9a-f]{64}$/);
 
     // Add examples (Blobs of real WebP photos) for 3 classes, with progress.
@@ -61,6 +65,7 @@ for (const backend of ['cpu', 'webgpu']) {
     assert.equal(new Set(added.ids).size, TRAIN.length);
     assert.deepEqual(added.labels, [...CLASSES].sort());
     assert.equal(added.progress, TRAIN.length);
+    for (const e of added.examples) assertShape(e, 'Example');
     console.log(`[${backend}] encoded ${TRAIN.length} photos in ${added.ms.toFixed(0)} ms`);
 
     // Train (no request at all from here until the end of forget).
@@ -70,6 +75,8 @@ for (const backend of ['cpu', 'webgpu']) {
       const report = await window.net.train({ onProgress: (p) => progress.push(p) });
       return { report, progress };
     });
+    assertShape(trained.report, 'TrainReport');
+    for (const p of trained.progress) assertShape(p, 'Progress');
     assert.ok(trained.report.adaptersTrained > 0);
     assert.ok(trained.progress.length > 0 && trained.progress.at(-1).done === trained.progress.at(-1).total);
 
@@ -85,16 +92,21 @@ for (const backend of ['cpu', 'webgpu']) {
     const correct = preds.filter((p) => p.got[0].label === p.want).length;
     console.log(`[${backend}] held-out: ${correct}/${preds.length} correct`);
     for (const p of preds) {
+      for (const c of p.got) assertShape(c, 'ClassProbability');
       assert.ok(Math.abs(p.got.reduce((s, c) => s + c.probability, 0) - 1) < 1e-3, 'probabilities sum to 1');
     }
     assert.equal(correct, preds.length, `every held-out photo predicted correctly: ${JSON.stringify(preds.map((p) => [p.want, p.got[0]]))}`);
 
     // Forget one; verify.
-    const forgot = await inPage(async (L, { id }) => {
+    const forgot = await inPage(async (L, { id, other }) => {
       const report = await window.net.forget(id);
-      return { report, verify: await window.net.verify(), left: window.net.examples().length };
-    }, { id: added.ids[0] });
+      return { report, verify: await window.net.verify(), left: window.net.examples().length, compare: await window.net.compare({ forget: other }) };
+    }, { id: added.ids[0], other: added.ids[1] });
     console.log(`[${backend}] forget: ${JSON.stringify(forgot.report)}; verify: ${JSON.stringify(forgot.verify)}`);
+    assertShape(forgot.report, 'ForgetReport');
+    assertShape(forgot.verify, 'VerifyReport');
+    for (const row of forgot.compare) assertShape(row, 'CompareRow');
+    assert.deepEqual(forgot.compare.map((r) => r.method), ['legonet', 'retrain', 'fixsisa', 'knn']);
     assert.equal(forgot.report.forgotten, 1);
     assert.ok(forgot.report.retrainedAdapters.length >= 1 && forgot.report.retrainedAdapters.length <= 3);
     assert.ok(forgot.verify.ok);
@@ -158,6 +170,7 @@ for (const backend of ['cpu', 'webgpu']) {
     assert.deepEqual(loaded.bytes, saved.bytes, 'the loaded model is byte-identical to the saved one');
     assert.deepEqual(loaded.roundTrip, loaded.bytes, 'export → import → export is identical');
     assert.ok(loaded.verify.ok);
+    assertShape(loaded.memory, 'MemoryReport');
     assert.ok(loaded.memory.encodingBytes === loaded.examples * 1280 * 4);
     // The snapshot trained in wasm verifies natively: every adapter replayed by the native CLI
     // (other SIMD width, other compiler target) equals the browser's bit for bit.
@@ -180,6 +193,7 @@ for (const backend of ['cpu', 'webgpu']) {
       window.net.dispose();
       return out;
     }, { name, backend });
+    assertShape(removed.report, 'ForgetReport');
     assert.deepEqual(removed.labels, ['animals', 'monuments']);
     assert.deepEqual(removed.storedLabels, ['animals', 'monuments'], 'storage forgot the class too');
 
