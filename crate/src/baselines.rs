@@ -6,6 +6,8 @@
 //!   over all shards); forget retrains the shards it touched.
 //! * [`Knn`]: k nearest stored encodings (Euclidean, ties by id), score = vote share; forget
 //!   deletes rows.
+//! * [`Ncm`]: nearest class mean (Euclidean); a class mean is summed over its members in id
+//!   order, so a forget re-sums only the classes it touched.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -140,6 +142,7 @@ impl Unlearner for Sharded {
             adapters: touched,
             samples_replayed: t.samples_replayed,
             params_retrained: t.params_trained,
+            restructured: false,
             elapsed_ms: now_ms() - start,
         })
     }
@@ -235,6 +238,118 @@ impl Unlearner for Knn {
     }
 }
 
+/// Nearest class mean: each class is the mean of its members' encodings.
+#[derive(Debug, Clone)]
+pub struct Ncm {
+    dim: usize,
+    rows: BTreeMap<String, Row>,
+    means: BTreeMap<String, Vec<f32>>,
+    dirty: BTreeSet<String>,
+}
+
+impl Ncm {
+    /// An NCM over `dim`-d encodings.
+    pub fn new(dim: usize) -> Self {
+        Self { dim, rows: BTreeMap::new(), means: BTreeMap::new(), dirty: BTreeSet::new() }
+    }
+
+    /// The mean of `label`'s members, summed in f64 in id order (`None` when it has none).
+    fn mean(&self, label: &str) -> Option<Vec<f32>> {
+        let mut sum = vec![0.0f64; self.dim];
+        let mut n = 0usize;
+        for (x, _) in self.rows.values().filter(|(_, l)| l == label) {
+            for (s, &v) in sum.iter_mut().zip(x) {
+                *s += v as f64;
+            }
+            n += 1;
+        }
+        (n > 0).then(|| sum.iter().map(|s| (s / n as f64) as f32).collect())
+    }
+}
+
+impl Unlearner for Ncm {
+    fn method(&self) -> &'static str {
+        "ncm"
+    }
+
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+        validate_encoding(encoding, self.dim)?;
+        if self.rows.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        self.rows.insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        self.dirty.insert(label.to_string());
+        Ok(())
+    }
+
+    fn train(&mut self) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        for label in std::mem::take(&mut self.dirty) {
+            match self.mean(&label) {
+                Some(m) => {
+                    report.adapters_trained += 1;
+                    report.samples_replayed += self.rows.values().filter(|(_, l)| *l == label).count();
+                    report.params_trained += m.len();
+                    self.means.insert(label, m);
+                }
+                None => {
+                    self.means.remove(&label);
+                }
+            }
+        }
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
+        validate_encoding(encoding, self.dim)?;
+        if self.means.is_empty() {
+            return Err(Error::EmptyModel);
+        }
+        // Score: a softmax-free similarity, exp(-d²/d²min), so the nearest mean scores 1.
+        let d: Vec<(&String, f32)> = self.means.iter().map(|(l, m)| (l, squared_distance(m, encoding))).collect();
+        let best = d.iter().map(|x| x.1).fold(f32::INFINITY, f32::min).max(f32::MIN_POSITIVE);
+        let mut scores: Vec<(String, f32)> = d.iter().map(|(l, v)| ((*l).clone(), (-(v / best) + 1.0).exp())).collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(Prediction { label: scores[0].0.clone(), scores, adapters: Vec::new() })
+    }
+
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let start = now_ms();
+        let mut seen = BTreeSet::new();
+        for &id in ids {
+            if !self.rows.contains_key(id) {
+                return Err(Error::UnknownId(id.to_string()));
+            }
+            if !seen.insert(id) {
+                return Err(Error::DuplicateId(id.to_string()));
+            }
+        }
+        for &id in ids {
+            let (_, l) = self.rows.remove(id).expect("checked above");
+            self.dirty.insert(l);
+        }
+        let t = self.train()?;
+        Ok(ForgetReport {
+            forgotten: ids.len(),
+            adapters_retrained: t.adapters_trained,
+            samples_replayed: t.samples_replayed,
+            params_retrained: t.params_trained,
+            elapsed_ms: now_ms() - start,
+            ..Default::default()
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.means.keys().map(|c| self.rows.values().filter(|(_, l)| l == c).count()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +375,7 @@ mod tests {
             Box::new(Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap()),
             Box::new(Sharded::fixsisa(HeadConfig::new(), DIM, 3, 0).unwrap()),
             Box::new(Knn::new(3, DIM).unwrap()),
+            Box::new(Ncm::new(DIM)),
         ];
         for u in &mut methods {
             fill(u.as_mut(), &train);
@@ -284,5 +400,16 @@ mod tests {
         let mut b = Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap();
         fill(&mut b, &data.iter().filter(|d| d.0 != "s0005").cloned().collect::<Vec<_>>());
         assert_eq!(a.params, b.params);
+    }
+
+    #[test]
+    fn ncm_forget_equals_training_on_survivors() {
+        let data = dataset(40, 2, 32);
+        let mut a = Ncm::new(DIM);
+        fill(&mut a, &data);
+        a.forget(&["s0005", "s0010"]).unwrap();
+        let mut b = Ncm::new(DIM);
+        fill(&mut b, &data.iter().filter(|d| d.0 != "s0005" && d.0 != "s0010").cloned().collect::<Vec<_>>());
+        assert_eq!(a.means, b.means);
     }
 }

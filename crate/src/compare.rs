@@ -67,7 +67,7 @@ pub fn compare(model: &LegoNet, forget: &[&str]) -> Result<Vec<CompareRow>> {
     let mut methods: Vec<Box<dyn Unlearner>> = vec![
         Box::new(legonet),
         Box::new(Sharded::retrain(cfg.head.clone(), dim, cfg.seed)?),
-        Box::new(Sharded::fixsisa(cfg.head.clone(), dim, cfg.n_adapters, cfg.seed)?),
+        Box::new(Sharded::fixsisa(cfg.head.clone(), dim, model.structure().0, cfg.seed)?),
         Box::new(Knn::new(KNN_K, dim)?),
     ];
     let mut rows = Vec::with_capacity(methods.len());
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn compares_the_four_methods_on_the_same_forget() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(1);
+        let cfg = LegoNetConfig::new().fixed(8, 1);
         let mut m = model(&cfg, 3);
         let data = dataset(90, 3, 2);
         for (id, x, l) in &data {

@@ -52,6 +52,22 @@ pub struct KeySet {
     anchors: Vec<f32>,
     owners: Vec<u32>,
     hash: String,
+    seed: u64,
+    encoder_id: String,
+}
+
+/// Seeded Fisher-Yates, then a round-robin deal: every adapter owns rows/n (+-1) anchors.
+fn deal(rows: usize, n: usize, seed: u64) -> Vec<u32> {
+    let mut perm: Vec<usize> = (0..rows).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for i in (1..rows).rev() {
+        perm.swap(i, rng.random_range(0..=i));
+    }
+    let mut owners = vec![0u32; rows];
+    for (slot, &anchor) in perm.iter().enumerate() {
+        owners[anchor] = (slot % n) as u32;
+    }
+    owners
 }
 
 impl KeySet {
@@ -84,17 +100,17 @@ impl KeySet {
         for d in directions.chunks(dim) {
             anchors.extend(centre.iter().zip(d).map(|(c, v)| (c + scale * v) as f32));
         }
-        // Seeded Fisher-Yates, then deal round-robin: every adapter owns rows/n (+-1) anchors.
-        let mut perm: Vec<usize> = (0..rows).collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for i in (1..rows).rev() {
-            perm.swap(i, rng.random_range(0..=i));
+        Self::from_parts(dim, n, anchors, deal(rows, n, seed), seed, encoder_id)
+    }
+
+    /// The same anchors dealt to `n` adapters (what [`KeySet::derive`] gives for `n` with this
+    /// key set's seed and encoder): the model's capacity levels change n without the weights.
+    pub fn with_adapters(&self, n: usize) -> Result<Self> {
+        let rows = self.owners.len();
+        if n == 0 || n > rows {
+            return Err(Error::InvalidConfig(format!("number of adapters must be in 1..={rows} (got {n})")));
         }
-        let mut owners = vec![0u32; rows];
-        for (slot, &anchor) in perm.iter().enumerate() {
-            owners[anchor] = (slot % n) as u32;
-        }
-        Self::from_parts(dim, n, anchors, owners, seed, encoder_id)
+        Self::from_parts(self.dim, n, self.anchors.clone(), deal(rows, n, self.seed), self.seed, &self.encoder_id)
     }
 
     /// Derives the keys of `n` adapters straight from a parsed weight file (`_fc.weight`,
@@ -144,7 +160,7 @@ impl KeySet {
             h.update(o.to_le_bytes());
         }
         let hash = hex(&h.finalize());
-        Ok(Self { dim, n_adapters, anchors, owners, hash })
+        Ok(Self { dim, n_adapters, anchors, owners, hash, seed, encoder_id: encoder_id.to_string() })
     }
 
     /// Number of adapters the keys route to.
@@ -185,6 +201,11 @@ impl KeySet {
     /// Owner of every anchor.
     pub fn owners(&self) -> &[u32] {
         &self.owners
+    }
+
+    /// Seed of the anchor deal.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Hex SHA-256 identifying this key set.
@@ -323,6 +344,9 @@ pub(crate) mod tests {
         assert_eq!(a.anchors(), other_seed.anchors());
         assert_ne!(a.owners(), other_seed.owners());
         assert_ne!(a.hash(), other_encoder.hash());
+        // Re-dealing to another n is deriving for that n.
+        assert_eq!(a.with_adapters(3).unwrap(), KeySet::derive(head, 3, 1, "enc").unwrap());
+        assert!(matches!(a.with_adapters(0), Err(Error::InvalidConfig(_))));
         // Anchors are distinct.
         for i in 0..200 {
             for j in 0..i {

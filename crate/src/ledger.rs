@@ -91,6 +91,21 @@ impl Ledger {
         Ok(s)
     }
 
+    /// Routes every sample anew over `n_adapters` adapters (`route` maps encodings to their
+    /// activated adapters, in order) and rebuilds the inverse index; encodings are not copied.
+    pub fn reroute(&mut self, n_adapters: usize, route: impl FnOnce(&[&[f32]]) -> Vec<Vec<usize>>) {
+        let encodings: Vec<&[f32]> = self.samples.values().map(|s| s.encoding.as_slice()).collect();
+        let routes = route(&encodings);
+        let mut members = vec![BTreeSet::new(); n_adapters];
+        for ((id, s), adapters) in self.samples.iter_mut().zip(routes) {
+            for &a in &adapters {
+                members[a].insert(id.clone());
+            }
+            s.adapters = adapters;
+        }
+        self.members = members;
+    }
+
     /// Member ids of adapter `a`, in canonical (sorted) order.
     pub fn members(&self, a: usize) -> impl Iterator<Item = &String> {
         self.members[a].iter()

@@ -12,6 +12,7 @@ pub mod activation;
 pub mod adapter;
 pub mod backend;
 pub mod baselines;
+pub mod capacity;
 pub mod compare;
 pub mod encoder;
 pub mod error;
@@ -26,7 +27,8 @@ pub mod snapshot;
 pub use backend::Backend;
 pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use adapter::{AdapterParams, Gram, HeadConfig, HeadKind};
-pub use baselines::{Knn, Sharded};
+pub use baselines::{Knn, Ncm, Sharded};
+pub use capacity::{Level, Schedule};
 pub use error::{Error, Result};
 pub use keys::{EncoderHead, KeySet};
 pub use model::{

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::activation;
 use crate::adapter::{AdapterParams, Gram, HeadConfig};
+use crate::capacity::Schedule;
 use crate::keys::KeySet;
 use crate::ledger::{Ledger, Sample, validate_encoding};
 use crate::{Error, Result};
@@ -26,13 +27,18 @@ use crate::{Error, Result};
 /// LegoNet hyper-parameters.
 #[derive(Config, Debug, PartialEq)]
 pub struct LegoNetConfig {
-    /// Number of adapters (= keys). More adapters: fewer members each, cheaper forgets.
-    #[config(default = 32)]
-    pub n_adapters: usize,
-    /// Adapters each sample activates (and each prediction consults).
-    #[config(default = 3)]
-    pub k: usize,
-    /// Model seed (key k-means initialisation and per-adapter seeds).
+    /// Expert option: a fixed number of adapters n (with `k`). `None` (the default): n follows
+    /// the number of stored samples through `schedule`.
+    #[config(default = "None")]
+    pub n_adapters: Option<usize>,
+    /// Expert option: a fixed number of adapters each sample activates (and each prediction
+    /// consults), k; set with `n_adapters` or not at all.
+    #[config(default = "None")]
+    pub k: Option<usize>,
+    /// (n, k) by stored-sample count, used when `n_adapters` and `k` are `None`.
+    #[config(default = "Schedule::default()")]
+    pub schedule: Schedule,
+    /// Model seed (anchor deal and per-adapter seeds).
     #[config(default = 0)]
     pub seed: u64,
     /// The adapter head.
@@ -41,34 +47,57 @@ pub struct LegoNetConfig {
 }
 
 impl LegoNetConfig {
-    /// Checks ranges against the key set.
-    pub fn validate(&self, keys: &KeySet) -> Result<()> {
-        if self.n_adapters == 0 || keys.len() != self.n_adapters {
-            return Err(Error::InvalidConfig(format!(
-                "n_adapters = {} but the key set has {} keys",
-                self.n_adapters,
-                keys.len()
-            )));
-        }
-        if self.k == 0 || self.k > self.n_adapters {
-            return Err(Error::InvalidConfig(format!("k must be in 1..={}", self.n_adapters)));
+    /// A fixed structure of `n` adapters, `k` activated per sample (expert option).
+    pub fn fixed(self, n: usize, k: usize) -> Self {
+        self.with_n_adapters(Some(n)).with_k(Some(k))
+    }
+
+    /// Checks ranges; `max_adapters` is the number of anchors of the keys.
+    pub fn validate(&self, max_adapters: usize) -> Result<()> {
+        match (self.n_adapters, self.k) {
+            (Some(n), Some(k)) => {
+                if n == 0 || n > max_adapters {
+                    return Err(Error::InvalidConfig(format!("n_adapters must be in 1..={max_adapters} (got {n})")));
+                }
+                if k == 0 || k > n {
+                    return Err(Error::InvalidConfig(format!("k must be in 1..={n}")));
+                }
+            }
+            (None, None) => self.schedule.validate(max_adapters)?,
+            _ => return Err(Error::InvalidConfig("set both n_adapters and k, or neither".into())),
         }
         self.head.validate()
     }
 
-    /// An empty LegoNet over `keys` (derived by [`KeySet::derive`] from encoder `encoder_id`).
+    /// Whether the structure follows the data (no fixed n, k).
+    pub fn is_adaptive(&self) -> bool {
+        self.n_adapters.is_none()
+    }
+
+    /// (n, k) for a model holding `samples` samples: fixed, or from the schedule.
+    pub fn structure(&self, samples: usize) -> (usize, usize) {
+        match (self.n_adapters, self.k) {
+            (Some(n), Some(k)) => (n, k),
+            _ => self.schedule.at(samples),
+        }
+    }
+
+    /// An empty LegoNet over the anchors of `keys` (derived by [`KeySet::derive`] from encoder
+    /// `encoder_id`), dealt to the adapters of the empty model's structure.
     pub fn init(&self, keys: KeySet, encoder_id: &str) -> Result<LegoNet> {
-        self.validate(&keys)?;
-        let keys_len = keys.len();
+        self.validate(keys.num_anchors())?;
+        let (n, k) = self.structure(0);
+        let keys = if keys.len() == n { keys } else { keys.with_adapters(n)? };
         Ok(LegoNet {
             config: self.clone(),
             encoder_id: encoder_id.to_string(),
-            ledger: Ledger::new(keys.len()),
-            adapters: vec![None; keys.len()],
+            ledger: Ledger::new(n),
+            adapters: vec![None; n],
             keys,
+            k,
             classes: BTreeSet::new(),
             dirty: BTreeSet::new(),
-            grams: GramCache::new(keys_len),
+            grams: GramCache::new(n),
         })
     }
 }
@@ -83,6 +112,9 @@ pub struct TrainReport {
     pub samples_replayed: usize,
     /// Parameters produced by the retraining.
     pub params_trained: usize,
+    /// Whether the sample count crossed a capacity level, so the keys were re-dealt, every
+    /// sample re-routed and every adapter retrained.
+    pub restructured: bool,
     /// Wall time in milliseconds.
     pub elapsed_ms: f64,
 }
@@ -101,6 +133,8 @@ pub struct ForgetReport {
     pub samples_replayed: usize,
     /// Parameters retrained.
     pub params_retrained: usize,
+    /// Whether the forget crossed a capacity level (every adapter retrained, all counted above).
+    pub restructured: bool,
     /// Wall time in milliseconds (removal + retraining).
     pub elapsed_ms: f64,
 }
@@ -154,6 +188,11 @@ pub trait Unlearner {
     }
     /// Members per trained unit (adapter, shard; one row per sample for KNN).
     fn members_per_adapter(&self) -> Vec<usize>;
+    /// (trained units, units each sample activates): (n, k) for LegoNet, (shards, 1) for
+    /// Retrain and FixSISA, (classes, 1) for NCM, (rows, 1) for KNN.
+    fn structure(&self) -> (usize, usize) {
+        (self.members_per_adapter().len(), 1)
+    }
 }
 
 /// Milliseconds since the first call, from a monotonic clock (`web_time` maps it to
@@ -206,6 +245,7 @@ pub struct LegoNet {
     pub(crate) config: LegoNetConfig,
     pub(crate) encoder_id: String,
     pub(crate) keys: KeySet,
+    pub(crate) k: usize,
     pub(crate) classes: BTreeSet<String>,
     pub(crate) ledger: Ledger,
     pub(crate) adapters: Vec<Option<AdapterParams>>,
@@ -249,9 +289,10 @@ impl LegoNet {
         self.ledger.get(id)
     }
 
-    /// Adapters with changed members not yet retrained.
+    /// Adapters with changed members not yet retrained (all of the next structure's when the
+    /// sample count has crossed a capacity level since the last train).
     pub fn pending(&self) -> usize {
-        self.dirty.len()
+        if self.structure_is_current() { self.dirty.len() } else { self.config.structure(self.ledger.len()).0 }
     }
 
     /// Registers a class name (labels passed to `add` must be registered).
@@ -318,6 +359,10 @@ impl LegoNet {
     pub fn verify(&self) -> Result<VerifyReport> {
         if !self.dirty.is_empty() {
             return Err(Error::NotTrained(self.dirty.len()));
+        }
+        if !self.structure_is_current() {
+            // Samples were added across a capacity level and not yet trained.
+            return Err(Error::NotTrained(self.config.structure(self.ledger.len()).0));
         }
         let mut report = VerifyReport::default();
         for i in 0..self.adapters.len() {
@@ -387,7 +432,7 @@ impl Unlearner for LegoNet {
         if self.ledger.contains(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
-        let adapters = activation::activate(&self.keys, encoding, self.config.k);
+        let adapters = activation::activate(&self.keys, encoding, self.k);
         self.insert_routed(id, encoding, label, adapters)
     }
 
@@ -401,7 +446,7 @@ impl Unlearner for LegoNet {
         // adds take effect at train(); forgets never wait (forget retrains at once).
         let ranked = activation::ranked(&self.keys, encoding);
         let mut used: Vec<usize> =
-            ranked[..self.config.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
+            ranked[..self.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
         if used.is_empty() {
             used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
         }
@@ -411,24 +456,38 @@ impl Unlearner for LegoNet {
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
         self.ledger.check_removable(ids)?;
-        // Keep a copy so a training failure cannot leave half-forgotten state.
-        let before = (self.ledger.clone(), self.dirty.clone());
+        // A forget that crosses a capacity level rebuilds everything: keep the whole model to
+        // roll back to (rare). Otherwise training writes into scratch space first, so putting
+        // the removed samples back is enough.
+        let crosses = self.config.structure(self.ledger.len() - ids.len()) != self.structure();
+        let backup = crosses.then(|| self.clone());
+        let dirty_before = self.dirty.clone();
+        let mut removed = Vec::with_capacity(ids.len());
         for &id in ids {
             let s = self.ledger.remove(id)?;
-            self.dirty.extend(s.adapters);
+            self.dirty.extend(s.adapters.iter().copied());
+            removed.push((id.to_string(), s));
         }
         let touched: Vec<usize> = self.dirty.iter().copied().collect();
         match self.train() {
             Ok(t) => Ok(ForgetReport {
                 forgotten: ids.len(),
                 adapters_retrained: t.adapters_trained,
-                adapters: touched,
+                adapters: if t.restructured { (0..self.keys.len()).collect() } else { touched },
                 samples_replayed: t.samples_replayed,
                 params_retrained: t.params_trained,
+                restructured: t.restructured,
                 elapsed_ms: now_ms() - start,
             }),
             Err(e) => {
-                (self.ledger, self.dirty) = before;
+                if let Some(b) = backup {
+                    *self = b;
+                } else {
+                    for (id, s) in removed {
+                        self.ledger.insert(id, s).expect("was stored a moment ago");
+                    }
+                    self.dirty = dirty_before;
+                }
                 Err(e)
             }
         }
@@ -440,6 +499,10 @@ impl Unlearner for LegoNet {
 
     fn members_per_adapter(&self) -> Vec<usize> {
         self.member_counts()
+    }
+
+    fn structure(&self) -> (usize, usize) {
+        LegoNet::structure(self)
     }
 }
 
@@ -491,7 +554,7 @@ pub struct MemoryReport {
 impl LegoNetConfig {
     /// An empty LegoNet whose keys are derived from the encoder weight file itself.
     pub fn init_from_weights(&self, weights: &crate::encoder::WeightFile) -> Result<LegoNet> {
-        let keys = KeySet::from_weights(weights, self.n_adapters, self.seed)?;
+        let keys = KeySet::from_weights(weights, self.structure(0).0, self.seed)?;
         self.init(keys, weights.encoder_id())
     }
 }
@@ -519,7 +582,7 @@ impl LegoNet {
             validate_encoding(encoding, self.keys.dim())?;
         }
         let encodings: Vec<&[f32]> = items.iter().map(|&(_, e, _)| e).collect();
-        let routes = activation::activate_many(&self.keys, &encodings, self.config.k);
+        let routes = activation::activate_many(&self.keys, &encodings, self.k);
         for (&(id, encoding, label), adapters) in items.iter().zip(routes) {
             if !self.classes.contains(label) {
                 self.classes.insert(label.to_string());
@@ -533,7 +596,7 @@ impl LegoNet {
     /// progress reports and cancellation; `train()` is `train_some(usize::MAX)`.
     pub fn train_some(&mut self, max: usize) -> Result<TrainReport> {
         let start = now_ms();
-        let mut report = TrainReport::default();
+        let mut report = TrainReport { restructured: self.restructure()?, ..Default::default() };
         let batch: Vec<usize> = self.dirty.iter().copied().take(max).collect();
         // Train into a scratch list first so a failure leaves the model as it was.
         let mut fresh = Vec::with_capacity(batch.len());
@@ -555,6 +618,33 @@ impl LegoNet {
         Ok(report)
     }
 
+    /// The current (n, k): what the keys route to and how many adapters a sample activates.
+    pub fn structure(&self) -> (usize, usize) {
+        (self.keys.len(), self.k)
+    }
+
+    /// Whether the structure is the one the configuration gives for the stored samples.
+    fn structure_is_current(&self) -> bool {
+        self.config.structure(self.ledger.len()) == self.structure()
+    }
+
+    /// Brings the structure in line with the sample count: the anchors re-dealt to the new n,
+    /// every sample re-routed, every adapter cleared and pending. Returns whether it changed.
+    fn restructure(&mut self) -> Result<bool> {
+        let (n, k) = self.config.structure(self.ledger.len());
+        if (n, k) == self.structure() {
+            return Ok(false);
+        }
+        let keys = if n == self.keys.len() { self.keys.clone() } else { self.keys.with_adapters(n)? };
+        self.ledger.reroute(n, |encodings| activation::activate_many(&keys, encodings, k));
+        self.keys = keys;
+        self.k = k;
+        self.adapters = vec![None; n];
+        self.grams = GramCache::new(n);
+        self.dirty = (0..n).collect();
+        Ok(true)
+    }
+
     /// Labels, examples and adapter occupancy, for display.
     pub fn summary(&self) -> ModelSummary {
         ModelSummary {
@@ -564,9 +654,9 @@ impl LegoNet {
                 .iter()
                 .map(|(id, s)| ExampleSummary { id: id.clone(), label: s.label.clone(), adapters: s.adapters.clone() })
                 .collect(),
-            pending_adapters: self.dirty.len(),
-            adapters: self.config.n_adapters,
-            activated: self.config.k,
+            pending_adapters: self.pending(),
+            adapters: self.keys.len(),
+            activated: self.k,
             member_counts: self.member_counts(),
         }
     }
@@ -610,7 +700,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn model(cfg: &LegoNetConfig, classes: usize) -> LegoNet {
-        let mut m = cfg.init(keys(cfg.n_adapters), "test-encoder").unwrap();
+        let mut m = cfg.init(keys(cfg.structure(0).0), "test-encoder").unwrap();
         for c in 0..classes {
             m.add_class(&format!("class{c}")).unwrap();
         }
@@ -628,10 +718,9 @@ pub(crate) mod tests {
 
     fn configs() -> Vec<LegoNetConfig> {
         vec![
-            LegoNetConfig::new().with_n_adapters(8).with_k(2),
+            LegoNetConfig::new().fixed(8, 2),
             LegoNetConfig::new()
-                .with_n_adapters(6)
-                .with_k(2)
+                .fixed(6, 2)
                 .with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(3)),
         ]
     }
@@ -643,7 +732,7 @@ pub(crate) mod tests {
         assert_eq!(report.forgotten, forget.len());
         let survivors: Vec<_> = data.iter().filter(|d| !forget.contains(&d.0.as_str())).cloned().collect();
         let scratch = trained(cfg, &survivors, 4);
-        for i in 0..cfg.n_adapters {
+        for i in 0..m.structure().0 {
             assert_eq!(m.adapter(i), scratch.adapter(i), "adapter {i}");
             if let (Some(a), Some(b)) = (m.adapter(i), scratch.adapter(i)) {
                 assert!(a.bits().eq(b.bits()), "adapter {i} differs in bits");
@@ -665,7 +754,7 @@ pub(crate) mod tests {
             assert_exact_forget(&cfg, &data, &pick);
             // Every member of one adapter (the first non-empty one).
             let m = trained(&cfg, &data, 4);
-            let a = (0..cfg.n_adapters).find(|&i| m.member_counts()[i] > 0).unwrap();
+            let a = (0..m.structure().0).find(|&i| m.member_counts()[i] > 0).unwrap();
             let members: Vec<String> = m.ledger.members(a).cloned().collect();
             let refs: Vec<&str> = members.iter().map(String::as_str).collect();
             assert_exact_forget(&cfg, &data, &refs);
@@ -678,7 +767,7 @@ pub(crate) mod tests {
 
     #[test]
     fn forget_retrains_only_touched_adapters() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let data = dataset(80, 4, 3);
         let mut m = trained(&cfg, &data, 4);
         let touched = m.sample("s0007").unwrap().adapters.clone();
@@ -690,7 +779,7 @@ pub(crate) mod tests {
 
     #[test]
     fn history_independence_three_orders_same_hash() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let data = dataset(60, 3, 9);
         let extra = dataset(70, 3, 10)[60..].to_vec();
         let extra: Vec<_> = extra.into_iter().map(|(id, x, l)| (format!("x{id}"), x, l)).collect();
@@ -724,7 +813,7 @@ pub(crate) mod tests {
 
     #[test]
     fn verify_catches_one_flipped_bit() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let mut m = trained(&cfg, &dataset(80, 4, 4), 4);
         assert!(m.verify().unwrap().ok());
         let i = (0..8).find(|&i| m.adapter(i).is_some_and(|p| p.labels.len() > 1)).unwrap();
@@ -734,7 +823,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_inputs_are_rejected_and_state_untouched() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let data = dataset(40, 2, 6);
         let mut m = trained(&cfg, &data, 2);
         let before = m.clone();
@@ -753,18 +842,18 @@ pub(crate) mod tests {
         assert!(matches!(m.predict(&nan), Err(Error::InvalidEncoding(_))));
         assert_eq!(m, before);
         assert!(matches!(
-            LegoNetConfig::new().with_n_adapters(8).with_k(9).init(keys(8), "e"),
+            LegoNetConfig::new().fixed(8, 9).init(keys(8), "e"),
             Err(Error::InvalidConfig(_))
         ));
         assert!(matches!(
-            LegoNetConfig::new().with_n_adapters(7).init(keys(8), "e"),
+            LegoNetConfig::new().fixed(2000, 1).init(keys(8), "e"),
             Err(Error::InvalidConfig(_))
         ));
     }
 
     #[test]
     fn predict_learns_only_from_trained_adapters() {
-        let cfg = LegoNetConfig::new().with_n_adapters(4).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(4, 2);
         let train = dataset(120, 3, 8);
         let test = dataset(60, 3, 8);
         let mut m = model(&cfg, 3);
@@ -783,7 +872,7 @@ pub(crate) mod tests {
 
     #[test]
     fn remove_class_forgets_all_its_samples() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let data = dataset(60, 3, 12);
         let mut m = trained(&cfg, &data, 3);
         let r = m.remove_class("class1").unwrap();
@@ -806,7 +895,7 @@ pub(crate) mod tests {
 
     #[test]
     fn add_many_is_all_or_nothing_and_train_some_matches_train() {
-        let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+        let cfg = LegoNetConfig::new().fixed(8, 2);
         let data = dataset(40, 3, 17);
         let items: Vec<(&str, &[f32], &str)> =
             data.iter().map(|(id, x, l)| (id.as_str(), x.as_slice(), l.as_str())).collect();
@@ -843,5 +932,82 @@ pub(crate) mod tests {
         let mut sorted = touched.clone();
         sorted.sort();
         assert_eq!(m.forget(&["s0003"]).unwrap().adapters, sorted);
+    }
+
+    fn small_levels() -> LegoNetConfig {
+        let l = |from, adapters, activated| crate::capacity::Level { from, adapters, activated };
+        LegoNetConfig::new().with_schedule(Schedule(vec![l(0, 1, 1), l(20, 4, 2), l(40, 8, 3)]))
+    }
+
+    #[test]
+    fn capacity_levels_are_a_function_of_the_sample_set_alone() {
+        let cfg = small_levels();
+        let data = dataset(50, 3, 40);
+        let extra: Vec<_> =
+            dataset(60, 3, 41)[50..].iter().map(|(id, x, l)| (format!("x{id}"), x.clone(), l.clone())).collect();
+        let a = trained(&cfg, &data, 3);
+        assert_eq!(a.structure(), (8, 3));
+        // Up through every level, down through two of them by forgets, and up again.
+        let mut b = model(&cfg, 3);
+        let add = |m: &mut LegoNet, rows: &[(String, Vec<f32>, String)]| {
+            for (id, x, l) in rows {
+                m.add(id, x, l).unwrap();
+            }
+        };
+        add(&mut b, &data[..15]);
+        assert!(!b.train().unwrap().restructured);
+        assert_eq!(b.structure(), (1, 1));
+        add(&mut b, &data[15..30]);
+        add(&mut b, &extra);
+        assert_eq!(b.pending(), 8, "the next structure's adapters are pending");
+        assert!(matches!(b.verify(), Err(Error::NotTrained(_))));
+        assert!(b.train().unwrap().restructured);
+        assert_eq!(b.structure(), (8, 3));
+        let ids: Vec<&str> = data[5..25].iter().map(|d| d.0.as_str()).collect();
+        let r = b.forget(&ids).unwrap();
+        assert!(r.restructured);
+        assert_eq!(b.structure(), (4, 2));
+        assert_eq!(r.adapters, vec![0, 1, 2, 3]);
+        assert_eq!(r.adapters_retrained, b.member_counts().iter().filter(|&&c| c > 0).count());
+        assert_eq!(r.samples_replayed, b.member_counts().iter().sum::<usize>());
+        let ex: Vec<&str> = extra.iter().map(|d| d.0.as_str()).collect();
+        assert!(b.forget(&ex).unwrap().restructured);
+        assert_eq!(b.structure(), (1, 1));
+        assert!(b.verify().unwrap().ok());
+        add(&mut b, &data[5..25]);
+        add(&mut b, &data[30..]);
+        assert!(b.train().unwrap().restructured);
+        assert_eq!(a.model_hash(), b.model_hash());
+        assert!(b.verify().unwrap().ok());
+        // One forget right at a boundary: 40 -> 39 samples leaves level (8, 3).
+        let mut c = trained(&cfg, &data[..40], 3);
+        assert_eq!(c.structure(), (8, 3));
+        let r = c.forget(&["s0003"]).unwrap();
+        assert!(r.restructured);
+        let survivors: Vec<_> = data[..40].iter().filter(|d| d.0 != "s0003").cloned().collect();
+        assert_eq!(c.model_hash(), trained(&cfg, &survivors, 3).model_hash());
+        // Snapshots carry the levels; a trained structure that disagrees with them is refused.
+        let back = LegoNet::import(&c.export(), "test-encoder", c.keys()).unwrap();
+        assert_eq!(back, c);
+        let mut wrong = c.clone();
+        wrong.k = 1;
+        assert!(matches!(LegoNet::import(&wrong.export(), "test-encoder", c.keys()), Err(Error::CorruptSnapshot(_))));
+    }
+
+    #[test]
+    fn the_default_starts_as_one_head_on_everything() {
+        let cfg = LegoNetConfig::new();
+        let data = dataset(60, 3, 42);
+        let m = trained(&cfg, &data, 3);
+        assert_eq!(m.structure(), (1, 1));
+        let mut retrain = crate::baselines::Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap();
+        for (id, x, l) in &data {
+            retrain.add(id, x, l).unwrap();
+        }
+        retrain.train().unwrap();
+        for (_, x, _) in dataset(20, 3, 43) {
+            assert_eq!(m.predict(&x).unwrap().scores, retrain.predict(&x).unwrap().scores);
+        }
+        assert!(matches!(cfg.clone().with_k(Some(2)).validate(100), Err(Error::InvalidConfig(_))));
     }
 }

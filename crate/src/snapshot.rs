@@ -3,8 +3,9 @@
 //! Layout (all integers little-endian, strings as u32 length + UTF-8, floats as IEEE bits):
 //!
 //! ```text
-//! "LEGONET\0"  u32 version (= 3; 3 = the lane-summed f32 activation distance)  u64 body length  body  SHA-256(everything before it)
-//! body: encoder id, key hash, config (n, k, seed, head kind u8, ridge lambda f64, epochs,
+//! "LEGONET\0"  u32 version (= 4; 3 = the lane-summed f32 activation distance, 4 = capacity levels)  u64 body length  body  SHA-256(everything before it)
+//! body: encoder id, key hash, config (current n, current k, seed, capacity flag u8 then
+//!       (when adaptive) u64 level count and (from, n, k) per level, head kind u8, ridge lambda f64, epochs,
 //!       learning rate f64, batch size), dim, anchor owners (u32 each),
 //!       classes, samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
@@ -27,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::activation;
 use crate::adapter::{AdapterParams, HeadConfig, HeadKind};
+use crate::capacity::{Level, Schedule};
 use crate::keys::KeySet;
 use crate::ledger::{Ledger, Sample, validate_encoding};
 use crate::model::{GramCache, LegoNet, LegoNetConfig};
@@ -35,7 +37,7 @@ use crate::{Error, Result};
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LEGONET\0";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 const HEADER: usize = 8 + 4 + 8;
 const CHECKSUM: usize = 32;
@@ -124,9 +126,18 @@ pub fn encode(m: &LegoNet) -> Vec<u8> {
     w.str(&m.encoder_id);
     w.str(m.keys.hash());
     let c = &m.config;
-    w.u64(c.n_adapters as u64);
-    w.u64(c.k as u64);
+    w.u64(m.keys.len() as u64);
+    w.u64(m.k as u64);
     w.u64(c.seed);
+    w.u8(c.is_adaptive() as u8);
+    if c.is_adaptive() {
+        w.u64(c.schedule.0.len() as u64);
+        for l in &c.schedule.0 {
+            w.u64(l.from as u64);
+            w.u64(l.adapters as u64);
+            w.u64(l.activated as u64);
+        }
+    }
     w.u8(match c.head.kind {
         HeadKind::Ridge => 0,
         HeadKind::Softmax => 1,
@@ -218,6 +229,17 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     let n_adapters = r.usize()?;
     let k = r.usize()?;
     let seed = r.u64()?;
+    let schedule = match r.u8()? {
+        0 => None,
+        1 => {
+            let mut levels = Vec::new();
+            for _ in 0..r.count(24)? {
+                levels.push(Level { from: r.usize()?, adapters: r.usize()?, activated: r.usize()? });
+            }
+            Some(Schedule(levels))
+        }
+        _ => return Err(corrupt("bad capacity flag")),
+    };
     let kind = match r.u8()? {
         0 => HeadKind::Ridge,
         1 => HeadKind::Softmax,
@@ -229,7 +251,16 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
         .with_epochs(r.usize()?)
         .with_learning_rate(r.f64()?)
         .with_batch_size(r.usize()?);
-    let config = LegoNetConfig::new().with_n_adapters(n_adapters).with_k(k).with_seed(seed).with_head(head);
+    let config = match schedule {
+        Some(s) => LegoNetConfig::new().with_schedule(s),
+        None => LegoNetConfig::new().fixed(n_adapters, k),
+    }
+    .with_seed(seed)
+    .with_head(head);
+    config.validate(anchors_from.num_anchors()).map_err(|e| corrupt(format!("config: {e}")))?;
+    if n_adapters == 0 || n_adapters > anchors_from.num_anchors() || k == 0 || k > n_adapters {
+        return Err(corrupt(format!("structure n = {n_adapters}, k = {k} out of range")));
+    }
     let dim = r.usize()?;
     if dim != anchors_from.dim() {
         return Err(corrupt(format!("encoding dimension {dim}, the encoder's is {}", anchors_from.dim())));
@@ -244,7 +275,6 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     if keys.hash() != key_hash {
         return Err(corrupt("key hash does not match the keys (different anchors, owners, n or seed)"));
     }
-    config.validate(&keys).map_err(|e| corrupt(format!("config: {e}")))?;
     let mut classes = BTreeSet::new();
     for _ in 0..r.count(4)? {
         let c = r.str()?;
@@ -327,8 +357,11 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
             None => return Err(corrupt(format!("adapter {i}: members but no parameters"))),
         }
     }
+    if dirty.is_empty() && config.structure(ledger.len()) != (n_adapters, k) {
+        return Err(corrupt("trained structure disagrees with the capacity schedule for the stored samples"));
+    }
     let grams = GramCache::new(n_adapters);
-    Ok(LegoNet { config, encoder_id: found, keys, classes, ledger, adapters: params, dirty, grams })
+    Ok(LegoNet { config, encoder_id: found, keys, k, classes, ledger, adapters: params, dirty, grams })
 }
 
 #[cfg(test)]
@@ -338,7 +371,7 @@ mod tests {
     use crate::model::tests::{dataset, model};
 
     fn trained() -> LegoNet {
-        let mut m = model(&LegoNetConfig::new().with_n_adapters(8).with_k(2), 3);
+        let mut m = model(&LegoNetConfig::new().fixed(8, 2), 3);
         for (id, x, l) in dataset(50, 3, 2) {
             m.add(&id, &x, &l).unwrap();
         }
@@ -375,10 +408,10 @@ mod tests {
             assert!(matches!(m.restore(&b), Err(Error::CorruptSnapshot(_))), "bit at {pos}");
         }
         // Wrong (older) versions: v2 routed with the f64 distance, so it is refused, not misread.
-        for old in [1u32, 2] {
+        for old in [1u32, 2, 3] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
-            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 3 }) if found == old));
+            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 4 }) if found == old));
         }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
@@ -404,7 +437,7 @@ mod tests {
         let anchor_bytes = m.keys().anchors().len() * 4;
         assert!(bytes.len() < anchor_bytes + 50 * 24 * 4, "{} bytes", bytes.len());
         // A model with another n and seed restores it: it only lends its anchors.
-        let mut other = model(&LegoNetConfig::new().with_n_adapters(4).with_k(1).with_seed(7), 0);
+        let mut other = model(&LegoNetConfig::new().fixed(4, 1).with_seed(7), 0);
         other.restore(&bytes).unwrap();
         assert_eq!(other, m);
         // Anchors from another encoder fail the key hash.

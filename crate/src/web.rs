@@ -171,11 +171,11 @@ impl WasmEngine {
                     .map_err(|e| js_error(Error::InvalidConfig(e.to_string())))?
             };
             let mut lc = crate::model::LegoNetConfig::new();
-            if let Some(n) = cfg.adapters {
-                lc.n_adapters = n;
-            }
-            if let Some(k) = cfg.activated {
-                lc.k = k;
+            // Either expert option fixes the structure (the other defaults as it did before the
+            // capacity levels); neither lets the structure follow the data.
+            if cfg.adapters.is_some() || cfg.activated.is_some() {
+                let n = cfg.adapters.unwrap_or(32);
+                lc = lc.fixed(n, cfg.activated.unwrap_or(n.min(3)));
             }
             if let Some(s) = cfg.seed {
                 lc.seed = s;
@@ -219,6 +219,10 @@ impl WasmEngine {
     /// id. Returns the ids.
     #[wasm_bindgen(js_name = addMany)]
     pub fn add_many(&mut self, ids: Vec<JsValue>, encodings: Vec<Float32Array>, labels: Vec<String>) -> Result<Vec<String>, JsValue> {
+        // Checked before zipping: zip would silently drop the surplus of a longer list.
+        if encodings.len() != ids.len() || labels.len() != ids.len() {
+            return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
+        }
         let ids: Vec<String> = ids.into_iter().map(|v| v.as_string().unwrap_or_else(random_id)).collect();
         let encodings: Vec<Vec<f32>> = encodings.iter().map(Float32Array::to_vec).collect();
         let items: Vec<(&str, &[f32], &str)> = ids
@@ -227,9 +231,6 @@ impl WasmEngine {
             .zip(&labels)
             .map(|((i, e), l)| (i.as_str(), e.as_slice(), l.as_str()))
             .collect();
-        if items.len() != ids.len() || items.len() != labels.len() {
-            return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
-        }
         self.model.add_many(&items).map_err(js_error)?;
         Ok(ids)
     }

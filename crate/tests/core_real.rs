@@ -46,7 +46,7 @@ fn real_keys_are_deterministic_balanced_and_route_fixtures() {
 #[test]
 fn fixtures_round_trip_through_a_real_model() {
     let w = weights();
-    let cfg = LegoNetConfig::new().with_n_adapters(8).with_k(2);
+    let cfg = LegoNetConfig::new().fixed(8, 2);
     let mut m = cfg.init(KeySet::from_weights(&w, 8, 0).unwrap(), w.encoder_id()).unwrap();
     for c in ["animal", "object"] {
         m.add_class(c).unwrap();

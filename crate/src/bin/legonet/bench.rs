@@ -1,9 +1,9 @@
 //! `legonet bench`: LegoNet at several (n, k) against Retrain, FixSISA and KNN on real images.
 //!
 //! Images are encoded once through the frozen encoder and cached under
-//! `~/.cache/legonet/encodings/<set>-<encoder id>.bin`; every run after that trains from the
-//! cache. Prints a markdown table and writes `--out FILE.json` plus `FILE.svg` (accuracy vs
-//! single-sample forget latency).
+//! `$LEGONET_CACHE/encodings/<set>-<encoder id>.bin`; every run after that trains from the
+//! cache. Prints a markdown table and writes `--out FILE.json` plus `FILE.svg` (accuracy and
+//! single-sample forget p95 against the training-set size, one line per method).
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
 use legonet::{
-    Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Result,
+    Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Result,
     Sharded, Unlearner, WeightFile, ENCODING_DIM,
 };
 use rand::{RngExt, SeedableRng};
@@ -19,7 +19,8 @@ use rand_chacha::ChaCha8Rng;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// A prepared set from ../shared/datasets: fashion-mnist-5k or gcompris-photos.
+    /// A prepared set under --datasets: fashion-mnist-5k, or a photo set with an `images/`
+    /// folder of class sub-folders (gcompris-photos, tuxpaint-photos).
     #[arg(long, conflicts_with = "images")]
     set: Option<String>,
     /// Any folder of class sub-folders of photos (evaluated like gcompris-photos, k-fold).
@@ -34,14 +35,22 @@ pub struct BenchArgs {
     /// Training-set sizes for fashion-mnist-5k (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "500,1000,2000,4000")]
     sizes: Vec<usize>,
-    /// Folds for photo folders (stratified).
+    /// Folds for photo folders (stratified), used by `--shots all`.
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    /// Photo folders: training photos per class (seeded stratified draw, the rest tested), or
+    /// `all` for the k-fold (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    shots: Vec<String>,
+    /// Draws per size / shots value (fashion sizes and photo shots); rows average them.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
     /// Random single-sample deletions timed per configuration (and per fold).
     #[arg(long, default_value_t = 50)]
     forgets: usize,
-    /// LegoNet (n, k) pairs as n:k, comma-separated; the first is the default configuration.
-    #[arg(long, value_delimiter = ',', default_value = "32:3,16:2,32:2,64:3,128:4,32:1")]
+    /// LegoNet structures, comma-separated: `auto` (the library's default: capacity levels by
+    /// sample count) or a fixed `n:k`.
+    #[arg(long, value_delimiter = ',', default_value = "auto,32:3,16:3,4:2")]
     configs: Vec<String>,
     /// Also run every method with the burn-autodiff softmax head (slower).
     #[arg(long)]
@@ -72,8 +81,12 @@ struct Encoded {
     rows: Vec<(Vec<f32>, u32, bool)>,
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+/// `$LEGONET_CACHE`, else `~/.cache/legonet` (what ./dev uses).
+fn cache_dir() -> PathBuf {
+    if let Some(c) = std::env::var_os("LEGONET_CACHE") {
+        return PathBuf::from(c);
+    }
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache/legonet")
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -164,7 +177,7 @@ fn load_weights(args: &BenchArgs) -> Result<WeightFile> {
 
 /// Encodes through the frozen encoder, or reads the cache written by an earlier run.
 fn encoded(name: &str, source: impl FnOnce() -> Result<Source>, weights: &WeightFile) -> Result<Encoded> {
-    let dir = home().join(".cache/legonet/encodings");
+    let dir = cache_dir().join("encodings");
     let cache = dir.join(format!("{name}-{}.bin", weights.encoder_id()));
     if let Ok(bytes) = std::fs::read(&cache)
         && let Some(e) = read_cache(&bytes)
@@ -244,6 +257,8 @@ fn read_cache(b: &[u8]) -> Option<Encoded> {
 #[derive(serde::Serialize, Clone)]
 struct Row {
     set: String,
+    /// Training photos per class (`all`: the k-fold); `None` for fashion-mnist sizes.
+    shots: Option<String>,
     method: String,
     head: String,
     n: usize,
@@ -265,10 +280,12 @@ struct Row {
 /// A method to build fresh for each run.
 #[derive(Clone)]
 enum Method {
-    LegoNet { n: usize, k: usize, default: bool },
+    /// `None`: the capacity levels (the library's default).
+    LegoNet(Option<(usize, usize)>),
     Retrain,
     FixSisa(usize),
     Knn(usize),
+    Ncm,
 }
 
 struct Split<'a> {
@@ -292,13 +309,17 @@ struct Measured {
     samples: Vec<f64>,
     params: Vec<f64>,
     members: Vec<usize>,
+    structure: (usize, usize),
 }
 
 fn build(method: &Method, head: &HeadConfig, keys: &dyn Fn(usize) -> Result<KeySet>, encoder_id: &str, seed: u64, classes: &[String]) -> Result<Box<dyn Unlearner>> {
     Ok(match method {
-        Method::LegoNet { n, k, .. } => {
-            let cfg = LegoNetConfig::new().with_n_adapters(*n).with_k(*k).with_seed(seed).with_head(head.clone());
-            let mut m = cfg.init(keys(*n)?, encoder_id)?;
+        Method::LegoNet(fixed) => {
+            let mut cfg = LegoNetConfig::new().with_seed(seed).with_head(head.clone());
+            if let Some((n, k)) = fixed {
+                cfg = cfg.fixed(*n, *k);
+            }
+            let mut m = cfg.init(keys(cfg.structure(0).0)?, encoder_id)?;
             for c in classes {
                 m.add_class(c)?;
             }
@@ -307,6 +328,7 @@ fn build(method: &Method, head: &HeadConfig, keys: &dyn Fn(usize) -> Result<KeyS
         Method::Retrain => Box::new(Sharded::retrain(head.clone(), ENCODING_DIM, seed)?),
         Method::FixSisa(s) => Box::new(Sharded::fixsisa(head.clone(), ENCODING_DIM, *s, seed)?),
         Method::Knn(k) => Box::new(Knn::new(*k, ENCODING_DIM)?),
+        Method::Ncm => Box::new(Ncm::new(ENCODING_DIM)),
     })
 }
 
@@ -318,6 +340,7 @@ fn measure(model: &mut dyn Unlearner, split: &Split, forgets: usize, rng: &mut C
     model.train()?;
     let train_ms = t.elapsed().as_secs_f64() * 1e3;
     let members = model.members_per_adapter();
+    let structure = model.structure();
     let ok = split.test.iter().filter(|(x, l)| model.predict(x).map(|p| p.label == *l).unwrap_or(false)).count();
     let accuracy = ok as f64 / split.test.len().max(1) as f64;
     // Random deletion order over the training ids; single deletions first, then 10-batches.
@@ -339,15 +362,17 @@ fn measure(model: &mut dyn Unlearner, split: &Split, forgets: usize, rng: &mut C
         model.forget(batch)?;
         f10.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    Ok(Measured { accuracy, train_ms, forgets: f1, forgets10: f10, samples, params, members })
+    Ok(Measured { accuracy, train_ms, forgets: f1, forgets10: f10, samples, params, members, structure })
 }
 
-fn row(set: &str, method: &Method, head: &str, n_train: usize, runs: Vec<Measured>) -> Row {
-    let (name, n, k, default) = match method {
-        Method::LegoNet { n, k, default } => ("legonet", *n, *k, *default),
-        Method::Retrain => ("retrain", 1, 1, false),
-        Method::FixSisa(s) => ("fixsisa", *s, 1, false),
-        Method::Knn(k) => ("knn", 0, *k, false),
+fn row(set: &str, shots: Option<String>, method: &Method, head: &str, n_train: usize, runs: Vec<Measured>) -> Row {
+    let (n, k) = runs[0].structure;
+    let (name, default) = match method {
+        Method::LegoNet(fixed) => ("legonet", fixed.is_none()),
+        Method::Retrain => ("retrain", false),
+        Method::FixSisa(_) => ("fixsisa", false),
+        Method::Knn(_) => ("knn", false),
+        Method::Ncm => ("ncm", false),
     };
     let r = runs.len() as f64;
     let mean = |f: &dyn Fn(&Measured) -> f64| runs.iter().map(f).sum::<f64>() / r;
@@ -358,6 +383,7 @@ fn row(set: &str, method: &Method, head: &str, n_train: usize, runs: Vec<Measure
     members.sort_unstable();
     Row {
         set: set.into(),
+        shots,
         method: name.into(),
         head: head.into(),
         n,
@@ -378,35 +404,33 @@ fn row(set: &str, method: &Method, head: &str, n_train: usize, runs: Vec<Measure
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let datasets = args.datasets.clone().unwrap_or_else(|| home().join(".cache/legonet/datasets"));
+    let datasets = args.datasets.clone().unwrap_or_else(|| cache_dir().join("datasets"));
     let weights = load_weights(&args)?;
     let encoder_id = weights.encoder_id().to_string();
     let (set, data) = match (&args.set, &args.images) {
         (Some(s), None) if s == "fashion-mnist-5k" => (s.clone(), encoded(s, || fashion(&datasets.join(s)), &weights)?),
-        (Some(s), None) if s == "gcompris-photos" => {
-            (s.clone(), encoded(s, || photo_folder(&datasets.join(s).join("images")), &weights)?)
-        }
+        (Some(s), None) => (s.clone(), encoded(s, || photo_folder(&datasets.join(s).join("images")), &weights)?),
         (None, Some(dir)) => {
             let name = format!("images-{}", dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
             (name.clone(), encoded(&name, || photo_folder(dir), &weights)?)
         }
-        _ => {
-            return Err(Error::InvalidInput(
-                "give --set fashion-mnist-5k|gcompris-photos or --images DIR".into(),
-            ))
-        }
+        _ => return Err(Error::InvalidInput("give --set NAME or --images DIR".into())),
     };
     let keys = |n: usize| KeySet::from_weights(&weights, n, args.seed);
     let mut methods = Vec::new();
-    for (i, c) in args.configs.iter().enumerate() {
+    for c in &args.configs {
+        if c == "auto" {
+            methods.push(Method::LegoNet(None));
+            continue;
+        }
         let (n, k) = c
             .split_once(':')
             .and_then(|(n, k)| Some((n.parse().ok()?, k.parse().ok()?)))
-            .ok_or_else(|| Error::InvalidInput(format!("--configs entry {c:?} is not n:k")))?;
-        methods.push(Method::LegoNet { n, k, default: i == 0 });
+            .ok_or_else(|| Error::InvalidInput(format!("--configs entry {c:?} is not auto or n:k")))?;
+        methods.push(Method::LegoNet(Some((n, k))));
     }
     if !args.no_baselines {
-        methods.extend([Method::Retrain, Method::FixSisa(args.shards), Method::Knn(args.knn_k)]);
+        methods.extend([Method::Retrain, Method::FixSisa(args.shards), Method::Knn(args.knn_k), Method::Ncm]);
     }
     let mut ridge = HeadConfig::new();
     if let Some(l) = args.ridge_lambda {
@@ -416,56 +440,82 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.softmax {
         heads.push(("softmax", HeadConfig::new().with_kind(HeadKind::Softmax)));
     }
-    // Build the evaluation splits: fashion = first N of a seeded class-balanced shuffle vs the
-    // fixed test set; photo folders = stratified k-fold.
     let label = |i: u32| data.classes[i as usize].as_str();
-    let mut plans: Vec<(usize, Vec<Split>)> = Vec::new();
-    if data.rows.iter().any(|r| r.2) {
-        let mut train: Vec<usize> = (0..data.rows.len()).filter(|&i| !data.rows[i].2).collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-        for i in (1..train.len()).rev() {
-            train.swap(i, rng.random_range(0..=i));
+    let row_of = |i: usize| (format!("s{i:05}"), data.rows[i].0.as_slice(), label(data.rows[i].1));
+    let shuffled = |mut v: Vec<usize>, seed: u64| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for i in (1..v.len()).rev() {
+            v.swap(i, rng.random_range(0..=i));
         }
+        v
+    };
+    let repeats = args.repeats.max(1) as u64;
+    // Evaluation splits: fashion = first N of a seeded shuffle (one per repeat) vs the fixed test
+    // set; photo folders = `shots` photos per class drawn per repeat (the rest tested), or the
+    // stratified k-fold for `all`.
+    let mut plans: Vec<(usize, Option<String>, Vec<Split>)> = Vec::new();
+    if data.rows.iter().any(|r| r.2) {
+        let train: Vec<usize> = (0..data.rows.len()).filter(|&i| !data.rows[i].2).collect();
         let test: Vec<_> = data.rows.iter().filter(|r| r.2).map(|r| (r.0.as_slice(), label(r.1))).collect();
         for &n in &args.sizes {
             let n = n.min(train.len());
-            let tr = train[..n].iter().map(|&i| (format!("s{i:05}"), data.rows[i].0.as_slice(), label(data.rows[i].1))).collect();
-            plans.push((n, vec![Split { train: tr, test: test.clone() }]));
+            let splits = (0..repeats)
+                .map(|r| {
+                    let order = shuffled(train.clone(), args.seed + r);
+                    Split { train: order[..n].iter().map(|&i| row_of(i)).collect(), test: test.clone() }
+                })
+                .collect();
+            plans.push((n, None, splits));
         }
     } else {
-        let folds = args.folds.max(2);
-        let mut fold_of = vec![0usize; data.rows.len()];
-        let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-        for c in 0..data.classes.len() as u32 {
-            let mut idx: Vec<usize> = (0..data.rows.len()).filter(|&i| data.rows[i].1 == c).collect();
-            for i in (1..idx.len()).rev() {
-                idx.swap(i, rng.random_range(0..=i));
-            }
-            for (j, &i) in idx.iter().enumerate() {
-                fold_of[i] = j % folds;
-            }
-        }
-        let splits: Vec<Split> = (0..folds)
-            .map(|f| Split {
-                train: (0..data.rows.len())
-                    .filter(|&i| fold_of[i] != f)
-                    .map(|i| (format!("s{i:05}"), data.rows[i].0.as_slice(), label(data.rows[i].1)))
-                    .collect(),
-                test: (0..data.rows.len())
-                    .filter(|&i| fold_of[i] == f)
-                    .map(|i| (data.rows[i].0.as_slice(), label(data.rows[i].1)))
-                    .collect(),
-            })
+        let by_class: Vec<Vec<usize>> = (0..data.classes.len() as u32)
+            .map(|c| (0..data.rows.len()).filter(|&i| data.rows[i].1 == c).collect())
             .collect();
-        let n = splits[0].train.len();
-        plans.push((n, splits));
+        for shots in &args.shots {
+            let splits: Vec<Split> = if shots == "all" {
+                let folds = args.folds.max(2);
+                let mut fold_of = vec![0usize; data.rows.len()];
+                for (c, idx) in by_class.iter().enumerate() {
+                    for (j, &i) in shuffled(idx.clone(), args.seed ^ (c as u64) << 32).iter().enumerate() {
+                        fold_of[i] = j % folds;
+                    }
+                }
+                (0..folds)
+                    .map(|f| Split {
+                        train: (0..data.rows.len()).filter(|&i| fold_of[i] != f).map(row_of).collect(),
+                        test: (0..data.rows.len())
+                            .filter(|&i| fold_of[i] == f)
+                            .map(|i| (data.rows[i].0.as_slice(), label(data.rows[i].1)))
+                            .collect(),
+                    })
+                    .collect()
+            } else {
+                let k: usize = shots
+                    .parse()
+                    .map_err(|_| Error::InvalidInput(format!("--shots entry {shots:?} is not a number or all")))?;
+                (0..repeats)
+                    .map(|r| {
+                        let mut split = Split { train: Vec::new(), test: Vec::new() };
+                        for (c, idx) in by_class.iter().enumerate() {
+                            let order = shuffled(idx.clone(), (args.seed + r) ^ (c as u64) << 32);
+                            let k = k.min(order.len().saturating_sub(1));
+                            split.train.extend(order[..k].iter().map(|&i| row_of(i)));
+                            split.test.extend(order[k..].iter().map(|&i| (data.rows[i].0.as_slice(), label(data.rows[i].1))));
+                        }
+                        split
+                    })
+                    .collect()
+            };
+            let n = splits[0].train.len();
+            plans.push((n, Some(shots.clone()), splits));
+        }
     }
     let mut rows = Vec::new();
-    for (n_train, splits) in &plans {
+    for (n_train, shots, splits) in &plans {
         for (head_name, head) in &heads {
             for method in &methods {
-                if matches!(method, Method::Knn(_)) && *head_name != "ridge" {
-                    continue; // KNN has no head
+                if matches!(method, Method::Knn(_) | Method::Ncm) && *head_name != "ridge" {
+                    continue; // no head
                 }
                 let mut runs = Vec::new();
                 for (f, split) in splits.iter().enumerate() {
@@ -473,10 +523,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
                     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ (f as u64 + 1));
                     runs.push(measure(model.as_mut(), split, args.forgets, &mut rng)?);
                 }
-                let r = row(&set, method, if matches!(method, Method::Knn(_)) { "-" } else { head_name }, *n_train, runs);
+                let head_name = if matches!(method, Method::Knn(_) | Method::Ncm) { "-" } else { head_name };
+                let r = row(&set, shots.clone(), method, head_name, *n_train, runs);
                 eprintln!(
-                    "{} n_train={} {}({},{}) acc={:.4} train={:.1}ms forget={:.2}ms",
-                    r.head, r.n_train, r.method, r.n, r.k, r.accuracy, r.train_ms, r.forget_ms_median
+                    "{} n_train={} {}({},{}){} acc={:.4} train={:.1}ms forget={:.2}/{:.2}ms",
+                    r.head, r.n_train, r.method, r.n, r.k, if r.default { " default" } else { "" }, r.accuracy,
+                    r.train_ms, r.forget_ms_median, r.forget_ms_p95
                 );
                 rows.push(r);
             }
@@ -487,7 +539,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "set": set,
         "encoder_id": encoder_id,
         "forgets_per_config": args.forgets,
-        "folds": if plans.len() == 1 && plans[0].1.len() > 1 { args.folds } else { 1 },
+        "folds": args.folds,
+        "repeats": repeats,
         "rows": rows,
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&json).expect("serialisable"))?;
@@ -498,63 +551,81 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| method | head | n | k | default | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| method | head | n | k | default | shots | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} / {:.2} | {:.2} | {:.1} | {:.0} | {}/{}/{} |",
-            r.method, r.head, r.n, r.k, if r.default { "yes" } else { "" }, r.n_train, r.accuracy, r.train_ms,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} / {:.2} | {:.2} | {:.1} | {:.0} | {}/{}/{} |",
+            r.method, r.head, r.n, r.k, if r.default { "yes" } else { "" }, r.shots.as_deref().unwrap_or("-"), r.n_train, r.accuracy, r.train_ms,
             r.forget_ms_median, r.forget_ms_p95, r.forget10_ms_median, r.samples_retrained_per_forget,
             r.params_retrained_per_forget, r.members_min, r.members_median, r.members_max
         );
     }
 }
 
-/// Accuracy vs single-sample forget latency (log x), one point per row at the training size
-/// closest to 2,000.
+/// Two panels against the training-set size (log x): accuracy, and single-sample forget p95
+/// (log y); one line per method (fixed LegoNet structures by n:k).
 fn plot(rows: &[Row], set: &str) -> String {
-    let target = rows.iter().map(|r| r.n_train).min_by_key(|&n| n.abs_diff(2000)).unwrap_or(0);
-    let pts: Vec<&Row> = rows.iter().filter(|r| r.n_train == target).collect();
-    let (w, h, m) = (720.0, 440.0, 60.0);
-    let lx = |v: f64| v.max(1e-3).log10();
-    let (xmin, xmax) = pts.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(lx(r.forget_ms_median)), a.1.max(lx(r.forget_ms_median))));
-    let (ymin, ymax) = pts.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(r.accuracy), a.1.max(r.accuracy)));
-    let (xmin, xmax) = (xmin.floor(), xmax.ceil().max(xmin.floor() + 1.0));
-    let (ymin, ymax) = ((ymin - 0.02).max(0.0), (ymax + 0.02).min(1.0));
-    let px = |v: f64| m + (lx(v) - xmin) / (xmax - xmin) * (w - 2.0 * m);
-    let py = |v: f64| h - m - (v - ymin) / (ymax - ymin).max(1e-9) * (h - 2.0 * m);
+    let name = |r: &Row| match (r.method.as_str(), r.default) {
+        ("legonet", true) => "legonet (default)".to_string(),
+        ("legonet", false) => format!("legonet {}:{}", r.n, r.k),
+        (m, _) => m.to_string(),
+    };
+    let mut series: Vec<(String, Vec<&Row>)> = Vec::new();
+    for r in rows.iter().filter(|r| r.head != "softmax") {
+        match series.iter_mut().find(|s| s.0 == name(r)) {
+            Some(s) => s.1.push(r),
+            None => series.push((name(r), vec![r])),
+        }
+    }
+    let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+    let (pw, ph, m) = (420.0, 300.0, 55.0);
+    let lx = |v: f64| v.max(1.0).log10();
+    let ly = |v: f64| v.max(1e-2).log10();
+    let (xmin, xmax) = rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(lx(r.n_train as f64)), a.1.max(lx(r.n_train as f64))));
+    let (xmin, xmax) = (xmin, xmax.max(xmin + 0.1));
+    let (amin, amax) = rows.iter().fold((1.0f64, 0.0f64), |a, r| (a.0.min(r.accuracy), a.1.max(r.accuracy)));
+    let (amin, amax) = ((amin - 0.02).max(0.0), (amax + 0.02).min(1.0));
+    let (fmin, fmax) = rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(ly(r.forget_ms_p95)), a.1.max(ly(r.forget_ms_p95))));
+    let (fmin, fmax) = (fmin.floor(), fmax.ceil().max(fmin.floor() + 1.0));
+    let px = |panel: f64, v: f64| panel * (pw + m) + m + (lx(v) - xmin) / (xmax - xmin) * (pw - m);
+    let pa = |v: f64| ph - m + 20.0 - (v - amin) / (amax - amin).max(1e-9) * (ph - m - 10.0);
+    let pf = |v: f64| ph - m + 20.0 - (ly(v) - fmin) / (fmax - fmin) * (ph - m - 10.0);
+    let w = 2.0 * (pw + m) + 170.0;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{ph}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">{set}, N train = {target}: accuracy vs single-sample forget latency</text>\n\
-         <line x1=\"{m}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{}\" stroke=\"black\"/>\n\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">forget latency, median ms (log scale)</text>\n\
-         <text x=\"15\" y=\"{}\" transform=\"rotate(-90 15 {})\" text-anchor=\"middle\">test accuracy</text>\n",
-        w / 2.0, h - m, w - m, h - m, h - m, w / 2.0, h - 15.0, h / 2.0, h / 2.0
+         <text x=\"{}\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">{set}: accuracy (left) and single-sample forget p95 in ms (right, log) vs training photos (log)</text>\n",
+        w / 2.0
     );
-    for e in (xmin as i32)..=(xmax as i32) {
-        let x = m + (e as f64 - xmin) / (xmax - xmin) * (w - 2.0 * m);
-        s += &format!("<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", h - m + 15.0, 10f64.powi(e));
+    for panel in [0.0, 1.0] {
+        let x0 = panel * (pw + m) + m;
+        s += &format!("<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{x0}\" y1=\"30\" x2=\"{x0}\" y2=\"{}\" stroke=\"black\"/>\n", ph - m + 20.0, x0 + pw - m, ph - m + 20.0, ph - m + 20.0);
+        let mut ns: Vec<usize> = rows.iter().map(|r| r.n_train).collect();
+        ns.sort_unstable();
+        ns.dedup();
+        for n in ns {
+            s += &format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>\n", px(panel, n as f64), ph - m + 34.0);
+        }
     }
     for i in 0..=4 {
-        let v = ymin + (ymax - ymin) * i as f64 / 4.0;
-        s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.3}</text>\n", m - 5.0, py(v) + 4.0);
+        let v = amin + (amax - amin) * i as f64 / 4.0;
+        s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.2}</text>\n", m - 4.0, pa(v) + 4.0);
     }
-    for r in pts {
-        let colour = match r.method.as_str() {
-            "legonet" => "#1f77b4",
-            "retrain" => "#d62728",
-            "fixsisa" => "#2ca02c",
-            _ => "#9467bd",
-        };
-        let (x, y) = (px(r.forget_ms_median), py(r.accuracy));
-        let name = if r.method == "legonet" { format!("legonet {}:{} {}", r.n, r.k, r.head) } else { format!("{} {}", r.method, r.head) };
-        s += &format!(
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{}\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{:.1}\">{name}</text>\n",
-            if r.default { 6 } else { 4 },
-            x + 7.0,
-            y - 5.0
-        );
+    for e in (fmin as i32)..=(fmax as i32) {
+        s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n", pw + 2.0 * m - 4.0, pf(10f64.powi(e)) + 4.0, 10f64.powi(e));
+    }
+    for (i, (label, pts)) in series.iter().enumerate() {
+        let c = colours[i % colours.len()];
+        let mut pts = pts.clone();
+        pts.sort_by_key(|r| r.n_train);
+        let line = |f: &dyn Fn(&Row) -> (f64, f64)| pts.iter().map(|r| { let (x, y) = f(r); format!("{x:.1},{y:.1}") }).collect::<Vec<_>>().join(" ");
+        let width = if label.contains("default") { 3 } else { 1 };
+        s += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n", line(&|r| (px(0.0, r.n_train as f64), pa(r.accuracy))));
+        if label != "knn" {
+            s += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n", line(&|r| (px(1.0, r.n_train as f64), pf(r.forget_ms_p95))));
+        }
+        s += &format!("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{label}</text>\n", w - 160.0, 40.0 + 16.0 * i as f64, w - 145.0, 49.0 + 16.0 * i as f64);
     }
     s + "</svg>\n"
 }

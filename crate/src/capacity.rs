@@ -1,0 +1,101 @@
+//! How many adapters a model has, and how many each sample activates, as a pure function of the
+//! number of stored samples.
+//!
+//! A fixed (n, k) is right at one size only: with a few dozen photos every adapter sees a handful
+//! of them and the ensemble gives up 8–20 points to one head trained on all of them, while at
+//! thousands one head is exact but its forget re-solves an N×N system. So the default model
+//! picks (n, k) from a [`Schedule`] of size levels. Exactness needs the structure to be a pure
+//! function of the current sample set, never of the order samples came and went: the level is
+//! looked up from the sample count alone, with no hysteresis, and `train` (or a `forget`)
+//! rebuilds the keys and re-routes every sample when the level changes. That rebuild retrains
+//! every adapter and is reported as such; it happens only when N crosses a level boundary.
+//!
+//! The default levels were chosen by `legonet bench` on fashion-mnist-5k, gcompris-photos and
+//! tuxpaint-photos (docs/core.md): one adapter (the Retrain model itself, so the same accuracy)
+//! while its forget stays cheap, then more adapters with k = 2–3 as N grows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// One size level: from `from` stored samples on, `adapters` adapters with `activated` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    /// Smallest sample count of this level.
+    pub from: usize,
+    /// Number of adapters n.
+    pub adapters: usize,
+    /// Adapters each sample activates, k.
+    pub activated: usize,
+}
+
+/// Size levels, ascending by `from`; the first starts at 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule(pub Vec<Level>);
+
+impl Default for Schedule {
+    fn default() -> Self {
+        let l = |from, adapters, activated| Level { from, adapters, activated };
+        Schedule(vec![l(0, 1, 1), l(400, 4, 2), l(1_500, 16, 3), l(3_000, 32, 3)])
+    }
+}
+
+impl Schedule {
+    /// Checks the levels: non-empty, the first from 0, strictly ascending, 1 <= k <= n <= `max_adapters`.
+    pub fn validate(&self, max_adapters: usize) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidConfig(m));
+        match self.0.first() {
+            None => return bad("the capacity schedule needs at least one level".into()),
+            Some(l) if l.from != 0 => return bad("the first capacity level must start at 0 samples".into()),
+            _ => {}
+        }
+        if self.0.windows(2).any(|w| w[1].from <= w[0].from) {
+            return bad("capacity levels must be strictly ascending by sample count".into());
+        }
+        for l in &self.0 {
+            if l.adapters == 0 || l.adapters > max_adapters {
+                return bad(format!("a capacity level has {} adapters; allowed 1..={max_adapters}", l.adapters));
+            }
+            if l.activated == 0 || l.activated > l.adapters {
+                return bad(format!("a capacity level activates {} of {} adapters", l.activated, l.adapters));
+            }
+        }
+        Ok(())
+    }
+
+    /// (n, k) for `samples` stored samples.
+    pub fn at(&self, samples: usize) -> (usize, usize) {
+        let l = self.0.iter().rev().find(|l| l.from <= samples).unwrap_or(&self.0[0]);
+        (l.adapters, l.activated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_looked_up_by_count_alone() {
+        let s = Schedule::default();
+        s.validate(1000).unwrap();
+        assert_eq!(s.at(0), (1, 1));
+        assert_eq!(s.at(399), (1, 1));
+        assert_eq!(s.at(400), (4, 2));
+        assert_eq!(s.at(100_000), (32, 3));
+    }
+
+    #[test]
+    fn bad_schedules_are_rejected() {
+        let l = |from, adapters, activated| Level { from, adapters, activated };
+        for s in [
+            vec![],
+            vec![l(1, 1, 1)],
+            vec![l(0, 1, 1), l(0, 2, 1)],
+            vec![l(0, 2, 3)],
+            vec![l(0, 0, 0)],
+            vec![l(0, 2000, 1)],
+        ] {
+            assert!(matches!(Schedule(s).validate(1000), Err(Error::InvalidConfig(_))));
+        }
+    }
+}
