@@ -13,9 +13,12 @@ export interface LegoNetOptions {
   /** Where the encoder runs. `'auto'` (default) measures a warm-up encode on WebGPU and CPU and
    *  keeps the faster; it never picks a software (fallback) WebGPU adapter. */
   backend?: 'auto' | 'webgpu' | 'cpu';
-  /** Number of adapters n (default 32; fewer suit a few dozen photos, see the README). */
+  /** Expert option: a fixed number of adapters n. Left out (the default), n and k follow the
+   *  number of stored examples (one adapter up to a few hundred photos, more beyond; see the
+   *  README), so no one has to guess them. Giving either fixes both (k defaults to min(3, n),
+   *  n to 32). */
   adapters?: number;
-  /** Adapters each example activates, k (default 3). */
+  /** Expert option: a fixed number of adapters each example activates, k. */
   activated?: number;
   /** Model seed (default 0). */
   seed?: number;
@@ -39,14 +42,23 @@ export interface BackendInfo {
 
 export interface Example { id: string; label: string; adapters: number[] }
 export interface Progress { phase: 'encode' | 'train'; done: number; total: number }
-export interface TrainReport { adaptersTrained: number; samplesReplayed: number; paramsTrained: number; ms: number }
+export interface TrainReport {
+  adaptersTrained: number; samplesReplayed: number; paramsTrained: number;
+  /** The example count crossed a capacity level: keys re-dealt, every adapter retrained. */
+  restructured: boolean;
+  ms: number;
+}
 export interface ForgetReport {
   forgotten: number;
   retrainedAdapters: number[];
   samplesReplayed: number;
   paramsRetrained: number;
+  /** The forget crossed a capacity level: every adapter was retrained (and is counted). */
+  restructured: boolean;
   ms: number;
 }
+/** The model's current structure: n adapters, k activated per example. */
+export interface Structure { adapters: number; activated: number }
 export interface VerifyReport { ok: boolean; adaptersChecked: number; mismatches: number[]; ms: number }
 export interface ClassProbability { label: string; probability: number }
 export interface CompareRow {
@@ -88,6 +100,8 @@ export declare class LegoNet {
   labels(): string[];
   examples(): Example[];
   readonly pendingAdapters: number;
+  /** n and k as trained (they follow the example count unless fixed by the options). */
+  readonly structure: Structure;
   readonly backend: BackendInfo;
   readonly encoderId: string;
   dispose(): void;
@@ -95,7 +109,7 @@ export declare class LegoNet {
 }
 export default LegoNet;
 
-export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl'>>>;
+export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'adapters' | 'activated'>>>;
 
 /** Every `code` a LegoNetError carries. The Rust core's codes keep their names (its `Error::code`);
  *  the package adds its own, from `ABORTED` on. A node test checks this list against both. */

@@ -7,7 +7,8 @@ import * as thumbs from './thumbs.js';
 import { createCounter } from './netcount.js';
 
 const MODEL_NAME = 'demo';
-const OPTIONS = { encoderUrl: 'weights/efficientnet-lite0.safetensors', adapters: 16, activated: 3 };
+// No adapters/activated: the library's default structure follows the number of photos.
+const OPTIONS = { encoderUrl: 'weights/efficientnet-lite0.safetensors' };
 const MAX_FILE_BYTES = 40 * 1024 * 1024; // refuse bigger files outright
 const LARGE_SIDE = 4096; // the engine scales longer sides above this down before encoding
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|avif|heic|heif|tiff?|ico|svg)$/i;
@@ -117,8 +118,6 @@ async function boot() {
   ui.samplesAdded = ui.net.examples().length > 0 && (await thumbs.getMeta('samplesAdded').catch(() => false)) === true;
   ui.everTrained = restored && ui.net.examples().length > 0 && ui.net.pendingAdapters === 0;
   ui.selected = ui.net.labels()[0] ?? null;
-  $('n-adapters').textContent = String(OPTIONS.adapters);
-  $('k-activated').textContent = String(OPTIONS.activated);
   counter.markReady();
   $('boot').hidden = true;
   showBackendNotice();
@@ -281,9 +280,12 @@ function thumbEl(e) {
 }
 
 function renderAdaptersView() {
-  const members = new Array(OPTIONS.adapters).fill(0);
+  const { adapters, activated } = ui.net.structure;
+  $('n-adapters').textContent = String(adapters);
+  $('k-activated').textContent = String(activated);
+  const members = new Array(adapters).fill(0);
   for (const e of ui.net.examples()) for (const a of e.adapters) members[a] = (members[a] ?? 0) + 1;
-  const n = Math.max(OPTIONS.adapters, members.length);
+  const n = Math.max(adapters, members.length);
   renderAdapters($('adapters'), { n, members, lit: ui.lit, hover: ui.hover });
   $('adapters-caption').textContent = ui.hover.size
     ? `(this photo uses adapters ${[...ui.hover].sort((a, b) => a - b).join(', ')})`
@@ -299,7 +301,7 @@ async function renderPrivacy() {
     : `CPU (WebAssembly)${'gpu' in navigator ? '' : ' — this browser has no WebGPU'}`;
   $('fact-backend').replaceChildren(h('b', { text: backendText }), h('div.muted.small', { text: `Why: ${b.reason}` }));
   const ex = ui.net.examples();
-  $('fact-model').textContent = `${OPTIONS.adapters} adapters, ${OPTIONS.activated} per photo · ${ex.length} photo description${ex.length === 1 ? '' : 's'} · encoder ${ui.net.encoderId.slice(0, 12)}…`;
+  $('fact-model').textContent = `${ui.net.structure.adapters} adapter${ui.net.structure.adapters === 1 ? '' : 's'}, ${ui.net.structure.activated} per photo · ${ex.length} photo description${ex.length === 1 ? '' : 's'} · encoder ${ui.net.encoderId.slice(0, 12)}…`;
   $('fact-offline').textContent = ui.sw.active
     ? 'Yes: the page, the engine and the weights are cached by a service worker.'
     : `Not in this session (${ui.sw.why}).`;
@@ -629,7 +631,7 @@ async function afterForget(r, ids, { title, shown, before }) {
     h('h4', { text: title }),
     h('div.gone', {}, shown.map((s) => (s.url ? h('img', { src: s.url, alt: 'erased photo' }) : h('span.noimg', { text: '?' })))),
     h('dl.report-stats', {},
-      h('div', {}, h('dt', { text: 'Adapters retrained' }), h('dd', { text: `${r.retrainedAdapters.length} of ${OPTIONS.adapters}` })),
+      h('div', {}, h('dt', { text: 'Adapters retrained' }), h('dd', { text: `${r.retrainedAdapters.length} of ${ui.net.structure.adapters}${r.restructured ? ' (the photo count crossed a size level: all rebuilt)' : ''}` })),
       h('div', {}, h('dt', { text: 'Photos replayed' }), h('dd', { text: `${fmtInt(r.samplesReplayed)} of ${fmtInt(left)}` })),
       h('div', {}, h('dt', { text: 'Parameters retrained' }), h('dd', {
         text: adapterParams ? `${fmtInt(r.paramsRetrained)} of ${fmtInt(adapterParams)}` : fmtInt(r.paramsRetrained),

@@ -14,6 +14,8 @@ use crate::{Error, Result};
 
 /// Number of folds; one of them is held out.
 const FOLDS: u8 = 5;
+/// Fewest FixSISA shards compared (small models have a single adapter).
+const FIXSISA_MIN_SHARDS: usize = 8;
 /// Neighbours of the KNN baseline.
 pub const KNN_K: usize = 3;
 
@@ -67,7 +69,8 @@ pub fn compare(model: &LegoNet, forget: &[&str]) -> Result<Vec<CompareRow>> {
     let mut methods: Vec<Box<dyn Unlearner>> = vec![
         Box::new(legonet),
         Box::new(Sharded::retrain(cfg.head.clone(), dim, cfg.seed)?),
-        Box::new(Sharded::fixsisa(cfg.head.clone(), dim, model.structure().0, cfg.seed)?),
+        // As many shards as the model has adapters, but never one (that would be Retrain again).
+        Box::new(Sharded::fixsisa(cfg.head.clone(), dim, model.structure().0.max(FIXSISA_MIN_SHARDS), cfg.seed)?),
         Box::new(Knn::new(KNN_K, dim)?),
     ];
     let mut rows = Vec::with_capacity(methods.len());

@@ -12,8 +12,6 @@ export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, AbortErr
 /** Defaults of `LegoNet.create` (documented in index.d.ts). */
 export const DEFAULTS = Object.freeze({
   backend: 'auto',
-  adapters: 32,
-  activated: 3,
   seed: 0,
   worker: true,
 });
@@ -171,6 +169,8 @@ export class LegoNet {
 
   /** Adapters whose members changed since the last train. */
   get pendingAdapters() { return this.#state.pendingAdapters; }
+  /** `{ adapters, activated }`: n and k as trained. */
+  get structure() { return { adapters: this.#state.adapters, activated: this.#state.activated }; }
 
   /** What runs the encoder: `{ kind: 'webgpu'|'cpu', name, adapter, reason }`; adapters always train on the CPU. */
   get backend() { return structuredClone(this.#info.backend); }

@@ -69,7 +69,7 @@ async function createEngine(weights, requested, config) {
 function forgetReport(r) {
   return {
     forgotten: r.forgotten, retrainedAdapters: r.adapters, samplesReplayed: r.samplesReplayed,
-    paramsRetrained: r.paramsRetrained, ms: r.elapsedMs,
+    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs,
   };
 }
 
@@ -118,7 +118,7 @@ const handlers = {
     need();
     const total = engine.pendingAdapters();
     const checkpoint = engine.exportBytes(); // an aborted train restores this exact state
-    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, ms: 0 };
+    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0 };
     const t0 = performance.now();
     for (;;) {
       await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
@@ -131,6 +131,7 @@ const handlers = {
       report.adaptersTrained += r.adaptersTrained;
       report.samplesReplayed += r.samplesReplayed;
       report.paramsTrained += r.paramsTrained;
+      report.restructured ||= r.restructured;
       ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
     }
     report.ms = performance.now() - t0;

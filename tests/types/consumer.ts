@@ -8,7 +8,7 @@ import LegoNetDefault, {
 } from 'legonet';
 import type * as Legonet from 'legonet';
 import type {
-  ImageLike, LegoNetOptions, BackendInfo, Example, Progress, TrainReport, ForgetReport, VerifyReport,
+  ImageLike, LegoNetOptions, BackendInfo, Example, Progress, TrainReport, ForgetReport, VerifyReport, Structure,
   ClassProbability, CompareRow, MemoryReport, ErrorCode,
 } from 'legonet';
 
@@ -25,7 +25,7 @@ const defaultIsTheClass: typeof LegoNet = LegoNetDefault;
 // Every member of the class and every static.
 const verbsCovered: Covers<LegoNet, 'addExample' | 'addExamples' | 'train' | 'predict' | 'forget' | 'addClass'
   | 'removeClass' | 'verify' | 'compare' | 'export' | 'save' | 'memory' | 'savedModels' | 'deleteSaved'
-  | 'clearStorage' | 'labels' | 'examples' | 'pendingAdapters' | 'backend' | 'encoderId' | 'dispose'
+  | 'clearStorage' | 'labels' | 'examples' | 'pendingAdapters' | 'structure' | 'backend' | 'encoderId' | 'dispose'
   | typeof Symbol.dispose> = true;
 const staticsCovered: Covers<typeof LegoNet, 'prototype' | 'create' | 'import' | 'load'> = true;
 
@@ -46,10 +46,12 @@ const noEncoder: LegoNetOptions = { backend: 'cpu' };
 // @ts-expect-error no such backend
 const badBackend: LegoNetOptions = { encoderUrl: '/w', backend: 'tpu' };
 {
-  const { backend, adapters, activated, seed, worker, ...rest } = DEFAULTS;
+  const { backend, seed, worker, ...rest } = DEFAULTS;
   only(rest);
   const b: 'auto' | 'webgpu' | 'cpu' = backend;
-  const numbers: number[] = [adapters, activated, seed];
+  const numbers: number[] = [seed];
+  // @ts-expect-error no default n: the structure follows the data unless fixed
+  const n: number = DEFAULTS.adapters;
   const inWorker: boolean = worker;
 }
 
@@ -69,15 +71,17 @@ function useProgress(p: Progress): void {
 }
 
 function useTrain(r: TrainReport): void {
-  const { adaptersTrained, samplesReplayed, paramsTrained, ms, ...rest } = r;
+  const { adaptersTrained, samplesReplayed, paramsTrained, restructured, ms, ...rest } = r;
   only(rest);
   const counts: number[] = [adaptersTrained, samplesReplayed, paramsTrained, ms];
+  const rebuilt: boolean = restructured;
 }
 
 function useForget(r: ForgetReport): void {
-  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, ms, ...rest } = r;
+  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, restructured, ms, ...rest } = r;
   only(rest);
   const touched: number[] = retrainedAdapters;
+  const rebuilt: boolean = restructured;
   const counts: number[] = [forgotten, samplesReplayed, paramsRetrained, ms];
   // @ts-expect-error one name per concept: samplesReplayed, as in TrainReport and CompareRow
   const old: number = r.replayedSamples;
@@ -241,6 +245,10 @@ export async function app(photo: ImageLike, dogs: ImageLike[], saved: File): Pro
     const labels: string[] = net.labels();
     net.examples().forEach(useExample);
     const pending: number = net.pendingAdapters;
+    const structure: Structure = net.structure;
+    const { adapters: n, activated: k, ...restStructure } = structure;
+    only(restStructure);
+    const nk: number[] = [n, k];
     // @ts-expect-error the getters are read-only
     net.pendingAdapters = 0;
     useBackend(net.backend);
