@@ -71,9 +71,7 @@ impl HeadConfig {
             }
             HeadKind::Softmax if self.epochs == 0 => bad("epochs must be >= 1"),
             HeadKind::Softmax if self.batch_size == 0 => bad("batch_size must be >= 1"),
-            HeadKind::Softmax
-                if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) =>
-            {
+            HeadKind::Softmax if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) => {
                 bad("learning_rate must be finite and > 0")
             }
             _ => Ok(()),
@@ -172,9 +170,7 @@ impl HeadConfig {
                 head = optim.step(self.learning_rate, head, grads);
             }
         }
-        let read = |t: TensorData| {
-            t.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("readback: {e:?}")))
-        };
+        let read = |t: TensorData| t.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("readback: {e:?}")));
         let weight = read(head.weight.val().into_data())?;
         let bias = read(head.bias.as_ref().expect("built with bias").val().into_data())?;
         Ok((weight, bias))
@@ -260,7 +256,12 @@ fn step<T: Copy + Into<f64>>(acc: &mut [f64; LANES], x: &[T; LANES], y: &[T; LAN
 #[inline(always)]
 fn dot_f32_x4(a: &[f32], b: [&[f32]; 4]) -> [f64; 4] {
     let (ac, at) = a.as_chunks::<LANES>();
-    let (b0, b1, b2, b3) = (b[0].as_chunks::<LANES>().0, b[1].as_chunks::<LANES>().0, b[2].as_chunks::<LANES>().0, b[3].as_chunks::<LANES>().0);
+    let (b0, b1, b2, b3) = (
+        b[0].as_chunks::<LANES>().0,
+        b[1].as_chunks::<LANES>().0,
+        b[2].as_chunks::<LANES>().0,
+        b[3].as_chunks::<LANES>().0,
+    );
     let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
     for ((((x, y0), y1), y2), y3) in ac.iter().zip(b0).zip(b1).zip(b2).zip(b3) {
         step(&mut a0, x, y0);
@@ -388,9 +389,8 @@ fn centre(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize) -> (Vec<f64>, 
 /// Intercept `b = ybar - mean W`, and both to f32.
 fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> (Vec<f32>, Vec<f32>) {
     let dim = mean.len();
-    let b: Vec<f32> = (0..c)
-        .map(|j| (ybar[j] - (0..dim).map(|f| mean[f] * w[f * c + j]).sum::<f64>()) as f32)
-        .collect();
+    let b: Vec<f32> =
+        (0..c).map(|j| (ybar[j] - (0..dim).map(|f| mean[f] * w[f * c + j]).sum::<f64>()) as f32).collect();
     (w.into_iter().map(|v| v as f32).collect(), b)
 }
 
@@ -452,8 +452,7 @@ fn dual_weights(xs: &[&[f32]], mean: &[f64], a: &[f64], c: usize) -> Vec<f64> {
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn ridge_primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
     let (mean, ybar, yc) = centre(xs, targets, c, dim);
-    let cols: Vec<Vec<f64>> =
-        (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
+    let cols: Vec<Vec<f64>> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
     let mut g = vec![0.0f64; dim * dim];
     for a in 0..dim {
         for b in 0..=a {
@@ -497,10 +496,7 @@ pub(crate) mod tests {
         (0..n)
             .map(|i| {
                 let l = i % labels;
-                let x = centres[l]
-                    .iter()
-                    .map(|&c| (c + (rng.random::<f32>() - 0.5) * 2.0).clamp(0.0, 6.0))
-                    .collect();
+                let x = centres[l].iter().map(|&c| (c + (rng.random::<f32>() - 0.5) * 2.0).clamp(0.0, 6.0)).collect();
                 (x, format!("class{l}"))
             })
             .collect()
@@ -541,14 +537,12 @@ pub(crate) mod tests {
         let xs: Vec<&[f32]> = data.iter().map(|d| d.0.as_slice()).collect();
         let t: Vec<usize> = data.iter().map(|d| (d.1 == "class1") as usize).collect();
         let (w, _) = ridge(&xs, &t, 2, dim, lambda);
-        let mean: Vec<f64> =
-            (0..dim).map(|f| xs.iter().map(|x| x[f] as f64).sum::<f64>() / n as f64).collect();
+        let mean: Vec<f64> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64).sum::<f64>() / n as f64).collect();
         let ybar = t.iter().sum::<usize>() as f64 / n as f64;
         for f in 0..dim {
             let mut lhs = 0.0;
             for i in 0..n {
-                let pred: f64 =
-                    (0..dim).map(|g| (xs[i][g] as f64 - mean[g]) * w[g * 2 + 1] as f64).sum();
+                let pred: f64 = (0..dim).map(|g| (xs[i][g] as f64 - mean[g]) * w[g * 2 + 1] as f64).sum();
                 lhs += (xs[i][f] as f64 - mean[f]) * ((t[i] as f64 - ybar) - pred);
             }
             assert!((lhs - lambda * w[f * 2 + 1] as f64).abs() < 1e-3, "feature {f}: {lhs}");
@@ -595,7 +589,10 @@ pub(crate) mod tests {
             }
         }
         let got = dual_weights(&xs, &mean, &a, 3);
-        assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

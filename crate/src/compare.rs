@@ -115,7 +115,10 @@ mod tests {
         m.train().unwrap();
         let before = m.clone();
         let rows = compare(&m, &["s0001"]).unwrap();
-        assert_eq!(rows.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(), ["legonet", "retrain", "fixsisa", "knn"]);
+        assert_eq!(
+            rows.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
+            ["legonet", "retrain", "fixsisa", "knn"]
+        );
         for r in &rows {
             assert_eq!(r.n_train + r.n_test, 90);
             assert!(r.n_test > 5 && r.accuracy.unwrap() > 0.8, "{r:?}");

@@ -90,9 +90,7 @@ impl KeySet {
         }
         let rows = head.fc_weight.len() / dim;
         if n == 0 || n > rows {
-            return Err(Error::InvalidConfig(format!(
-                "number of adapters must be in 1..={rows} (got {n})"
-            )));
+            return Err(Error::InvalidConfig(format!("number of adapters must be in 1..={rows} (got {n})")));
         }
         let (centre, scale) = expected_encoding(head.bn_weight, head.bn_bias);
         let directions = classifier_directions(head.fc_weight, dim);
@@ -139,9 +137,10 @@ impl KeySet {
         }
         let mut owned = vec![false; n_adapters];
         for &o in &owners {
-            *owned.get_mut(o as usize).ok_or_else(|| {
-                Error::InvalidConfig(format!("anchor owner {o} out of range (n = {n_adapters})"))
-            })? = true;
+            *owned
+                .get_mut(o as usize)
+                .ok_or_else(|| Error::InvalidConfig(format!("anchor owner {o} out of range (n = {n_adapters})")))? =
+                true;
         }
         if owned.iter().any(|o| !o) {
             return Err(Error::InvalidConfig("every adapter must own at least one anchor".into()));
@@ -262,8 +261,7 @@ fn erf(x: f64) -> f64 {
     let x = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t + 0.254_829_592)
             * t
             * (-x * x).exp();
     sign * y

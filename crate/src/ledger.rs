@@ -28,10 +28,7 @@ pub struct Ledger {
 /// Rejects encodings of the wrong length or with NaN/inf.
 pub fn validate_encoding(encoding: &[f32], dim: usize) -> Result<()> {
     if encoding.len() != dim {
-        return Err(Error::InvalidEncoding(format!(
-            "expected {dim} values, got {}",
-            encoding.len()
-        )));
+        return Err(Error::InvalidEncoding(format!("expected {dim} values, got {}", encoding.len())));
     }
     if let Some(i) = encoding.iter().position(|v| !v.is_finite()) {
         return Err(Error::InvalidEncoding(format!("value {i} is not finite")));

@@ -24,16 +24,15 @@ pub mod model;
 pub mod preprocess;
 pub mod snapshot;
 
-pub use backend::Backend;
-pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use adapter::{AdapterParams, Gram, HeadConfig, HeadKind};
+pub use backend::Backend;
 pub use baselines::{Knn, Ncm, Sharded};
 pub use capacity::{Level, Schedule};
+pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use error::{Error, Result};
 pub use keys::{EncoderHead, KeySet};
 pub use model::{
-    ForgetReport, LegoNet, LegoNetConfig, MemoryReport, ModelSummary, Prediction, TrainReport, Unlearner,
-    VerifyReport,
+    ForgetReport, LegoNet, LegoNetConfig, MemoryReport, ModelSummary, Prediction, TrainReport, Unlearner, VerifyReport,
 };
 
 #[cfg(target_arch = "wasm32")]

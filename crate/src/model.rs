@@ -345,8 +345,7 @@ impl LegoNet {
         if members.is_empty() {
             return Ok((None, None));
         }
-        let (p, g) =
-            self.config.head.train_cached(&members, &ids, cache, self.keys.dim(), self.adapter_seed(i))?;
+        let (p, g) = self.config.head.train_cached(&members, &ids, cache, self.keys.dim(), self.adapter_seed(i))?;
         Ok((Some(p), g))
     }
 
@@ -371,9 +370,7 @@ impl LegoNet {
             report.adapters_checked += 1;
             let same = match (&replayed, &self.adapters[i]) {
                 (None, None) => true,
-                (Some(a), Some(b)) => {
-                    a.labels == b.labels && a.softmax == b.softmax && a.bits().eq(b.bits())
-                }
+                (Some(a), Some(b)) => a.labels == b.labels && a.softmax == b.softmax && a.bits().eq(b.bits()),
                 _ => false,
             };
             if !same {
@@ -445,8 +442,7 @@ impl Unlearner for LegoNet {
         // Adapters with pending (untrained) members answer with their last trained parameters:
         // adds take effect at train(); forgets never wait (forget retrains at once).
         let ranked = activation::ranked(&self.keys, encoding);
-        let mut used: Vec<usize> =
-            ranked[..self.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
+        let mut used: Vec<usize> = ranked[..self.k].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
         if used.is_empty() {
             used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
         }
@@ -719,9 +715,7 @@ pub(crate) mod tests {
     fn configs() -> Vec<LegoNetConfig> {
         vec![
             LegoNetConfig::new().fixed(8, 2),
-            LegoNetConfig::new()
-                .fixed(6, 2)
-                .with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(3)),
+            LegoNetConfig::new().fixed(6, 2).with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(3)),
         ]
     }
 
@@ -748,8 +742,7 @@ pub(crate) mod tests {
         for cfg in configs() {
             let mut rng = ChaCha8Rng::seed_from_u64(5);
             // A random set.
-            let pick: Vec<&str> =
-                data.iter().filter(|_| rng.random::<f32>() < 0.15).map(|d| d.0.as_str()).collect();
+            let pick: Vec<&str> = data.iter().filter(|_| rng.random::<f32>() < 0.15).map(|d| d.0.as_str()).collect();
             assert!(!pick.is_empty());
             assert_exact_forget(&cfg, &data, &pick);
             // Every member of one adapter (the first non-empty one).
@@ -759,8 +752,7 @@ pub(crate) mod tests {
             let refs: Vec<&str> = members.iter().map(String::as_str).collect();
             assert_exact_forget(&cfg, &data, &refs);
             // A whole class.
-            let class: Vec<&str> =
-                data.iter().filter(|d| d.2 == "class2").map(|d| d.0.as_str()).collect();
+            let class: Vec<&str> = data.iter().filter(|d| d.2 == "class2").map(|d| d.0.as_str()).collect();
             assert_exact_forget(&cfg, &data, &class);
         }
     }
@@ -841,14 +833,8 @@ pub(crate) mod tests {
         assert!(matches!(m.add_class("class1"), Err(Error::DuplicateClass(_))));
         assert!(matches!(m.predict(&nan), Err(Error::InvalidEncoding(_))));
         assert_eq!(m, before);
-        assert!(matches!(
-            LegoNetConfig::new().fixed(8, 9).init(keys(8), "e"),
-            Err(Error::InvalidConfig(_))
-        ));
-        assert!(matches!(
-            LegoNetConfig::new().fixed(2000, 1).init(keys(8), "e"),
-            Err(Error::InvalidConfig(_))
-        ));
+        assert!(matches!(LegoNetConfig::new().fixed(8, 9).init(keys(8), "e"), Err(Error::InvalidConfig(_))));
+        assert!(matches!(LegoNetConfig::new().fixed(2000, 1).init(keys(8), "e"), Err(Error::InvalidConfig(_))));
     }
 
     #[test]

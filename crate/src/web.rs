@@ -167,8 +167,7 @@ impl WasmEngine {
             let cfg: JsConfig = if config.is_undefined() || config.is_null() {
                 JsConfig::default()
             } else {
-                serde_wasm_bindgen::from_value(config)
-                    .map_err(|e| js_error(Error::InvalidConfig(e.to_string())))?
+                serde_wasm_bindgen::from_value(config).map_err(|e| js_error(Error::InvalidConfig(e.to_string())))?
             };
             let mut lc = crate::model::LegoNetConfig::new();
             // Either expert option fixes the structure (the other defaults as it did before the
@@ -218,19 +217,20 @@ impl WasmEngine {
     /// Adds examples all-or-nothing (new labels become classes); `ids[i]` null → a fresh random
     /// id. Returns the ids.
     #[wasm_bindgen(js_name = addMany)]
-    pub fn add_many(&mut self, ids: Vec<JsValue>, encodings: Vec<Float32Array>, labels: Vec<String>) -> Result<Vec<String>, JsValue> {
+    pub fn add_many(
+        &mut self,
+        ids: Vec<JsValue>,
+        encodings: Vec<Float32Array>,
+        labels: Vec<String>,
+    ) -> Result<Vec<String>, JsValue> {
         // Checked before zipping: zip would silently drop the surplus of a longer list.
         if encodings.len() != ids.len() || labels.len() != ids.len() {
             return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
         }
         let ids: Vec<String> = ids.into_iter().map(|v| v.as_string().unwrap_or_else(random_id)).collect();
         let encodings: Vec<Vec<f32>> = encodings.iter().map(Float32Array::to_vec).collect();
-        let items: Vec<(&str, &[f32], &str)> = ids
-            .iter()
-            .zip(&encodings)
-            .zip(&labels)
-            .map(|((i, e), l)| (i.as_str(), e.as_slice(), l.as_str()))
-            .collect();
+        let items: Vec<(&str, &[f32], &str)> =
+            ids.iter().zip(&encodings).zip(&labels).map(|((i, e), l)| (i.as_str(), e.as_slice(), l.as_str())).collect();
         self.model.add_many(&items).map_err(js_error)?;
         Ok(ids)
     }

@@ -29,8 +29,13 @@ fn encode_prints_json_top5_and_writes_embeddings() {
     let raw = fixtures().join("chelsea.input.f32");
     let emb = tmp("emb.f32");
     let out = legonet(&[
-        "encode", png.to_str().unwrap(), "--input-f32", raw.to_str().unwrap(),
-        "--json", "--embedding-out", emb.to_str().unwrap(),
+        "encode",
+        png.to_str().unwrap(),
+        "--input-f32",
+        raw.to_str().unwrap(),
+        "--json",
+        "--embedding-out",
+        emb.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> =
@@ -56,7 +61,15 @@ fn bad_inputs_fail_with_one_error_line() {
         (vec!["encode".into(), "/nonexistent/photo.jpg".into()], "photo.jpg"),
         (vec!["encode".into(), not_image.display().to_string()], "not a readable image"),
         (vec!["encode".into(), "--input-f32".into(), short.display().to_string()], "[1,3,224,224]"),
-        (vec!["encode".into(), "--weights".into(), "/nonexistent.safetensors".into(), fixtures().join("coffee.png").display().to_string()], "cannot read"),
+        (
+            vec![
+                "encode".into(),
+                "--weights".into(),
+                "/nonexistent.safetensors".into(),
+                fixtures().join("coffee.png").display().to_string(),
+            ],
+            "cannot read",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

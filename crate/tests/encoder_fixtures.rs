@@ -42,7 +42,8 @@ fn encoder(backend: Backend) -> Encoder {
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("weights not found at {} ({e}); run the README's set-up", path.display()));
     let (device, _) = backend.init().expect("device");
-    Encoder::for_backend(&legonet::WeightFile::parse(bytes).expect("weights parse"), backend, &device).expect("weights load")
+    Encoder::for_backend(&legonet::WeightFile::parse(bytes).expect("weights parse"), backend, &device)
+        .expect("weights load")
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -156,7 +157,10 @@ fn the_id_is_the_weight_files_sha256_and_shapes_are_checked() {
     let mut broken = std::collections::HashMap::new();
     let (shape, data) = w.tensor("_fc.bias").unwrap();
     let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    broken.insert("_fc.bias".to_string(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &raw).unwrap());
+    broken.insert(
+        "_fc.bias".to_string(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &raw).unwrap(),
+    );
     let bytes = safetensors::serialize(broken, None).unwrap();
     let err = Encoder::from_bytes(&bytes, &Backend::Flex.cpu_device().unwrap()).unwrap_err();
     assert_eq!(err.code(), "INVALID_WEIGHTS");

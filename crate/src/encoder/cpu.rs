@@ -29,9 +29,9 @@ use gemm::Parallelism;
 use multiversion::multiversion;
 
 use super::{ENCODING_DIM, EncoderOutput, HEAD_INPUT, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
+use crate::Result;
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
-use crate::Result;
 
 /// Stem output side (224 / 2).
 const STEM_SIZE: usize = INPUT_SIZE / 2;
@@ -173,7 +173,15 @@ impl Depthwise {
 /// streamed all channels of every tap from L2: 2–3× slower on every layer).
 #[multiversion(targets("x86_64+avx2+fma+avx512f", "x86_64+avx2+fma"))]
 #[allow(clippy::too_many_arguments)]
-fn depthwise_row(dw: &Depthwise, image: &[f32], side: usize, row0: usize, oy: usize, range: std::ops::Range<usize>, out: &mut [f32]) {
+fn depthwise_row(
+    dw: &Depthwise,
+    image: &[f32],
+    side: usize,
+    row0: usize,
+    oy: usize,
+    range: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
     // Fused multiply-add where the CPU has it (one rounding instead of two, half the ops); wasm
     // has none (a software `fmaf` would be far slower), nor does baseline x86-64.
     let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
@@ -331,7 +339,18 @@ fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], q: 
 /// shifted by `shift` floats), each summed exactly as `channels_at` would.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn pair_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
+fn pair_at(
+    width: usize,
+    dw: &Depthwise,
+    image: &[f32],
+    taps: &[(usize, usize)],
+    base: usize,
+    shift: usize,
+    ch: usize,
+    o0: &mut [f32],
+    o1: &mut [f32],
+    fma: bool,
+) {
     match width {
         64 => pair_lanes::<64>(dw, image, taps, base, shift, ch, o0, o1, fma),
         32 => pair_lanes::<32>(dw, image, taps, base, shift, ch, o0, o1, fma),
@@ -342,7 +361,17 @@ fn pair_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usize)],
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn pair_lanes<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, shift: usize, ch: usize, o0: &mut [f32], o1: &mut [f32], fma: bool) {
+fn pair_lanes<const L: usize>(
+    dw: &Depthwise,
+    image: &[f32],
+    taps: &[(usize, usize)],
+    base: usize,
+    shift: usize,
+    ch: usize,
+    o0: &mut [f32],
+    o1: &mut [f32],
+    fma: bool,
+) {
     let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     let (mut a0, mut a1) = (*bias, *bias);
     for &(i, w) in taps {
@@ -365,7 +394,16 @@ fn pair_lanes<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usi
 /// per channel instead of one per tap).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn channels_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
+fn channels_at(
+    width: usize,
+    dw: &Depthwise,
+    image: &[f32],
+    taps: &[(usize, usize)],
+    base: usize,
+    ch: usize,
+    out: &mut [f32],
+    fma: bool,
+) {
     match width {
         64 => channel_lanes::<64>(dw, image, taps, base, ch, out, fma),
         32 => channel_lanes::<32>(dw, image, taps, base, ch, out, fma),
@@ -375,7 +413,15 @@ fn channels_at(width: usize, dw: &Depthwise, image: &[f32], taps: &[(usize, usiz
 }
 
 #[inline(always)]
-fn channel_lanes<const L: usize>(dw: &Depthwise, image: &[f32], taps: &[(usize, usize)], base: usize, ch: usize, out: &mut [f32], fma: bool) {
+fn channel_lanes<const L: usize>(
+    dw: &Depthwise,
+    image: &[f32],
+    taps: &[(usize, usize)],
+    base: usize,
+    ch: usize,
+    out: &mut [f32],
+    fma: bool,
+) {
     let mut acc: [f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
     for &(i, w) in taps {
         let i = base + i;
@@ -483,7 +529,14 @@ impl CpuLite0 {
             };
             blocks.push(Block {
                 expand,
-                depthwise: Depthwise::load(w, &format!("{p}_depthwise_conv"), &format!("{p}_bn1"), mid, s.kernel, s.stride)?,
+                depthwise: Depthwise::load(
+                    w,
+                    &format!("{p}_depthwise_conv"),
+                    &format!("{p}_bn1"),
+                    mid,
+                    s.kernel,
+                    s.stride,
+                )?,
                 project: Pointwise::load(w, &format!("{p}_project_conv"), &format!("{p}_bn2"), mid, s.output)?,
                 skip: s.stride == 1 && s.input == s.output,
             });
@@ -618,8 +671,11 @@ fn im2col_stem(image: &[f32], cols: &mut [f32]) {
                 for ky in 0..3 {
                     for kx in 0..3 {
                         let (iy, ix) = ((oy * 2 + ky).wrapping_sub(pad), (ox * 2 + kx).wrapping_sub(pad));
-                        patch[ch * 9 + ky * 3 + kx] =
-                            if iy < INPUT_SIZE && ix < INPUT_SIZE { image[ch * plane + iy * INPUT_SIZE + ix] } else { 0.0 };
+                        patch[ch * 9 + ky * 3 + kx] = if iy < INPUT_SIZE && ix < INPUT_SIZE {
+                            image[ch * plane + iy * INPUT_SIZE + ix]
+                        } else {
+                            0.0
+                        };
                     }
                 }
             }
@@ -776,12 +832,16 @@ mod tests {
                             for kx in 0..k {
                                 let (iy, ix) = ((oy * s + ky).wrapping_sub(pad), (ox * s + kx).wrapping_sub(pad));
                                 if iy < side && ix < side {
-                                    want += x[(iy * side + ix) * c + ch] as f64 * dw.weight[(ky * k + kx) * c + ch] as f64;
+                                    want +=
+                                        x[(iy * side + ix) * c + ch] as f64 * dw.weight[(ky * k + kx) * c + ch] as f64;
                                 }
                             }
                         }
                         let got = y[(oy * out_side + ox) * c + ch] as f64;
-                        assert!((got - want.clamp(0.0, 6.0)).abs() < 1e-5, "c{c} k{k} s{s} side{side} ({oy}, {ox}, {ch}): {got} vs {want}");
+                        assert!(
+                            (got - want.clamp(0.0, 6.0)).abs() < 1e-5,
+                            "c{c} k{k} s{s} side{side} ({oy}, {ox}, {ch}): {got} vs {want}"
+                        );
                     }
                 }
             }
@@ -819,9 +879,11 @@ mod tests {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
         for &(rows, input, output) in &[(700, 24, 144), (49, 1152, 192), (3, 1280, 1000)] {
-            let mut r = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|_| (rng.random::<f32>() - 0.5) * scale).collect() };
+            let mut r =
+                |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|_| (rng.random::<f32>() - 0.5) * scale).collect() };
             let (w, b, x, skip) = (r(input * output, 0.2), r(output, 1.0), r(rows * input, 2.0), r(rows * output, 4.0));
-            let (default, portable) = (Pointwise::new(w.clone(), b.clone(), input, output), Pointwise::portable(w, b, input, output));
+            let (default, portable) =
+                (Pointwise::new(w.clone(), b.clone(), input, output), Pointwise::portable(w, b, input, output));
             for (with_skip, relu6) in [(true, false), (false, true)] {
                 let mut y = [vec![0.0; rows * output], vec![0.0; rows * output]];
                 default.forward(&x, &mut y[0], with_skip.then_some(&skip[..]), relu6);

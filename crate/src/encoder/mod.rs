@@ -15,9 +15,9 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use sha2::{Digest, Sha256};
 
+mod cpu;
 #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod packed;
-mod cpu;
 
 pub use cpu::CpuLite0;
 
@@ -152,7 +152,16 @@ impl WeightFile {
 
     /// [`WeightFile::folded`] as a burn module on `device`.
     #[allow(clippy::too_many_arguments)]
-    fn fused_conv(&self, conv: &str, bn: &str, shape: [usize; 4], stride: usize, groups: usize, relu6: bool, device: &Device) -> Result<FusedConv> {
+    fn fused_conv(
+        &self,
+        conv: &str,
+        bn: &str,
+        shape: [usize; 4],
+        stride: usize,
+        groups: usize,
+        relu6: bool,
+        device: &Device,
+    ) -> Result<FusedConv> {
         let (weight, bias) = self.folded(conv, bn, shape)?;
         Ok(FusedConv {
             weight: Param::from_tensor(Tensor::from_data(TensorData::new(weight, shape), device)),
@@ -278,10 +287,34 @@ impl EfficientNetLite0 {
             let expand = if s.expand == 1 {
                 None
             } else {
-                Some(w.fused_conv(&format!("{p}_expand_conv"), &format!("{p}_bn0"), [mid, s.input, 1, 1], 1, 1, true, device)?)
+                Some(w.fused_conv(
+                    &format!("{p}_expand_conv"),
+                    &format!("{p}_bn0"),
+                    [mid, s.input, 1, 1],
+                    1,
+                    1,
+                    true,
+                    device,
+                )?)
             };
-            let depthwise = w.fused_conv(&format!("{p}_depthwise_conv"), &format!("{p}_bn1"), [mid, 1, s.kernel, s.kernel], s.stride, mid, true, device)?;
-            let project = w.fused_conv(&format!("{p}_project_conv"), &format!("{p}_bn2"), [s.output, mid, 1, 1], 1, 1, false, device)?;
+            let depthwise = w.fused_conv(
+                &format!("{p}_depthwise_conv"),
+                &format!("{p}_bn1"),
+                [mid, 1, s.kernel, s.kernel],
+                s.stride,
+                mid,
+                true,
+                device,
+            )?;
+            let project = w.fused_conv(
+                &format!("{p}_project_conv"),
+                &format!("{p}_bn2"),
+                [s.output, mid, 1, 1],
+                1,
+                1,
+                false,
+                device,
+            )?;
             blocks.push(MbConv { expand, depthwise, project, skip: s.stride == 1 && s.input == s.output });
         }
         let head = w.fused_conv("_conv_head", "_bn1", [ENCODING_DIM, HEAD_INPUT, 1, 1], 1, 1, true, device)?;
@@ -290,7 +323,10 @@ impl EfficientNetLite0 {
             stem,
             blocks,
             head,
-            fc_weight: Param::from_tensor(Tensor::from_data(TensorData::new(fc_t, [ENCODING_DIM, NUM_CLASSES]), device)),
+            fc_weight: Param::from_tensor(Tensor::from_data(
+                TensorData::new(fc_t, [ENCODING_DIM, NUM_CLASSES]),
+                device,
+            )),
             fc_bias: Param::from_tensor(Tensor::from_data(TensorData::new(fc_bias, [NUM_CLASSES]), device)),
         })
     }
@@ -409,7 +445,8 @@ impl Encoder {
             Network::Burn(net) => net,
         };
         let batch = validate_input(input)?;
-        let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), [batch, 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
+        let x =
+            Tensor::<4>::from_data(TensorData::new(input.to_vec(), [batch, 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
         let (encoding, logits) = net.forward(x);
         let read = |t: Tensor<2>| async move {
             t.into_data_async()

@@ -113,7 +113,16 @@ impl PackedPointwise {
     /// `x` holds rows `..r1` of `input` floats, `y` (and `skip` unless null) rows `..r1` of
     /// `output` floats; the tile's instructions are available (checked in [`Self::new`]).
     #[allow(clippy::too_many_arguments)]
-    unsafe fn panel_rows(&self, p: &Panel, x: *const f32, r0: usize, r1: usize, skip: *const f32, y: *mut f32, relu6: bool) {
+    unsafe fn panel_rows(
+        &self,
+        p: &Panel,
+        x: *const f32,
+        r0: usize,
+        r1: usize,
+        skip: *const f32,
+        y: *mut f32,
+        relu6: bool,
+    ) {
         let mr = tile_rows(p.nv);
         let mut r = r0;
         while r < r1 {
@@ -364,7 +373,9 @@ mod tests {
     #[test]
     fn matches_reference_on_every_panel_and_tile_shape() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for &(rows, input, output) in &[(1, 3, 1), (37, 16, 24), (350, 27, 32), (29, 40, 112), (61, 144, 40), (9, 5, 200)] {
+        for &(rows, input, output) in
+            &[(1, 3, 1), (37, 16, 24), (350, 27, 32), (29, 40, 112), (61, 144, 40), (9, 5, 200)]
+        {
             let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
             let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
             let bias: Vec<f32> = (0..output).map(|_| rng.random::<f32>()).collect();
@@ -384,7 +395,10 @@ mod tests {
                             s = s.clamp(0.0, 6.0);
                         }
                         let got = y[r * output + o] as f64;
-                        assert!((got - s).abs() <= 1e-4 * (1.0 + s.abs()), "{rows}×{input}→{output} at ({r}, {o}): {got} vs {s}");
+                        assert!(
+                            (got - s).abs() <= 1e-4 * (1.0 + s.abs()),
+                            "{rows}×{input}→{output} at ({r}, {o}): {got} vs {s}"
+                        );
                     }
                 }
             }

@@ -11,8 +11,8 @@ use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
 use legonet::{
-    Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Result,
-    Sharded, Unlearner, WeightFile, ENCODING_DIM,
+    ENCODING_DIM, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Result, Sharded, Unlearner,
+    WeightFile,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -98,10 +98,9 @@ fn io(path: &Path, e: impl std::fmt::Display) -> Error {
 type Source = (Vec<String>, Vec<(image::RgbImage, u32, bool)>);
 
 fn fashion(dir: &Path) -> Result<Source> {
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("manifest.json")).map_err(|e| io(dir, e))?,
-    )
-    .map_err(|e| io(dir, e))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).map_err(|e| io(dir, e))?)
+            .map_err(|e| io(dir, e))?;
     let classes: Vec<String> = manifest["classes"]
         .as_array()
         .ok_or_else(|| io(dir, "manifest has no classes"))?
@@ -170,7 +169,10 @@ fn photo_folder(dir: &Path) -> Result<Source> {
 fn load_weights(args: &BenchArgs) -> Result<WeightFile> {
     let path = args.weights.clone().unwrap_or_else(default_weights_path);
     let bytes = std::fs::read(&path).map_err(|e| {
-        Error::InvalidWeights(format!("cannot read {} ({e}); run the README's set-up or pass --weights", path.display()))
+        Error::InvalidWeights(format!(
+            "cannot read {} ({e}); run the README's set-up or pass --weights",
+            path.display()
+        ))
     })?;
     WeightFile::parse(bytes)
 }
@@ -312,7 +314,14 @@ struct Measured {
     structure: (usize, usize),
 }
 
-fn build(method: &Method, head: &HeadConfig, keys: &dyn Fn(usize) -> Result<KeySet>, encoder_id: &str, seed: u64, classes: &[String]) -> Result<Box<dyn Unlearner>> {
+fn build(
+    method: &Method,
+    head: &HeadConfig,
+    keys: &dyn Fn(usize) -> Result<KeySet>,
+    encoder_id: &str,
+    seed: u64,
+    classes: &[String],
+) -> Result<Box<dyn Unlearner>> {
     Ok(match method {
         Method::LegoNet(fixed) => {
             let mut cfg = LegoNetConfig::new().with_seed(seed).with_head(head.clone());
@@ -411,7 +420,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         (Some(s), None) if s == "fashion-mnist-5k" => (s.clone(), encoded(s, || fashion(&datasets.join(s)), &weights)?),
         (Some(s), None) => (s.clone(), encoded(s, || photo_folder(&datasets.join(s).join("images")), &weights)?),
         (None, Some(dir)) => {
-            let name = format!("images-{}", dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
+            let name =
+                format!("images-{}", dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
             (name.clone(), encoded(&name, || photo_folder(dir), &weights)?)
         }
         _ => return Err(Error::InvalidInput("give --set NAME or --images DIR".into())),
@@ -500,7 +510,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
                             let order = shuffled(idx.clone(), (args.seed + r) ^ (c as u64) << 32);
                             let k = k.min(order.len().saturating_sub(1));
                             split.train.extend(order[..k].iter().map(|&i| row_of(i)));
-                            split.test.extend(order[k..].iter().map(|&i| (data.rows[i].0.as_slice(), label(data.rows[i].1))));
+                            split
+                                .test
+                                .extend(order[k..].iter().map(|&i| (data.rows[i].0.as_slice(), label(data.rows[i].1))));
                         }
                         split
                     })
@@ -527,8 +539,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 let r = row(&set, shots.clone(), method, head_name, *n_train, runs);
                 eprintln!(
                     "{} n_train={} {}({},{}){} acc={:.4} train={:.1}ms forget={:.2}/{:.2}ms",
-                    r.head, r.n_train, r.method, r.n, r.k, if r.default { " default" } else { "" }, r.accuracy,
-                    r.train_ms, r.forget_ms_median, r.forget_ms_p95
+                    r.head,
+                    r.n_train,
+                    r.method,
+                    r.n,
+                    r.k,
+                    if r.default { " default" } else { "" },
+                    r.accuracy,
+                    r.train_ms,
+                    r.forget_ms_median,
+                    r.forget_ms_p95
                 );
                 rows.push(r);
             }
@@ -551,14 +571,30 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| method | head | n | k | default | shots | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |");
+    println!(
+        "| method | head | n | k | default | shots | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} / {:.2} | {:.2} | {:.1} | {:.0} | {}/{}/{} |",
-            r.method, r.head, r.n, r.k, if r.default { "yes" } else { "" }, r.shots.as_deref().unwrap_or("-"), r.n_train, r.accuracy, r.train_ms,
-            r.forget_ms_median, r.forget_ms_p95, r.forget10_ms_median, r.samples_retrained_per_forget,
-            r.params_retrained_per_forget, r.members_min, r.members_median, r.members_max
+            r.method,
+            r.head,
+            r.n,
+            r.k,
+            if r.default { "yes" } else { "" },
+            r.shots.as_deref().unwrap_or("-"),
+            r.n_train,
+            r.accuracy,
+            r.train_ms,
+            r.forget_ms_median,
+            r.forget_ms_p95,
+            r.forget10_ms_median,
+            r.samples_retrained_per_forget,
+            r.params_retrained_per_forget,
+            r.members_min,
+            r.members_median,
+            r.members_max
         );
     }
 }
@@ -582,11 +618,13 @@ fn plot(rows: &[Row], set: &str) -> String {
     let (pw, ph, m) = (420.0, 300.0, 55.0);
     let lx = |v: f64| v.max(1.0).log10();
     let ly = |v: f64| v.max(1e-2).log10();
-    let (xmin, xmax) = rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(lx(r.n_train as f64)), a.1.max(lx(r.n_train as f64))));
+    let (xmin, xmax) =
+        rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(lx(r.n_train as f64)), a.1.max(lx(r.n_train as f64))));
     let (xmin, xmax) = (xmin, xmax.max(xmin + 0.1));
     let (amin, amax) = rows.iter().fold((1.0f64, 0.0f64), |a, r| (a.0.min(r.accuracy), a.1.max(r.accuracy)));
     let (amin, amax) = ((amin - 0.02).max(0.0), (amax + 0.02).min(1.0));
-    let (fmin, fmax) = rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(ly(r.forget_ms_p95)), a.1.max(ly(r.forget_ms_p95))));
+    let (fmin, fmax) =
+        rows.iter().fold((f64::MAX, f64::MIN), |a, r| (a.0.min(ly(r.forget_ms_p95)), a.1.max(ly(r.forget_ms_p95))));
     let (fmin, fmax) = (fmin.floor(), fmax.ceil().max(fmin.floor() + 1.0));
     let px = |panel: f64, v: f64| panel * (pw + m) + m + (lx(v) - xmin) / (xmax - xmin) * (pw - m);
     let pa = |v: f64| ph - m + 20.0 - (v - amin) / (amax - amin).max(1e-9) * (ph - m - 10.0);
@@ -600,12 +638,22 @@ fn plot(rows: &[Row], set: &str) -> String {
     );
     for panel in [0.0, 1.0] {
         let x0 = panel * (pw + m) + m;
-        s += &format!("<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{x0}\" y1=\"30\" x2=\"{x0}\" y2=\"{}\" stroke=\"black\"/>\n", ph - m + 20.0, x0 + pw - m, ph - m + 20.0, ph - m + 20.0);
+        s += &format!(
+            "<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/><line x1=\"{x0}\" y1=\"30\" x2=\"{x0}\" y2=\"{}\" stroke=\"black\"/>\n",
+            ph - m + 20.0,
+            x0 + pw - m,
+            ph - m + 20.0,
+            ph - m + 20.0
+        );
         let mut ns: Vec<usize> = rows.iter().map(|r| r.n_train).collect();
         ns.sort_unstable();
         ns.dedup();
         for n in ns {
-            s += &format!("<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>\n", px(panel, n as f64), ph - m + 34.0);
+            s += &format!(
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{n}</text>\n",
+                px(panel, n as f64),
+                ph - m + 34.0
+            );
         }
     }
     for i in 0..=4 {
@@ -613,19 +661,44 @@ fn plot(rows: &[Row], set: &str) -> String {
         s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.2}</text>\n", m - 4.0, pa(v) + 4.0);
     }
     for e in (fmin as i32)..=(fmax as i32) {
-        s += &format!("<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n", pw + 2.0 * m - 4.0, pf(10f64.powi(e)) + 4.0, 10f64.powi(e));
+        s += &format!(
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            pw + 2.0 * m - 4.0,
+            pf(10f64.powi(e)) + 4.0,
+            10f64.powi(e)
+        );
     }
     for (i, (label, pts)) in series.iter().enumerate() {
         let c = colours[i % colours.len()];
         let mut pts = pts.clone();
         pts.sort_by_key(|r| r.n_train);
-        let line = |f: &dyn Fn(&Row) -> (f64, f64)| pts.iter().map(|r| { let (x, y) = f(r); format!("{x:.1},{y:.1}") }).collect::<Vec<_>>().join(" ");
+        let line = |f: &dyn Fn(&Row) -> (f64, f64)| {
+            pts.iter()
+                .map(|r| {
+                    let (x, y) = f(r);
+                    format!("{x:.1},{y:.1}")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let width = if label.contains("default") { 3 } else { 1 };
-        s += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n", line(&|r| (px(0.0, r.n_train as f64), pa(r.accuracy))));
+        s += &format!(
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n",
+            line(&|r| (px(0.0, r.n_train as f64), pa(r.accuracy)))
+        );
         if label != "knn" {
-            s += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n", line(&|r| (px(1.0, r.n_train as f64), pf(r.forget_ms_p95))));
+            s += &format!(
+                "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\" points=\"{}\"/>\n",
+                line(&|r| (px(1.0, r.n_train as f64), pf(r.forget_ms_p95)))
+            );
         }
-        s += &format!("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{label}</text>\n", w - 160.0, 40.0 + 16.0 * i as f64, w - 145.0, 49.0 + 16.0 * i as f64);
+        s += &format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{label}</text>\n",
+            w - 160.0,
+            40.0 + 16.0 * i as f64,
+            w - 145.0,
+            49.0 + 16.0 * i as f64
+        );
     }
     s + "</svg>\n"
 }

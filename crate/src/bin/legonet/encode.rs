@@ -34,7 +34,10 @@ pub struct EncodeArgs {
 pub fn read_weights(weights: Option<&Path>) -> Result<WeightFile> {
     let path = weights.map(Path::to_path_buf).unwrap_or_else(default_weights_path);
     let bytes = std::fs::read(&path).map_err(|e| {
-        Error::InvalidWeights(format!("cannot read {} ({e}); run the README's set-up or pass --weights", path.display()))
+        Error::InvalidWeights(format!(
+            "cannot read {} ({e}); run the README's set-up or pass --weights",
+            path.display()
+        ))
     })?;
     WeightFile::parse(bytes)
 }
@@ -135,7 +138,10 @@ pub fn bench(args: BenchEncoderArgs) -> Result<()> {
     let photo = shared.join("encoder-reference/fixtures/chelsea.png");
     let x = read_photo(&photo)?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("encoder benchmark: EfficientNet-Lite0, {threads} threads available, median of {} runs after 1 warm-up", args.reps);
+    println!(
+        "encoder benchmark: EfficientNet-Lite0, {threads} threads available, median of {} runs after 1 warm-up",
+        args.reps
+    );
     println!("| backend | device | batch 1 ms/image | batch 8 ms/image | load ms |");
     println!("|---|---|---|---|---|");
     let mut rows = Vec::new();

@@ -58,6 +58,9 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         }
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!("verification failed: adapters {:?} differ from their replay", report.mismatches)))
+        Err(Error::InvalidInput(format!(
+            "verification failed: adapters {:?} differ from their replay",
+            report.mismatches
+        )))
     }
 }
