@@ -91,6 +91,9 @@ export declare class LegoNet {
   verify(): Promise<VerifyReport>;
   compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
   export(): Promise<Uint8Array>;
+  /** Saves under `name` (IndexedDB, one transaction); later changes keep it in sync. Throws
+   *  `StorageError` `STALE_MODEL` when another tab has saved `name` since this instance loaded or
+   *  saved it (so a stale tab cannot write a forgotten photo back): load it again first. */
   save(name: string): Promise<void>;
   memory(): Promise<MemoryReport>;
   savedModels(): Promise<{ name: string; bytes: number; savedAt: number }[]>;
@@ -127,7 +130,7 @@ export type ErrorCode =
   | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback)
   | 'IO'               // a file could not be read or written
   | 'ABORTED'          // through an AbortSignal; the model is as before
-  | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND'
+  | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL'
   | 'NOT_INITIALISED'  // the engine was called before its init
   | 'DISPOSED'
   | 'INTERNAL';        // a bug or a wasm trap
@@ -153,8 +156,8 @@ export declare class AbortError extends LegoNetError {
   readonly code: 'ABORTED';
 }
 export declare class StorageError extends LegoNetError {
-  constructor(code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND', message: string, options?: ErrorOptions);
-  readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND';
+  constructor(code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL', message: string, options?: ErrorOptions);
+  readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL';
 }
 export declare class DisposedError extends LegoNetError {
   constructor();

@@ -30,7 +30,8 @@ export class AbortError extends LegoNetError {
   constructor(message = 'the operation was aborted', options) { super('ABORTED', message, options); this.name = 'AbortError'; }
 }
 
-/** IndexedDB / Cache API failures: `STORAGE`, `QUOTA_EXCEEDED`, `NOT_FOUND`. */
+/** IndexedDB / Cache API failures: `STORAGE`, `QUOTA_EXCEEDED`, `NOT_FOUND`, and `STALE_MODEL`
+ *  (another tab saved this name since this one loaded or saved it). */
 export class StorageError extends LegoNetError {
   constructor(code, message, options) { super(code, message, options); this.name = 'StorageError'; }
 }
@@ -51,6 +52,7 @@ const BY_CODE = {
   STORAGE: (c, m) => new StorageError(c, m),
   QUOTA_EXCEEDED: (c, m) => new StorageError(c, m),
   NOT_FOUND: (c, m) => new StorageError(c, m),
+  STALE_MODEL: (c, m) => new StorageError(c, m),
   DISPOSED: () => new DisposedError(),
 };
 

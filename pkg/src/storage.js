@@ -18,6 +18,7 @@ function request(req) {
 }
 
 function wrap(e, what) {
+  if (e instanceof StorageError) return e;
   if (e?.name === 'QuotaExceededError') return new StorageError('QUOTA_EXCEEDED', `${what}: storage quota exceeded`);
   return new StorageError('STORAGE', `${what}: ${e?.message ?? e}`);
 }
@@ -49,10 +50,24 @@ async function transact(mode, fn, what) {
   });
 }
 
-/** Saves a snapshot under `name`, replacing any previous copy atomically. */
-export function saveModel(name, snapshot, meta) {
-  const record = { snapshot, meta, savedAt: Date.now(), bytes: snapshot.byteLength };
-  return transact('readwrite', (s) => { s.put(record, name); }, `saving "${name}"`);
+/**
+ * Saves a snapshot under `name`, replacing any previous copy atomically; resolves to the new
+ * record's generation. `known`: the generation this caller last loaded or saved under `name`
+ * (undefined if it never did). If another tab has saved since — a forget there, say — the
+ * stored generation has moved on and the save is refused with `STALE_MODEL`, checked inside the
+ * same transaction, so a tab holding old state can never write a forgotten photo back.
+ */
+export function saveModel(name, snapshot, meta, known) {
+  return transact('readwrite', async (s) => {
+    const current = await request(s.get(name));
+    const stored = current?.generation ?? 0;
+    if (current && known !== undefined && stored !== known) {
+      throw new StorageError('STALE_MODEL', `"${name}" was saved by another tab since this one loaded or saved it; load it again`);
+    }
+    const generation = stored + 1;
+    s.put({ snapshot, meta, savedAt: Date.now(), bytes: snapshot.byteLength, generation }, name);
+    return generation;
+  }, `saving "${name}"`);
 }
 
 /** Loads the snapshot saved under `name`, or throws `NOT_FOUND`. */

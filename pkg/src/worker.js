@@ -82,8 +82,15 @@ function need() {
   return engine;
 }
 
+// Generation of each saved name as this worker last loaded or saved it (storage.saveModel).
+const generations = new Map();
+
+async function saveAs(name) {
+  generations.set(name, await storage.saveModel(name, engine.exportBytes(), { encoderId: engine.encoderId }, generations.get(name)));
+}
+
 async function persistIfBound() {
-  if (boundName) await storage.saveModel(boundName, engine.exportBytes(), { encoderId: engine.encoderId });
+  if (boundName) await saveAs(boundName);
 }
 
 const handlers = {
@@ -189,7 +196,7 @@ const handlers = {
 
   async save({ name }) {
     need();
-    await storage.saveModel(name, engine.exportBytes(), { encoderId: engine.encoderId });
+    await saveAs(name);
     boundName = name;
     return { state: state() };
   },
@@ -198,6 +205,7 @@ const handlers = {
     need();
     const record = await storage.loadModel(name);
     engine.importBytes(record.snapshot);
+    generations.set(name, record.generation ?? 0);
     boundName = name;
     return { state: state() };
   },
@@ -208,8 +216,8 @@ const handlers = {
   },
 
   listSaved: () => storage.listModels(),
-  deleteSaved: async ({ name }) => { await storage.deleteModel(name); if (boundName === name) boundName = null; },
-  clearStorage: async () => { await storage.clearAll(); boundName = null; },
+  deleteSaved: async ({ name }) => { await storage.deleteModel(name); generations.delete(name); if (boundName === name) boundName = null; },
+  clearStorage: async () => { await storage.clearAll(); generations.clear(); boundName = null; },
 };
 
 /** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort). */

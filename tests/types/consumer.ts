@@ -167,6 +167,7 @@ const meaning: Record<ErrorCode, string> = {
   STORAGE: 'storage failed',
   QUOTA_EXCEEDED: 'storage is full',
   NOT_FOUND: 'not found',
+  STALE_MODEL: 'another tab saved it since',
   NOT_INITIALISED: 'the engine is not ready',
   DISPOSED: 'this model was closed',
   INTERNAL: 'a bug',
@@ -183,7 +184,7 @@ function describe(e: unknown): string {
     return meaning[code];
   }
   if (e instanceof AbortError) { const code: 'ABORTED' = e.code; return meaning[code]; }
-  if (e instanceof StorageError) { const code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' = e.code; return meaning[code]; }
+  if (e instanceof StorageError) { const code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL' = e.code; return meaning[code]; }
   if (e instanceof DisposedError) { const code: 'DISPOSED' = e.code; return meaning[code]; }
   if (e instanceof LegoNetError) { const code: ErrorCode = e.code; return `${meaning[code]}: ${e.message}`; }
   return String(e);
