@@ -21,6 +21,20 @@ use crate::{Error, Result};
 
 type Row = (Vec<f32>, String);
 
+/// All-or-nothing precondition of every baseline's forget: each id stored (`has`) and listed once.
+fn check_removable(ids: &[&str], has: impl Fn(&str) -> bool) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for &id in ids {
+        if !has(id) {
+            return Err(Error::UnknownId(id.to_string()));
+        }
+        if !seen.insert(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+    }
+    Ok(())
+}
+
 /// Heads over a fixed partition of samples by id hash (Retrain when there is one shard).
 #[derive(Debug, Clone)]
 pub struct Sharded {
@@ -120,15 +134,7 @@ impl Unlearner for Sharded {
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
-        let mut seen = BTreeSet::new();
-        for &id in ids {
-            if self.find(id).is_none() {
-                return Err(Error::UnknownId(id.to_string()));
-            }
-            if !seen.insert(id) {
-                return Err(Error::DuplicateId(id.to_string()));
-            }
-        }
+        check_removable(ids, |id| self.find(id).is_some())?;
         for &id in ids {
             let s = self.shard_of(id);
             self.shards[s].remove(id);
@@ -214,15 +220,7 @@ impl Unlearner for Knn {
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
-        let mut seen = BTreeSet::new();
-        for &id in ids {
-            if !self.rows.contains_key(id) {
-                return Err(Error::UnknownId(id.to_string()));
-            }
-            if !seen.insert(id) {
-                return Err(Error::DuplicateId(id.to_string()));
-            }
-        }
+        check_removable(ids, |id| self.rows.contains_key(id))?;
         for &id in ids {
             self.rows.remove(id);
         }
@@ -317,15 +315,7 @@ impl Unlearner for Ncm {
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
-        let mut seen = BTreeSet::new();
-        for &id in ids {
-            if !self.rows.contains_key(id) {
-                return Err(Error::UnknownId(id.to_string()));
-            }
-            if !seen.insert(id) {
-                return Err(Error::DuplicateId(id.to_string()));
-            }
-        }
+        check_removable(ids, |id| self.rows.contains_key(id))?;
         for &id in ids {
             let (_, l) = self.rows.remove(id).expect("checked above");
             self.dirty.insert(l);
