@@ -292,7 +292,7 @@ impl LegoNet {
     /// Adapters with changed members not yet retrained (all of the next structure's when the
     /// sample count has crossed a capacity level since the last train).
     pub fn pending(&self) -> usize {
-        if self.structure_is_current() { self.dirty.len() } else { self.config.structure(self.ledger.len()).0 }
+        if self.structure_is_current() { self.dirty.len() } else { self.target_structure().0 }
     }
 
     /// Registers a class name (labels passed to `add` must be registered).
@@ -361,7 +361,7 @@ impl LegoNet {
         }
         if !self.structure_is_current() {
             // Samples were added across a capacity level and not yet trained.
-            return Err(Error::NotTrained(self.config.structure(self.ledger.len()).0));
+            return Err(Error::NotTrained(self.target_structure().0));
         }
         let mut report = VerifyReport::default();
         for i in 0..self.adapters.len() {
@@ -621,19 +621,26 @@ impl LegoNet {
 
     /// Whether the structure is the one the configuration gives for the stored samples.
     fn structure_is_current(&self) -> bool {
-        self.config.structure(self.ledger.len()) == self.structure()
+        self.target_structure() == self.structure()
+    }
+
+    /// The (n, k) the configuration gives for the stored samples.
+    fn target_structure(&self) -> (usize, usize) {
+        self.config.structure(self.ledger.len())
     }
 
     /// Brings the structure in line with the sample count: the anchors re-dealt to the new n,
     /// every sample re-routed, every adapter cleared and pending. Returns whether it changed.
     fn restructure(&mut self) -> Result<bool> {
-        let (n, k) = self.config.structure(self.ledger.len());
+        let (n, k) = self.target_structure();
         if (n, k) == self.structure() {
             return Ok(false);
         }
-        let keys = if n == self.keys.len() { self.keys.clone() } else { self.keys.with_adapters(n)? };
-        self.ledger.reroute(n, |encodings| activation::activate_many(&keys, encodings, k));
-        self.keys = keys;
+        if n != self.keys.len() {
+            self.keys = self.keys.with_adapters(n)?;
+        }
+        let keys = &self.keys;
+        self.ledger.reroute(n, |encodings| activation::activate_many(keys, encodings, k));
         self.k = k;
         self.adapters = vec![None; n];
         self.grams = GramCache::new(n);
