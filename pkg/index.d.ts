@@ -26,6 +26,13 @@ export interface LegoNetOptions {
   worker?: boolean;
   /** URL of `legonet_bg.wasm` if your bundler moves it (default: next to the package's wasm glue). */
   wasmUrl?: string | URL;
+  /** Lanes `addExamples` encodes photos on, the engine's Worker included: each extra one is a
+   *  module Worker with its own wasm instance and copy of the weights (tens of MB; `memory()`
+   *  reports each), used only to encode — the model stays in the engine, and ids, encodings and
+   *  the model are bit for bit those of one lane. Needs no cross-origin isolation. Default: one
+   *  per logical core, at most 4, fewer where `navigator.deviceMemory` is small; 1 encodes in
+   *  the engine alone. Integer 1..16; on WebGPU always 1 (the GPU encodes). */
+  encoderWorkers?: number;
 }
 
 export interface BackendInfo {
@@ -71,6 +78,8 @@ export interface CompareRow {
 }
 export interface MemoryReport {
   wasmBytes: number; samples: number; encodingBytes: number; adapterParams: number; keyBytes: number; snapshotBytes: number;
+  /** Wasm memory of each started extra encoder Worker (`encoderWorkers` − 1 of them once started). */
+  encoderWorkerBytes: number[];
   storage: { usage?: number; quota?: number } | null;
 }
 
@@ -107,12 +116,14 @@ export declare class LegoNet {
   readonly structure: Structure;
   readonly backend: BackendInfo;
   readonly encoderId: string;
+  /** Encoding lanes in use: `encoderWorkers` as asked or defaulted, 1 on WebGPU. */
+  readonly encoderWorkers: number;
   dispose(): void;
   [Symbol.dispose](): void;
 }
 export default LegoNet;
 
-export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'adapters' | 'activated'>>>;
+export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'adapters' | 'activated' | 'encoderWorkers'>>>;
 
 /** Every `code` a LegoNetError carries. The Rust core's codes keep their names (its `Error::code`);
  *  the package adds its own, from `ABORTED` on. A node test checks this list against both. */

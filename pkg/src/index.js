@@ -16,6 +16,9 @@ export const DEFAULTS = Object.freeze({
   worker: true,
 });
 
+/** The most encoding lanes `encoderWorkers` may ask for (each extra one is a wasm instance). */
+const MAX_ENCODER_WORKERS = 16;
+
 async function startEngine(useWorker) {
   if (useWorker && typeof Worker !== 'undefined') {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'legonet-engine' });
@@ -23,8 +26,8 @@ async function startEngine(useWorker) {
   }
   const { serve } = await import('./worker.js');
   const { port1, port2 } = new MessageChannel();
-  serve(port2);
-  return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); } };
+  const stop = serve(port2);
+  return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
 }
 
 export class LegoNet {
@@ -46,6 +49,10 @@ export class LegoNet {
     if (!['auto', 'webgpu', 'cpu'].includes(opts.backend)) {
       throw new LegoNetError('INVALID_CONFIG', `backend must be 'auto', 'webgpu' or 'cpu', not ${JSON.stringify(opts.backend)}`);
     }
+    const lanes = opts.encoderWorkers;
+    if (lanes !== undefined && !(Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_ENCODER_WORKERS)) {
+      throw new LegoNetError('INVALID_CONFIG', `encoderWorkers must be an integer from 1 to ${MAX_ENCODER_WORKERS}, not ${JSON.stringify(lanes)}`);
+    }
     const net = new LegoNet(LegoNet.#key);
     const { client, terminate } = await startEngine(opts.worker);
     net.#client = client;
@@ -54,10 +61,10 @@ export class LegoNet {
       const encoderUrl = new URL(opts.encoderUrl, globalThis.location?.href).href;
       const wasmUrl = opts.wasmUrl ? new URL(opts.wasmUrl, globalThis.location?.href).href : undefined;
       const out = await client.call('init', {
-        encoderUrl, wasmUrl, backend: opts.backend,
+        encoderUrl, wasmUrl, backend: opts.backend, encoderWorkers: lanes,
         config: { adapters: opts.adapters, activated: opts.activated, seed: opts.seed },
       });
-      net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache };
+      net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache, encoderWorkers: out.encoderWorkers };
       net.#state = out.state;
     } catch (e) {
       net.dispose();
@@ -93,7 +100,8 @@ export class LegoNet {
     return first;
   }
 
-  /** Adds many examples, all or nothing. `onProgress({ phase: 'encode', done, total })`. */
+  /** Adds many examples, all or nothing, encoded over `encoderWorkers` lanes (results in input
+   *  order). `onProgress({ phase: 'encode', done, total })`. */
   async addExamples(items, { onProgress, signal } = {}) {
     if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
     const wire = [];
@@ -177,6 +185,9 @@ export class LegoNet {
 
   /** SHA-256 of the encoder weights in use. */
   get encoderId() { return this.#info.encoderId; }
+
+  /** Lanes `addExamples` encodes on: the engine plus extra encoder Workers (1 on WebGPU). */
+  get encoderWorkers() { return this.#info.encoderWorkers; }
 
   /** Stops the engine and frees its memory. Idempotent. */
   dispose() {

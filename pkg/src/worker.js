@@ -6,11 +6,13 @@ import init, { WasmEngine } from '../wasm/legonet.js';
 import { errorToWire, AbortError, LegoNetError } from './errors.js';
 import { toPixels } from './image.js';
 import * as storage from './storage.js';
+import { EncoderPool, defaultEncoderWorkers } from './pool.js';
 
 /** Adapters trained between two looks at the event loop (progress + abort). */
 const TRAIN_CHUNK = 4;
 
 let engine = null;
+let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
 let boundName = null; // the IndexedDB record kept in sync by forget/removeClass
 
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
@@ -94,28 +96,25 @@ async function persistIfBound() {
 }
 
 const handlers = {
-  async init({ encoderUrl, wasmUrl, backend = 'auto', config = {} }) {
+  async init({ encoderUrl, wasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
     await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
     const { bytes, fromCache } = await storage.fetchWeights(encoderUrl);
     const created = await createEngine(bytes, backend, config);
     engine = created.engine;
-    return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, state: state() };
+    // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
+    // extra Workers start in the background and join the first batch that finds them ready.
+    const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
+    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: encode });
+    return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
   },
 
   async addExamples({ items }, ctx) {
     need();
-    const encodings = [];
-    for (let i = 0; i < items.length; i++) {
-      if (ctx.aborted()) throw new AbortError();
-      try {
-        encodings.push(await encode(items[i].image));
-      } catch (e) {
-        if (e instanceof LegoNetError) e.message = `example ${i}: ${e.message}`;
-        throw e;
-      }
-      ctx.progress({ phase: 'encode', done: i + 1, total: items.length });
-      await yieldToLoop();
-    }
+    // In input order, whichever lane encoded each; the first failing image (by index) fails it all.
+    const encodings = await pool.encodeAll(items.map((it) => it.image), {
+      aborted: ctx.aborted,
+      progress: (done, total) => ctx.progress({ phase: 'encode', done, total }),
+    });
     // All encoded: add them in one all-or-nothing step.
     const ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
     return { ids, state: state() };
@@ -212,7 +211,7 @@ const handlers = {
 
   async memory() {
     need();
-    return { ...engine.memory(), storage: (await navigator.storage?.estimate?.()) ?? null };
+    return { ...engine.memory(), encoderWorkerBytes: pool.workerBytes(), storage: (await navigator.storage?.estimate?.()) ?? null };
   },
 
   listSaved: () => storage.listModels(),
@@ -220,7 +219,9 @@ const handlers = {
   clearStorage: async () => { await storage.clearAll(); generations.clear(); boundName = null; },
 };
 
-/** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort). */
+/** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort).
+ *  Returns a function that stops the encoder Workers (a terminated Worker takes its nested
+ *  Workers with it; an engine on the main thread has to be told). */
 export function serve(port) {
   const aborted = new Set();
   let queue = Promise.resolve(); // one call at a time: the engine is single-threaded
@@ -246,6 +247,7 @@ export function serve(port) {
       }
     });
   };
+  return () => { pool?.dispose(); pool = null; };
 }
 
 if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self);

@@ -25,7 +25,7 @@ const defaultIsTheClass: typeof LegoNet = LegoNetDefault;
 // Every member of the class and every static.
 const verbsCovered: Covers<LegoNet, 'addExample' | 'addExamples' | 'train' | 'predict' | 'forget' | 'addClass'
   | 'removeClass' | 'verify' | 'compare' | 'export' | 'save' | 'memory' | 'savedModels' | 'deleteSaved'
-  | 'clearStorage' | 'labels' | 'examples' | 'pendingAdapters' | 'structure' | 'backend' | 'encoderId' | 'dispose'
+  | 'clearStorage' | 'labels' | 'examples' | 'pendingAdapters' | 'structure' | 'backend' | 'encoderId' | 'encoderWorkers' | 'dispose'
   | typeof Symbol.dispose> = true;
 const staticsCovered: Covers<typeof LegoNet, 'prototype' | 'create' | 'import' | 'load'> = true;
 
@@ -38,6 +38,7 @@ const options: Required<LegoNetOptions> = {
   seed: 0,
   worker: true,
   wasmUrl: '/assets/legonet_bg.wasm',
+  encoderWorkers: 2,
 };
 const backends: NonNullable<LegoNetOptions['backend']>[] = ['auto', 'webgpu', 'cpu'];
 const minimal: LegoNetOptions = { encoderUrl: '/weights/efficientnet-lite0.safetensors' };
@@ -52,6 +53,8 @@ const badBackend: LegoNetOptions = { encoderUrl: '/w', backend: 'tpu' };
   const numbers: number[] = [seed];
   // @ts-expect-error no default n: the structure follows the data unless fixed
   const n: number = DEFAULTS.adapters;
+  // @ts-expect-error no fixed lane count: it follows the visitor's cores
+  const lanes: number = DEFAULTS.encoderWorkers;
   const inWorker: boolean = worker;
 }
 
@@ -107,9 +110,9 @@ function useCompareRow(row: CompareRow): void {
 }
 
 function useMemory(m: MemoryReport): void {
-  const { wasmBytes, samples, encodingBytes, adapterParams, keyBytes, snapshotBytes, storage, ...rest } = m;
+  const { wasmBytes, samples, encodingBytes, adapterParams, keyBytes, snapshotBytes, encoderWorkerBytes, storage, ...rest } = m;
   only(rest);
-  const counts: number[] = [wasmBytes, samples, encodingBytes, adapterParams, keyBytes, snapshotBytes];
+  const counts: number[] = [wasmBytes, samples, encodingBytes, adapterParams, keyBytes, snapshotBytes, ...encoderWorkerBytes];
   if (storage) {
     const { usage, quota, ...more } = storage;
     only(more);
@@ -254,6 +257,9 @@ export async function app(photo: ImageLike, dogs: ImageLike[], saved: File): Pro
     net.pendingAdapters = 0;
     useBackend(net.backend);
     const encoderId: string = net.encoderId;
+    const lanes: number = net.encoderWorkers;
+    // @ts-expect-error the lane count is fixed at create
+    net.encoderWorkers = lanes + 1;
     {
       using scoped = await LegoNetDefault.create(minimal); // [Symbol.dispose] at the block's end
       scoped.labels();

@@ -1,0 +1,201 @@
+// Parallel encoding without cross-origin isolation. Wasm threads need SharedArrayBuffer, which a
+// page only gets with COOP/COEP headers; most hosts send neither. Instead the engine spreads a
+// batch of photos over a few encoder Workers (encoder-worker.js), each its own wasm instance
+// with its own copy of the weights, and keeps one lane for itself. The engine stays the one
+// owner of the model: the pool only turns photos into encodings, in input order, and the engine
+// adds them in one all-or-nothing step, so ids, routing and the model are exactly what one
+// Worker gives (tests/pool.test.mjs checks the exported bytes at 1, 2 and 3 Workers).
+
+import { errorFromCode, errorToWire } from './errors.js';
+
+/** Jobs queued per helper Worker: one running and one waiting, so it does not idle while the
+ *  engine's own thread is busy with its share (messages only get in between two photos). */
+const DEPTH = 2;
+
+/** Most lanes the default picks: beyond 4 a few hundred photos are done before the extra Workers
+ *  have started, and each one costs its own wasm memory. */
+const DEFAULT_MAX = 4;
+
+/** What one extra encoder Worker costs, for the memory cap (measured in Chromium: its wasm memory
+ *  after the first encode plus the weights it was sent; bench/browser.mjs prints it). */
+export const WORKER_BYTES = 96 * 2 ** 20;
+
+/**
+ * Default number of encoding lanes (the engine's own plus extra Workers): one per logical core,
+ * at most DEFAULT_MAX, and no more extra Workers than an eighth of the device's memory pays for
+ * (`navigator.deviceMemory`, Chromium only; elsewhere the core count decides).
+ */
+export function defaultEncoderWorkers(nav = globalThis.navigator) {
+  const cores = Math.max(1, Math.floor(nav?.hardwareConcurrency ?? 1));
+  const gb = nav?.deviceMemory;
+  const byMemory = typeof gb === 'number' && gb > 0 ? 1 + Math.floor((gb * 2 ** 30) / 8 / WORKER_BYTES) : Infinity;
+  return Math.max(1, Math.min(cores, DEFAULT_MAX, byMemory));
+}
+
+/** A task boundary: lets Worker replies and abort messages in. (setTimeout(0) is clamped to
+ *  4 ms once nested, a seventh of an encode.) */
+const yieldTask = () => new Promise((resolve) => {
+  const { port1, port2 } = new MessageChannel();
+  port1.onmessage = () => { port1.close(); resolve(); };
+  port2.postMessage(null);
+});
+
+/** Marks a job whose Worker died before answering: it is encoded again elsewhere. */
+const LOST = Symbol('lost');
+
+export class EncoderPool {
+  #local;
+  #helpers = [];
+  #batch = null; // the running encodeAll's pump, so a Worker that becomes ready joins it
+  #nextJob = 1;
+
+  /**
+   * @param {object} o
+   * @param {number} o.helpers extra Workers to start (lanes − 1)
+   * @param {Uint8Array} [o.weights] the encoder weights; each Worker is sent its own copy
+   * @param {string} [o.wasmUrl] where the wasm is, if not next to its glue
+   * @param {(image: Blob|ImageBitmap) => Promise<Float32Array>} o.local the engine's own encoder
+   */
+  constructor({ helpers, weights, wasmUrl, local }) {
+    this.#local = local;
+    for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl);
+  }
+
+  #spawn(i, weights, wasmUrl) {
+    const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
+    const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
+    worker.onmessage = (e) => this.#receive(h, e.data);
+    // A Worker that cannot start (no nested Workers, a bundler that dropped the file, out of
+    // memory) or that crashes only costs speed: its jobs go back to the other lanes.
+    worker.onerror = (e) => { e.preventDefault?.(); this.#lose(h); };
+    worker.onmessageerror = () => this.#lose(h);
+    const copy = weights.slice();
+    worker.postMessage({ init: { weights: copy, wasmUrl } }, [copy.buffer]);
+    this.#helpers.push(h);
+  }
+
+  #receive(h, msg) {
+    if (msg.ready) {
+      h.ready = true;
+      h.wasmBytes = msg.ready.wasmBytes;
+      this.#batch?.();
+      return;
+    }
+    if (msg.initError) { this.#lose(h); return; }
+    const job = h.jobs.get(msg.job);
+    if (!job) return;
+    h.jobs.delete(msg.job);
+    h.wasmBytes = msg.wasmBytes ?? h.wasmBytes;
+    if (msg.error) job.reject(errorFromCode(msg.error.code, msg.error.message));
+    else job.resolve(msg.encoding);
+  }
+
+  #lose(h) {
+    if (h.dead) return;
+    h.dead = true;
+    h.worker.terminate();
+    for (const job of h.jobs.values()) job.reject(LOST);
+    h.jobs.clear();
+    this.#batch?.();
+  }
+
+  #send(h, image) {
+    const job = this.#nextJob++;
+    return new Promise((resolve, reject) => {
+      h.jobs.set(job, { resolve, reject });
+      // Cloned, not transferred: if this Worker dies, the image is still here to encode again.
+      h.worker.postMessage({ job, image });
+    });
+  }
+
+  /** Lanes that encode now: the engine's own and every extra Worker that has started. */
+  get lanes() { return 1 + this.#helpers.filter((h) => h.ready && !h.dead).length; }
+
+  /** Wasm memory of each started extra Worker, in bytes. */
+  workerBytes() { return this.#helpers.filter((h) => h.ready && !h.dead).map((h) => h.wasmBytes); }
+
+  /**
+   * Encodes `images` over every lane; resolves to their encodings in input order. Fails like one
+   * lane taking them in order would: with the first image (by index) that fails, its error
+   * rebuilt with `example i:` in front — every image before it is encoded first, so the index
+   * does not depend on timing — or with ABORTED once `aborted()` is true (nothing new starts,
+   * what runs is finished). `progress(done, total)` after each encoding.
+   */
+  encodeAll(images, { progress = () => {}, aborted = () => false } = {}) {
+    return new Promise((resolve, reject) => {
+      const out = new Array(images.length);
+      const retry = []; // indices whose Worker died before answering (all below `next`)
+      let next = 0;
+      let done = 0;
+      let running = 0;
+      let localBusy = false;
+      let failure = null;
+      let settled = false;
+
+      const take = () => {
+        if (aborted()) return -1;
+        const i = retry.length ? Math.min(...retry) : next;
+        if (i >= images.length || (failure && i > failure.index)) return -1;
+        if (retry.length) retry.splice(retry.indexOf(i), 1); else next++;
+        return i;
+      };
+      const succeeded = (i, encoding) => {
+        out[i] = encoding;
+        done++;
+        progress(done, images.length);
+      };
+      // A Worker got a copy of an ImageBitmap; the engine's own is closed once it is answered
+      // (the engine's lane closes what it decodes itself, image.js).
+      const release = (i) => { if (typeof images[i]?.close === 'function') images[i].close(); };
+      const failed = (i, e) => { if (!failure || i < failure.index) failure = { index: i, error: e }; };
+      const finish = () => {
+        settled = true;
+        this.#batch = null;
+        if (failure) {
+          const w = errorToWire(failure.error);
+          reject(errorFromCode(w.code, `example ${failure.index}: ${w.message}`));
+        } else if (done < images.length) {
+          reject(errorFromCode('ABORTED', 'adding was aborted; no example was added'));
+        } else {
+          resolve(out);
+        }
+      };
+      const pump = () => {
+        if (settled) return;
+        // Workers first: posting is quick, and the engine's own encode below holds this thread.
+        for (const h of this.#helpers) {
+          while (h.ready && !h.dead && h.jobs.size < DEPTH) {
+            const i = take();
+            if (i < 0) break;
+            running++;
+            this.#send(h, images[i]).then(
+              (encoding) => { running--; release(i); succeeded(i, encoding); pump(); },
+              (e) => { running--; if (e === LOST) retry.push(i); else { release(i); failed(i, e); } pump(); },
+            );
+          }
+        }
+        if (!localBusy) {
+          const i = take();
+          if (i >= 0) {
+            localBusy = true;
+            running++;
+            this.#local(images[i])
+              .then((encoding) => succeeded(i, encoding), (e) => failed(i, e))
+              .then(() => { running--; localBusy = false; })
+              .then(yieldTask)
+              .then(pump);
+          }
+        }
+        if (running === 0) finish();
+      };
+      this.#batch = pump;
+      pump();
+    });
+  }
+
+  /** Stops every Worker. */
+  dispose() {
+    for (const h of this.#helpers) { h.dead = true; h.worker.terminate(); }
+    this.#helpers = [];
+  }
+}
