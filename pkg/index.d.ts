@@ -8,8 +8,11 @@ export type ImageLike =
   | HTMLVideoElement | VideoFrame | Blob | File;
 
 export interface LegoNetOptions {
-  /** URL of `efficientnet-lite0.safetensors` (fetched once, then kept in the Cache API). Required. */
-  encoderUrl: string | URL;
+  /** URL of `efficientnet-lite0.safetensors` (fetched once, then kept in the Cache API). Left out,
+   *  the weights of the optional peer package `@legonet/efficientnet-lite0` are used (its
+   *  `weightsUrl`, next to the package, or the bundler's asset); given, it overrides them. Neither
+   *  available: `LegoNetError` `INVALID_CONFIG`. */
+  encoderUrl?: string | URL;
   /** Where the encoder runs. `'auto'` (default) measures a warm-up encode on WebGPU and CPU and
    *  keeps the faster; it never picks a software (fallback) WebGPU adapter. */
   backend?: 'auto' | 'webgpu' | 'cpu';
@@ -85,9 +88,9 @@ export interface MemoryReport {
 
 export declare class LegoNet {
   private constructor();
-  static create(options: LegoNetOptions): Promise<LegoNet>;
-  static import(bytes: Uint8Array | ArrayBuffer, options: LegoNetOptions): Promise<LegoNet>;
-  static load(name: string, options: LegoNetOptions): Promise<LegoNet>;
+  static create(options?: LegoNetOptions): Promise<LegoNet>;
+  static import(bytes: Uint8Array | ArrayBuffer, options?: LegoNetOptions): Promise<LegoNet>;
+  static load(name: string, options?: LegoNetOptions): Promise<LegoNet>;
 
   addExample(image: ImageLike, label: string, options?: { id?: string }): Promise<string>;
   addExamples(items: { image: ImageLike; label: string; id?: string }[],

@@ -19,6 +19,21 @@ export const DEFAULTS = Object.freeze({
 /** The most encoding lanes `encoderWorkers` may ask for (each extra one is a wasm instance). */
 const MAX_ENCODER_WORKERS = 16;
 
+/** The weights of the optional peer package @legonet/efficientnet-lite0: its `weightsUrl` is
+ *  `new URL(…, import.meta.url)` next to the file, which bundlers emit as an asset. Imported only
+ *  when no `encoderUrl` is given, so apps that host the weights themselves need not install it. */
+async function packagedWeightsUrl() {
+  let cause;
+  try {
+    const { weightsUrl } = await import('@legonet/efficientnet-lite0');
+    if (typeof weightsUrl === 'string' && weightsUrl) return weightsUrl;
+    cause = new TypeError('@legonet/efficientnet-lite0 exports no weightsUrl');
+  } catch (e) { cause = e; } // not installed, or not in the page's import map
+  throw new LegoNetError('INVALID_CONFIG', 'no encoder weights: install @legonet/efficientnet-lite0 '
+    + '(npm install @legonet/efficientnet-lite0; without a bundler, map it in the import map) '
+    + 'or pass encoderUrl, the URL of efficientnet-lite0.safetensors', { cause });
+}
+
 async function startEngine(useWorker) {
   if (useWorker && typeof Worker !== 'undefined') {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'legonet-engine' });
@@ -45,7 +60,6 @@ export class LegoNet {
   /** Creates an empty model. See `LegoNetOptions` in index.d.ts for every option and default. */
   static async create(options = {}) {
     const opts = { ...DEFAULTS, ...options };
-    if (!opts.encoderUrl) throw new LegoNetError('INVALID_CONFIG', 'encoderUrl is required (URL of efficientnet-lite0.safetensors)');
     if (!['auto', 'webgpu', 'cpu'].includes(opts.backend)) {
       throw new LegoNetError('INVALID_CONFIG', `backend must be 'auto', 'webgpu' or 'cpu', not ${JSON.stringify(opts.backend)}`);
     }
@@ -53,12 +67,13 @@ export class LegoNet {
     if (lanes !== undefined && !(Number.isInteger(lanes) && lanes >= 1 && lanes <= MAX_ENCODER_WORKERS)) {
       throw new LegoNetError('INVALID_CONFIG', `encoderWorkers must be an integer from 1 to ${MAX_ENCODER_WORKERS}, not ${JSON.stringify(lanes)}`);
     }
+    const weights = opts.encoderUrl || await packagedWeightsUrl(); // encoderUrl overrides the package
     const net = new LegoNet(LegoNet.#key);
     const { client, terminate } = await startEngine(opts.worker);
     net.#client = client;
     net.#terminate = terminate;
     try {
-      const encoderUrl = new URL(opts.encoderUrl, globalThis.location?.href).href;
+      const encoderUrl = new URL(weights, globalThis.location?.href).href;
       const wasmUrl = opts.wasmUrl ? new URL(opts.wasmUrl, globalThis.location?.href).href : undefined;
       const out = await client.call('init', {
         encoderUrl, wasmUrl, backend: opts.backend, encoderWorkers: lanes,

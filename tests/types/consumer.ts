@@ -11,6 +11,8 @@ import type {
   ImageLike, LegoNetOptions, BackendInfo, Example, Progress, TrainReport, ForgetReport, VerifyReport, Structure,
   ClassProbability, CompareRow, MemoryReport, ErrorCode,
 } from 'legonet';
+import { weightsUrl, sha256, bytes as weightBytes } from '@legonet/efficientnet-lite0';
+import type * as Weights from '@legonet/efficientnet-lite0';
 
 /** Compiles only when `Used` names every key of `T`. */
 type Covers<T, Used extends keyof T> = [Exclude<keyof T, Used>] extends [never] ? true : never;
@@ -21,6 +23,10 @@ function only(rest: Record<string, never>): void { void rest; }
 const exportsCovered: Covers<typeof Legonet, 'default' | 'LegoNet' | 'DEFAULTS' | 'LegoNetError' | 'InvalidImageError'
   | 'SampleIdError' | 'SnapshotError' | 'AbortError' | 'StorageError' | 'DisposedError'> = true;
 const defaultIsTheClass: typeof LegoNet = LegoNetDefault;
+// The weights package (packages/efficientnet-lite0): every export, and the URL it gives is an encoderUrl.
+const weightsCovered: Covers<typeof Weights, 'weightsUrl' | 'sha256' | 'bytes'> = true;
+const fromPackage: LegoNetOptions = { encoderUrl: weightsUrl };
+const weightFacts: [string, number] = [sha256, weightBytes];
 
 // Every member of the class and every static.
 const verbsCovered: Covers<LegoNet, 'addExample' | 'addExamples' | 'train' | 'predict' | 'forget' | 'addClass'
@@ -42,8 +48,10 @@ const options: Required<LegoNetOptions> = {
 };
 const backends: NonNullable<LegoNetOptions['backend']>[] = ['auto', 'webgpu', 'cpu'];
 const minimal: LegoNetOptions = { encoderUrl: '/weights/efficientnet-lite0.safetensors' };
-// @ts-expect-error encoderUrl is required
+// encoderUrl is optional: left out, the weights of @legonet/efficientnet-lite0 are used.
 const noEncoder: LegoNetOptions = { backend: 'cpu' };
+// @ts-expect-error encoderUrl is a URL or a string
+const numericEncoder: LegoNetOptions = { encoderUrl: 42 };
 // @ts-expect-error no such backend
 const badBackend: LegoNetOptions = { encoderUrl: '/w', backend: 'tpu' };
 {
@@ -237,6 +245,8 @@ export async function app(photo: ImageLike, dogs: ImageLike[], saved: File): Pro
     LegoNet.import(await saved.arrayBuffer(), options).then((copy) => copy.dispose());
     await net.save('mine');
     (await LegoNet.load('mine', minimal)).dispose();
+    (await LegoNet.load('mine')).dispose(); // no options: the packaged weights
+    (await LegoNet.create()).dispose();
     useMemory(await net.memory());
     for (const record of await net.savedModels()) {
       const { name, bytes: size, savedAt, ...rest } = record;
