@@ -1,7 +1,8 @@
-// One encoder Worker of the pool (pool.js): its own wasm instance and a frozen CPU encoder, and
-// nothing else — no model, no storage. It decodes a photo and returns its encoding; the engine
-// Worker stays the one owner of the model. Same wasm, same `cpu` kernels, one thread: the
-// encodings are bit for bit those the engine would compute itself (tests/pool.test.mjs).
+// One encoder Worker of the pool (pool.js): its own wasm instance with an engine on 'cpu' that
+// is only ever asked to encode — no model of its own is used, no storage. It decodes a photo and
+// returns its encoding; the engine Worker stays the one owner of the model. The very call the
+// engine makes (WasmEngine.encodeRgba: same wasm, same kernels, one thread, and whatever it
+// wipes after use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
 // Protocol (engine → here → engine):
 //   { init: { weights: Uint8Array, wasmUrl? } } → { ready: { wasmBytes } } | { initError: { code, message } }
@@ -9,7 +10,7 @@
 // It deliberately imports neither pool.js nor worker.js: a bundler that follows `new Worker(new
 // URL(...))` must not find this file spawning itself.
 
-import init, { WasmEncoder } from '../wasm/legonet.js';
+import init, { WasmEngine } from '../wasm/legonet.js';
 import { errorToWire } from './errors.js';
 import { toPixels } from './image.js';
 
@@ -19,13 +20,12 @@ let memory = null; // the instance's WebAssembly.Memory, for the pool's memory r
 async function start({ weights, wasmUrl }) {
   const exports = await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
   memory = exports.memory;
-  encoder = await WasmEncoder.create(weights, 'cpu');
+  encoder = await WasmEngine.create(weights, 'cpu', null);
 }
 
 async function encode(image) {
   const img = await toPixels(image);
-  const out = await encoder.encodeRgba(img.data, img.width, img.height);
-  return out.encodings; // batch 1: exactly the 1280 floats WasmEngine.encodeRgba gives
+  return encoder.encodeRgba(img.data, img.width, img.height);
 }
 
 // One job at a time, in arrival order: the pool keeps at most a couple queued here so this
