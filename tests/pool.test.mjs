@@ -53,15 +53,24 @@ class FakeWorker {
 }
 globalThis.Worker = FakeWorker;
 
+// The engine's own lane, in its two steps (a bad image fails to decode, as a real one does).
 const localJobs = [];
-async function local(image) {
-  running++;
-  localJobs.push(image.value);
-  await jitter();
-  running--;
-  if (image.bad) throw new InvalidImageError(`bad ${image.value}`);
-  return Float32Array.of(image.value);
-}
+const local = {
+  async decode(image) {
+    running++;
+    localJobs.push(image.value);
+    await jitter();
+    running--;
+    if (image.bad) throw new InvalidImageError(`bad ${image.value}`);
+    return image;
+  },
+  async encode(image) {
+    running++;
+    await jitter();
+    running--;
+    return Float32Array.of(image.value);
+  },
+};
 
 const images = (n, bad = []) => Array.from({ length: n }, (_, i) => ({ value: i, bad: bad.includes(i) }));
 const pool = (helpers) => new EncoderPool({ helpers, weights: new Uint8Array(8), local });
@@ -99,11 +108,13 @@ test('the first failing image by index fails the batch, whatever finishes first'
     const tried = new Set([...localJobs, ...made.flatMap((w) => w.jobs)]);
     for (let i = 0; i < 13; i++) assert.ok(tried.has(i), `image ${i} (before the failure) was encoded`);
   }
-  // Without Workers it is the sequential loop: it stops at the first failure.
+  // Without Workers it is the sequential loop, one photo decoding ahead: it stops at the first
+  // failure, having started at most the one after it.
   const alone = pool(0);
   localJobs.length = 0;
   await assert.rejects(alone.encodeAll(images(10, [3, 6])), { code: 'INVALID_IMAGE', message: 'example 3: bad 3' });
-  assert.deepEqual(localJobs, [0, 1, 2, 3]);
+  assert.deepEqual(localJobs, [0, 1, 2, 3, 4]);
+  assert.equal(running, 0);
 });
 
 test('abort starts nothing new, lets what runs finish, and rejects with ABORTED', async () => {

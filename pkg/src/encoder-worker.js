@@ -12,7 +12,7 @@
 
 import init, { WasmEngine } from '../wasm/legonet.js';
 import { errorToWire } from './errors.js';
-import { toPixels } from './image.js';
+import { decode, toPixels } from './image.js';
 
 let encoder = null;
 let memory = null; // the instance's WebAssembly.Memory, for the pool's memory report
@@ -23,16 +23,19 @@ async function start({ weights, wasmUrl }) {
   encoder = await WasmEngine.create(weights, 'cpu', null);
 }
 
-async function encode(image) {
-  const img = await toPixels(image);
+async function encode(decoded) {
+  const img = await toPixels(await decoded);
   return encoder.encodeRgba(img.data, img.width, img.height);
 }
 
-// One job at a time, in arrival order: the pool keeps at most a couple queued here so this
-// thread never waits for the engine between two photos.
+// One encode at a time, in arrival order: the pool keeps a couple of jobs queued here so this
+// thread never waits for the engine between two photos. A photo starts decoding as soon as it
+// arrives, so the next one decodes while this thread encodes the current one.
 let queue = Promise.resolve();
 self.onmessage = (e) => {
   const msg = e.data;
+  const decoded = msg.init ? null : decode(msg.image);
+  decoded?.catch(() => {}); // handled when its turn comes; not an unhandled rejection before
   queue = queue.then(async () => {
     if (msg.init) {
       try {
@@ -44,7 +47,7 @@ self.onmessage = (e) => {
       return;
     }
     try {
-      const encoding = await encode(msg.image);
+      const encoding = await encode(decoded);
       self.postMessage({ job: msg.job, encoding, wasmBytes: memory.buffer.byteLength }, [encoding.buffer]);
     } catch (err) {
       self.postMessage({ job: msg.job, error: errorToWire(err) });

@@ -28,17 +28,23 @@ export async function toTransferable(image) {
   }
 }
 
-/** Decodes a Blob or ImageBitmap to `ImageData`, downscaled to at most MAX_DECODE_SIDE. */
-export async function toPixels(image) {
-  let bitmap = image;
-  if (!is(image, 'ImageBitmap')) {
-    if (is(image, 'Blob') && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
-    try {
-      bitmap = await createImageBitmap(image);
-    } catch (e) {
-      throw new InvalidImageError(`not an image this browser can decode (${e.message})`);
-    }
+/** The first half of `toPixels`: a Blob decoded to an ImageBitmap (an ImageBitmap as it is).
+ *  Apart so that a caller can start decoding the next photo (off its thread, in Chromium)
+ *  while it encodes this one (pool.js). */
+export async function decode(image) {
+  if (is(image, 'ImageBitmap')) return image;
+  if (is(image, 'Blob') && image.size === 0) throw new InvalidImageError('the file is empty (0 bytes)');
+  try {
+    return await createImageBitmap(image);
+  } catch (e) {
+    throw new InvalidImageError(`not an image this browser can decode (${e.message})`);
   }
+}
+
+/** Decodes a Blob or ImageBitmap to `ImageData`, downscaled to at most MAX_DECODE_SIDE; closes
+ *  the bitmap it drew. */
+export async function toPixels(image) {
+  const bitmap = await decode(image);
   let { width, height } = bitmap;
   if (!width || !height) throw new InvalidImageError('the image has no pixels');
   const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));

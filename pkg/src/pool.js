@@ -8,8 +8,9 @@
 
 import { errorFromCode, errorToWire } from './errors.js';
 
-/** Jobs queued per helper Worker: one running and one waiting, so it does not idle while the
- *  engine's own thread is busy with its share (messages only get in between two photos). */
+/** Jobs queued per lane: one encoding and the next one decoding meanwhile (createImageBitmap
+ *  decodes off the lane's thread in Chromium), so no lane idles while a photo decodes or while
+ *  the engine's own thread is busy with its share (messages only get in between two photos). */
 const DEPTH = 2;
 
 /** Most lanes the default picks: beyond 4 a few hundred photos are done before the extra Workers
@@ -54,7 +55,9 @@ export class EncoderPool {
    * @param {number} o.helpers extra Workers to start (lanes − 1)
    * @param {Uint8Array} [o.weights] the encoder weights; each Worker is sent its own copy
    * @param {string} [o.wasmUrl] where the wasm is, if not next to its glue
-   * @param {(image: Blob|ImageBitmap) => Promise<Float32Array>} o.local the engine's own encoder
+   * @param {{ decode: (image: Blob|ImageBitmap) => Promise<ImageBitmap>,
+   *            encode: (bitmap: ImageBitmap) => Promise<Float32Array> }} o.local the engine's own
+   *        lane, in two steps so that the next photo decodes while this one encodes
    */
   constructor({ helpers, weights, wasmUrl, local }) {
     this.#local = local;
@@ -128,7 +131,8 @@ export class EncoderPool {
       let next = 0;
       let done = 0;
       let running = 0;
-      let localBusy = false;
+      const localQueue = []; // the engine's own lane: [{ i, decoded }], the first one encoding
+      let localRunning = false;
       let failure = null;
       let settled = false;
 
@@ -174,19 +178,26 @@ export class EncoderPool {
             );
           }
         }
-        if (!localBusy) {
+        while (localQueue.length < DEPTH) {
           const i = take();
-          if (i >= 0) {
-            localBusy = true;
-            running++;
-            this.#local(images[i])
-              .then((encoding) => succeeded(i, encoding), (e) => failed(i, e))
-              .then(() => { running--; localBusy = false; })
-              .then(yieldTask)
-              .then(pump);
-          }
+          if (i < 0) break;
+          running++;
+          const decoded = this.#local.decode(images[i]);
+          decoded.catch(() => {}); // its failure is handled when its turn comes
+          localQueue.push({ i, decoded });
         }
+        if (!localRunning && localQueue.length) runLocal();
         if (running === 0) finish();
+      };
+      const runLocal = async () => {
+        localRunning = true;
+        const { i, decoded } = localQueue[0];
+        try { succeeded(i, await this.#local.encode(await decoded)); } catch (e) { failed(i, e); }
+        localQueue.shift();
+        running--;
+        localRunning = false;
+        await yieldTask();
+        pump();
       };
       this.#batch = pump;
       pump();

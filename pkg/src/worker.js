@@ -4,7 +4,7 @@
 
 import init, { WasmEngine } from '../wasm/legonet.js';
 import { errorToWire, AbortError, LegoNetError } from './errors.js';
-import { toPixels } from './image.js';
+import { decode, toPixels } from './image.js';
 import * as storage from './storage.js';
 import { EncoderPool, defaultEncoderWorkers } from './pool.js';
 
@@ -21,6 +21,9 @@ async function encode(image) {
   const img = await toPixels(image);
   return engine.encodeRgba(img.data, img.width, img.height);
 }
+
+/** The engine's own lane of the encoder pool: decode, then (once it is this photo's turn) encode. */
+const ownLane = { decode, encode };
 
 async function gpuAdapter() {
   if (typeof navigator === 'undefined' || !navigator.gpu) return null;
@@ -104,7 +107,7 @@ const handlers = {
     // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
     // extra Workers start in the background and join the first batch that finds them ready.
     const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
-    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: encode });
+    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: ownLane });
     return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
   },
 
