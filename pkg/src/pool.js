@@ -17,9 +17,10 @@ const DEPTH = 2;
  *  have started, and each one costs its own wasm memory. */
 const DEFAULT_MAX = 4;
 
-/** What one extra encoder Worker costs, for the memory cap (measured in Chromium: its wasm memory
- *  after the first encode plus the weights it was sent; bench/browser.mjs prints it). */
-export const WORKER_BYTES = 96 * 2 ** 20;
+/** What one extra encoder Worker costs, for the memory cap. Measured in Chromium 156 on 2 cores
+ *  (bench/browser.mjs): 85 MiB of wasm memory after its first encodes (weights, packed weights,
+ *  keys, buffers); 96–138 MiB more browser PSS per extra Worker, compiled code and heap included. */
+export const WORKER_BYTES = 128 * 2 ** 20;
 
 /**
  * Default number of encoding lanes (the engine's own plus extra Workers): one per logical core,
