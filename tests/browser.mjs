@@ -35,8 +35,12 @@ export const CHROMIUM_FLAGS = [
   '--enable-unsafe-webgpu',
 ];
 
-/** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser. */
-export async function openBrowser() {
+/** Chromium's fake camera (a test pattern) and an automatic yes to the permission prompt. */
+export const FAKE_CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+/** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser;
+ *  `camera: true` gives it the fake camera (the other tests keep the default flags). */
+export async function openBrowser({ camera = false } = {}) {
   const server = await serve(0, '127.0.0.1', {
     '/fixtures': path.join(SHARED, 'encoder-reference/fixtures'),
     '/datasets': DATASETS,
@@ -45,7 +49,7 @@ export async function openBrowser() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: false, // --headless is passed explicitly, with the flags that work on this machine
-    args: CHROMIUM_FLAGS,
+    args: camera ? [...CHROMIUM_FLAGS, ...FAKE_CAMERA_FLAGS] : CHROMIUM_FLAGS,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const requests = [];
@@ -53,7 +57,7 @@ export async function openBrowser() {
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
   page.on('pageerror', (e) => console.error('[page error]', e));
   return {
-    page, context, server, requests,
+    page, context, server, requests, profile,
     async close() {
       await context.close();
       await server.close();

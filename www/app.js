@@ -25,6 +25,7 @@ const ui = {
   sw: { active: false, why: '' },
   live: null, // live camera prediction state
   collectCamera: null,
+  burst: null, // the webcam burst being recorded (hold to record)
   lastReport: null,
   samplesAdded: false, // the sample pack is in the model (kept in the demo's meta store)
 };
@@ -135,7 +136,7 @@ async function restoreThumbs() {
   const ids = new Set(ui.net.examples().map((e) => e.id));
   const stale = records.filter((r) => !ids.has(r.id)).map((r) => r.id);
   if (stale.length) await thumbs.deleteThumbs(stale).catch(() => {});
-  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name });
+  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, burst: r.burst });
 }
 
 function showBackendNotice() {
@@ -213,7 +214,9 @@ function renderButtons() {
   $('compare-btn').disabled = busy || !ui.net || !ui.everTrained || ex.length < 2;
   $('erase-all').disabled = busy || !ui.net;
   for (const id of ['pick-files', 'pick-folder']) $(id).disabled = busy || !ui.net;
-  document.querySelectorAll('.gallery .del, .gallery .remove-class').forEach((b) => { b.disabled = busy; });
+  document.querySelectorAll('.gallery .del, .gallery .remove-class, .gallery .burst-del').forEach((b) => { b.disabled = busy; });
+  $('camera-capture').disabled = busy;
+  $('camera-burst').disabled = busy && !ui.burst; // the button being held stays live
   if (ui.net && ui.net.labels().length < 2 && ex.length) {
     $('train-result').textContent = 'Add a second class: a classifier needs at least two.';
   }
@@ -264,7 +267,23 @@ function renderGallery() {
         type: 'button', disabled: !!ui.busy, 'aria-label': `Remove class ${label}`,
         onclick: () => removeClass(label),
       }, 'Remove class')),
+    burstBar(list),
     h('div.thumbs', {}, list.length ? list.map((e) => thumbEl(e)) : h('span.muted.small', { text: 'No photos yet.' })))));
+}
+
+/** One "erase burst" button per webcam burst among `list` (a class's examples), oldest first. */
+function burstBar(list) {
+  const bursts = new Map();
+  for (const e of list) {
+    const b = ui.thumbs.get(e.id)?.burst;
+    if (b) bursts.set(b, [...(bursts.get(b) ?? []), e.id]);
+  }
+  if (!bursts.size) return null;
+  return h('div.burst-bar', {}, [...bursts].map(([burst, ids]) => h('button.btn.small.burst-del', {
+    type: 'button', disabled: !!ui.busy, dataset: { burst, frames: String(ids.length) },
+    'aria-label': `Erase this burst of ${ids.length} camera frames`,
+    onclick: () => forgetPhotos(ids),
+  }, `Erase burst · ${ids.length} frame${ids.length === 1 ? '' : 's'} ×`)));
 }
 
 function thumbEl(e) {
@@ -577,7 +596,8 @@ async function startCollectCamera() {
   await $('camera-video').play();
 }
 
-function stopCollectCamera() {
+async function stopCollectCamera() {
+  await stopBurst();
   ui.collectCamera?.getTracks().forEach((t) => t.stop());
   ui.collectCamera = null;
   $('camera-box').hidden = true;
@@ -592,6 +612,112 @@ async function capture() {
   canvas.getContext('2d').drawImage(video, 0, 0);
   const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
   await addPhotos([{ blob, label, name: `camera ${new Date().toLocaleTimeString()}` }], 'Adding a camera photo');
+}
+
+// Webcam bursts: while the button is held, frames go to the selected class as fast as the
+// encoder Workers take them. Capture and encoding are two loops joined by a short queue: when it
+// is full the camera's frames are skipped, never piled up, so memory stays flat and the page
+// stays responsive however slow the encoder is; every frame in the queue is added.
+
+/** Frames waiting for the encoder at most (a couple per encoder lane). */
+const BURST_QUEUE = 8;
+
+const nextFrame = (video) => new Promise((resolve) => {
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => resolve());
+  else setTimeout(resolve, 33);
+});
+
+function burstStatus(b) {
+  const el = $('burst-status');
+  el.textContent = `${b.recording ? 'Recording' : 'Recorded'} to “${b.label}”: ${b.added} frame${b.added === 1 ? '' : 's'} added`
+    + (b.queue.length ? `, ${b.queue.length} waiting` : '') + (b.skipped ? ` (${b.skipped} camera frames skipped while the encoder was busy)` : '');
+  el.dataset.added = String(b.added);
+  el.dataset.recording = String(b.recording);
+  el.dataset.maxQueued = String(b.maxQueued);
+}
+
+function startBurst() {
+  const video = $('camera-video');
+  if (ui.burst || !ui.collectCamera || !video.videoWidth) return;
+  if (ui.busy) { toast(`Please wait: ${ui.busy} is still running.`, 'info', 3000); return; }
+  const label = ui.selected ?? askClass();
+  if (!label) return;
+  ui.busy = 'recording';
+  state('busy');
+  const b = { id: `burst-${Date.now().toString(36)}`, label, queue: [], added: 0, skipped: 0, maxQueued: 0, recording: true, wake: null, error: null };
+  ui.burst = b;
+  renderButtons();
+  $('camera-burst').classList.add('recording');
+  $('camera-burst').setAttribute('aria-pressed', 'true');
+  $('camera-burst').textContent = 'Recording… release to stop';
+  burstStatus(b);
+  const wake = () => { b.wake?.(); b.wake = null; };
+  b.capturing = (async () => {
+    while (b.recording) {
+      await nextFrame(video);
+      if (!b.recording) break;
+      if (b.queue.length >= BURST_QUEUE) { b.skipped++; continue; }
+      try {
+        const bitmap = await createImageBitmap(video);
+        b.queue.push({ bitmap, thumb: await thumbs.makeThumb(bitmap) });
+        b.maxQueued = Math.max(b.maxQueued, b.queue.length);
+        wake();
+      } catch (e) { b.error ??= e; b.recording = false; }
+    }
+    wake();
+  })();
+  b.encoding = (async () => {
+    while (b.recording || b.queue.length) {
+      if (!b.queue.length) { await new Promise((r) => { b.wake = r; }); continue; }
+      const frames = b.queue.splice(0);
+      try {
+        const ids = await ui.net.addExamples(frames.map((f) => ({ image: f.bitmap, label })), {
+          onProgress: (p) => { $('burst-status').dataset.encoding = `${p.done}/${p.total}`; },
+        });
+        const at = Date.now();
+        const records = ids.map((id, i) => ({ id, label, name: `${b.id} frame ${b.added + i + 1}`, burst: b.id, blob: frames[i].thumb, addedAt: at }));
+        for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label, name: r.name, burst: b.id });
+        b.added += ids.length;
+        thumbs.putThumbs(records).catch(reportError);
+        renderClasses();
+        renderTrain();
+      } catch (e) {
+        b.error ??= e;
+        b.recording = false;
+      } finally {
+        for (const f of frames) f.bitmap.close();
+      }
+      burstStatus(b);
+    }
+  })();
+}
+
+function stopBurst() {
+  const b = ui.burst;
+  if (!b) return Promise.resolve();
+  b.stopped ??= finishBurst(b); // pointerup, lostpointercapture and blur may all ask
+  return b.stopped;
+}
+
+async function finishBurst(b) {
+  b.recording = false;
+  b.wake?.();
+  await b.capturing;
+  await b.encoding; // every queued frame is still added
+  ui.burst = null;
+  $('camera-burst').classList.remove('recording');
+  $('camera-burst').setAttribute('aria-pressed', 'false');
+  $('camera-burst').textContent = 'Hold to record';
+  burstStatus(b);
+  if (b.error) reportError(b.error);
+  if (b.added) {
+    await persist();
+    $('train-result').textContent = '';
+    toast(`Recorded ${b.added} frame${b.added === 1 ? '' : 's'} to “${b.label}”. Now train.`, 'ok', 4000);
+  }
+  ui.busy = null;
+  renderAll();
+  state('ready');
 }
 
 // Erasing ------------------------------------------------------------------------------------
@@ -840,6 +966,16 @@ function wire() {
   $('camera-collect').addEventListener('click', startCollectCamera);
   $('camera-close').addEventListener('click', stopCollectCamera);
   $('camera-capture').addEventListener('click', capture);
+  // Hold to record: pointer (mouse, touch, pen) or Space/Enter; any release, leave or lost
+  // focus stops it.
+  const burstBtn = $('camera-burst');
+  burstBtn.addEventListener('pointerdown', (e) => { e.preventDefault(); burstBtn.setPointerCapture?.(e.pointerId); startBurst(); });
+  for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) burstBtn.addEventListener(ev, () => stopBurst());
+  burstBtn.addEventListener('keydown', (e) => { if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); startBurst(); } });
+  burstBtn.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') stopBurst(); });
+  burstBtn.addEventListener('blur', () => stopBurst());
+  burstBtn.addEventListener('contextmenu', (e) => e.preventDefault()); // a long touch is a hold, not a menu
+  document.addEventListener('visibilitychange', () => { if (document.hidden) stopBurst(); });
   $('add-samples').addEventListener('click', addSamples);
   $('train-btn').addEventListener('click', train);
   $('verify-btn').addEventListener('click', verify);

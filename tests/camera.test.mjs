@@ -1,0 +1,115 @@
+// The demo's camera paths (issue 17) in headless Chromium with its fake camera (a moving test
+// pattern, permission granted by flag): hold to record a burst into a class with a live count,
+// a second burst into another class, train, live prediction from the camera, erase one frame,
+// erase a whole burst, verify, and find the bursts again after a reload. The page must stay
+// responsive while recording (a timer on the main thread never waits long) and the frame queue
+// bounded.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser } from './browser.mjs';
+
+let b;
+before(async () => { b = await openBrowser({ camera: true }); });
+after(async () => { await b?.close(); });
+
+const whenIdle = () => b.page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 600_000 });
+const count = async (sel) => Number(await b.page.locator(sel).innerText());
+const dataset = (sel) => b.page.locator(sel).evaluate((el) => ({ ...el.dataset }));
+
+async function addClass(name) {
+  await b.page.fill('#class-name', name);
+  await b.page.press('#class-name', 'Enter');
+  await b.page.waitForFunction((n) => document.querySelector('#camera-target').textContent === n, name);
+  await whenIdle();
+}
+
+/** Holds "Hold to record" until at least `frames` frames are added; returns what the page saw. */
+async function recordBurst(frames) {
+  const btn = b.page.locator('#camera-burst');
+  await btn.hover();
+  await b.page.mouse.down();
+  await b.page.waitForFunction(() => document.querySelector('#burst-status').dataset.recording === 'true');
+  // The live count moves while the button is still held.
+  await b.page.waitForFunction(() => Number(document.querySelector('#burst-status').dataset.added) > 0, null, { timeout: 120_000 });
+  const during = await dataset('#burst-status');
+  assert.equal(during.recording, 'true');
+  assert.match(await b.page.locator('#burst-status').innerText(), /^Recording to /);
+  await b.page.waitForFunction((n) => Number(document.querySelector('#burst-status').dataset.added) >= n, frames, { timeout: 300_000 });
+  await b.page.mouse.up();
+  await whenIdle();
+  const done = await dataset('#burst-status');
+  assert.equal(done.recording, 'false');
+  return { during: Number(during.added), added: Number(done.added), maxQueued: Number(done.maxQueued) };
+}
+
+test('webcam bursts, live prediction and erasing a burst, with the fake camera', { timeout: 1_500_000 }, async () => {
+  const { page } = b;
+  await page.goto(`${b.server.url}/`);
+  await whenIdle();
+
+  // The main thread's longest wait between two 50 ms timer ticks, from here on.
+  await page.evaluate(() => {
+    window.maxGap = 0;
+    let last = performance.now();
+    setInterval(() => { const now = performance.now(); window.maxGap = Math.max(window.maxGap, now - last - 50); last = now; }, 50);
+  });
+
+  await addClass('left');
+  await page.click('#camera-collect');
+  await page.waitForFunction(() => document.querySelector('#camera-video').videoWidth > 0);
+  const left = await recordBurst(12);
+  console.log(`[camera] burst 1: ${left.added} frames (${left.during} when first read while held), queue at most ${left.maxQueued}`);
+  assert.ok(left.added >= 12);
+  assert.ok(left.maxQueued >= 1 && left.maxQueued <= 8, `the frame queue stays bounded (${left.maxQueued})`);
+  assert.equal(await count('#stat-photos'), left.added, 'every frame the count showed is in the model');
+  assert.equal(await page.locator('.group[data-label="left"] .thumb').count(), left.added);
+  assert.equal(await page.locator('.group[data-label="left"] .burst-del').getAttribute('data-frames'), String(left.added));
+
+  await addClass('right');
+  const right = await recordBurst(8);
+  console.log(`[camera] burst 2: ${right.added} frames`);
+  assert.equal(await count('#stat-photos'), left.added + right.added);
+  await page.click('#camera-close');
+
+  await page.click('#train-btn');
+  await page.waitForSelector('#train-result[data-done="yes"]', { timeout: 600_000 });
+  await whenIdle();
+
+  // Live prediction from the camera.
+  await page.click('#predict-camera');
+  await page.waitForFunction(() => /predictions\/s/.test(document.querySelector('#predict-live-rate').textContent)
+    && ['left', 'right'].includes(document.querySelector('#probs').dataset.top), null, { timeout: 300_000 });
+  console.log(`[camera] live: ${await page.locator('#predict-live-rate').innerText()}; top ${await page.locator('#probs').getAttribute('data-top')}`);
+  assert.equal(await page.locator('#probs .prob').count(), 2);
+  await page.click('#predict-camera-stop');
+  assert.ok(await page.locator('#predict-video').isHidden());
+  await whenIdle();
+
+  // Erase one frame of the first burst.
+  await page.locator('.group[data-label="left"] .thumb .del').first().click();
+  await page.waitForSelector('#forget-report[data-forgotten="1"]');
+  await whenIdle();
+  assert.equal(await count('#stat-photos'), left.added + right.added - 1);
+  assert.equal(await page.locator('.group[data-label="left"] .burst-del').getAttribute('data-frames'), String(left.added - 1));
+
+  // Erase the whole second burst: the class stays, empty.
+  await page.click('.group[data-label="right"] .burst-del');
+  await page.waitForSelector(`#forget-report[data-forgotten="${right.added}"]`);
+  await whenIdle();
+  assert.equal(await count('#stat-photos'), left.added - 1);
+  assert.equal(await page.locator('.group[data-label="right"] .thumb').count(), 0);
+  assert.equal(await page.locator('.group[data-label="right"] .burst-del').count(), 0);
+  await page.click('#verify-btn');
+  await page.waitForSelector('#verify-result[data-ok]');
+  assert.equal(await page.locator('#verify-result').getAttribute('data-ok'), 'true');
+
+  const maxGap = await page.evaluate(() => window.maxGap);
+  console.log(`[camera] longest main-thread stall beyond the 50 ms tick: ${maxGap.toFixed(0)} ms`);
+  assert.ok(maxGap < 1000, `the page never froze for a second (${maxGap.toFixed(0)} ms)`);
+
+  // After a reload the remaining frames are still one burst, erasable as one.
+  await page.reload();
+  await whenIdle();
+  assert.equal(await count('#stat-photos'), left.added - 1);
+  assert.equal(await page.locator('.group[data-label="left"] .burst-del').getAttribute('data-frames'), String(left.added - 1));
+});
