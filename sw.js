@@ -12,6 +12,7 @@ const VERSION = 'legonet-demo-v1';
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/netcount.js', 'www/thumbs.js', 'www/ui.js', 'www/style.css',
   'pkg/src/index.js', 'pkg/src/errors.js', 'pkg/src/rpc.js', 'pkg/src/storage.js', 'pkg/src/worker.js',
+  'pkg/src/image.js', 'pkg/src/pool.js', 'pkg/src/encoder-worker.js',
   'pkg/wasm/legonet.js', 'pkg/wasm/legonet_bg.wasm',
 ];
 const DATA = ['weights/efficientnet-lite0.safetensors', 'www/samples/samples.json'];

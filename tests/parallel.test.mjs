@@ -2,7 +2,8 @@
 // cross-origin isolated: the same photos (Blobs and ImageBitmaps) added with encoderWorkers 1, 2
 // and 3 give the same ids, routing and export() bytes, and each extra Worker really encoded some
 // of them; a batch with an undecodable photo fails with the same INVALID_IMAGE and index at
-// every lane count and leaves the model as it was; abort does too; no encoder Worker on WebGPU;
+// every lane count and leaves the model as it was; abort does too; no request once create()
+// resolved (the Workers fetch their files before); no encoder Worker on WebGPU;
 // an engine on the main thread (worker: false) stops its Workers on dispose.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,10 @@ async function run(lanes) {
   await inPage(async (L, { lanes, opts }) => {
     window.net = await L.LegoNet.create({ ...opts, encoderWorkers: lanes });
   }, { lanes, opts: OPTS });
+  const requestsAtCreate = b.requests.length;
   await whenStarted(lanes - 1);
+  // The package makes no request once create() resolved: the Workers fetched their files before.
+  assert.deepEqual(b.requests.slice(requestsAtCreate), [], 'no request after create()');
   await countReplies();
   return inPage(async (L, { photos }) => {
     const net = window.net;

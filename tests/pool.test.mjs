@@ -30,6 +30,7 @@ class FakeWorker {
       assert.ok(msg.init.weights instanceof Uint8Array);
       setTimeout(() => {
         if (this.terminated) return;
+        this.onmessage({ data: { loaded: true } });
         this.onmessage({ data: this.b.initError ? { initError: { code: 'INTERNAL', message: 'no' } } : { ready: { wasmBytes: 1000 } } });
       }, this.b.startMs ?? 0);
       return;
@@ -80,6 +81,7 @@ beforeEach(() => { made = []; running = 0; localJobs.length = 0; FakeWorker.beha
 
 test('encodings come back in input order, every lane used, one progress per image', async () => {
   const p = pool(3);
+  await p.loaded;
   await ready(p, 4);
   for (let round = 0; round < 5; round++) {
     const progress = [];
@@ -144,7 +146,8 @@ test('a Worker that dies mid-batch: its images are encoded elsewhere, in order',
 test('a Worker that cannot start costs only speed', async () => {
   FakeWorker.behaviour = () => ({ initError: true });
   const p = pool(2);
-  await sleep(10);
+  await p.loaded; // resolves for a Worker that failed too: init must not hang on it
+  await sleep(1);
   const out = await p.encodeAll(images(10));
   assert.deepEqual(out.map((e) => e[0]), [...Array(10).keys()]);
   assert.equal(p.lanes, 1);

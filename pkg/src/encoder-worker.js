@@ -5,7 +5,8 @@
 // wipes after use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
 // Protocol (engine → here → engine):
-//   { init: { weights: Uint8Array, wasmUrl? } } → { ready: { wasmBytes } } | { initError: { code, message } }
+//   { init: { weights: Uint8Array, wasmUrl? } } → { loaded: true } (every file fetched), then
+//                                                 { ready: { wasmBytes } } | { initError: { code, message } }
 //   { job, image: Blob | ImageBitmap }          → { job, encoding: Float32Array, wasmBytes } | { job, error: { code, message } }
 // It deliberately imports neither pool.js nor worker.js: a bundler that follows `new Worker(new
 // URL(...))` must not find this file spawning itself.
@@ -20,6 +21,7 @@ let memory = null; // the instance's WebAssembly.Memory, for the pool's memory r
 async function start({ weights, wasmUrl }) {
   const exports = await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
   memory = exports.memory;
+  self.postMessage({ loaded: true }); // its last network request is behind it
   encoder = await WasmEngine.create(weights, 'cpu', null);
 }
 

@@ -68,6 +68,7 @@ export class EncoderPool {
   #spawn(i, weights, wasmUrl) {
     const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
+    h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
     worker.onmessage = (e) => this.#receive(h, e.data);
     // A Worker that cannot start (no nested Workers, a bundler that dropped the file, out of
     // memory) or that crashes only costs speed: its jobs go back to the other lanes.
@@ -79,6 +80,7 @@ export class EncoderPool {
   }
 
   #receive(h, msg) {
+    if (msg.loaded) { h.onLoaded(); return; }
     if (msg.ready) {
       h.ready = true;
       h.wasmBytes = msg.ready.wasmBytes;
@@ -97,6 +99,7 @@ export class EncoderPool {
   #lose(h) {
     if (h.dead) return;
     h.dead = true;
+    h.onLoaded();
     h.worker.terminate();
     for (const job of h.jobs.values()) job.reject(LOST);
     h.jobs.clear();
@@ -111,6 +114,11 @@ export class EncoderPool {
       h.worker.postMessage({ job, image });
     });
   }
+
+  /** Resolves once every Worker has fetched its files (or failed): from then on the pool makes no
+   *  network request, so the engine's init can promise none after it. The Workers may still be
+   *  preparing their encoder (CPU only); they join batches when ready. */
+  get loaded() { return Promise.all(this.#helpers.map((h) => h.loaded)).then(() => {}); }
 
   /** Lanes that encode now: the engine's own and every extra Worker that has started. */
   get lanes() { return 1 + this.#helpers.filter((h) => h.ready && !h.dead).length; }

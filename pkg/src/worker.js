@@ -105,9 +105,11 @@ const handlers = {
     const created = await createEngine(bytes, backend, config);
     engine = created.engine;
     // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
-    // extra Workers start in the background and join the first batch that finds them ready.
+    // extra Workers prepare their encoders in the background and join the first batch that finds
+    // them ready; init only waits for their files, so no request is made after it.
     const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
     pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: ownLane });
+    await pool.loaded;
     return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
   },
 
