@@ -153,6 +153,9 @@ test('the README quickstart works in a production Vite build (vite build)', { ti
     const ok = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
     assert.ok(ok(new RegExp(`^/assets/${wasmAsset.replace(/[.-]/g, '\\$&')}$`)), 'the wasm was served from dist/assets');
     assert.ok(ok(/^\/assets\/worker-[\w-]+\.js$/), 'the worker was served from dist/assets');
+    // With more than one core the engine starts encoder Workers (pkg/src/pool.js): Vite must
+    // have followed the nested `new Worker(new URL(...))` into a chunk of its own.
+    if (os.availableParallelism() > 1) assert.ok(ok(/^\/assets\/encoder-worker-[\w-]+\.js$/), 'the encoder Worker was served from dist/assets');
     assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
   } finally {
     await server.close();
