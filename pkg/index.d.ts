@@ -103,7 +103,8 @@ export declare class LegoNet {
   verify(): Promise<VerifyReport>;
   compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
   export(): Promise<Uint8Array>;
-  /** Saves under `name` (IndexedDB, one transaction); later changes keep it in sync. Throws
+  /** Saves under `name` (this origin's private file system, crash-safe, overwritten in place so
+   *  forgotten examples leave the disk); later changes keep it in sync. Throws
    *  `StorageError` `STALE_MODEL` when another tab has saved `name` since this instance loaded or
    *  saved it (so a stale tab cannot write a forgotten photo back): load it again first. */
   save(name: string): Promise<void>;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../tools/serve.mjs';
 import { CHROMIUM_FLAGS } from './browser.mjs';
+import { readFiles, windowsOf, filesHolding } from './scan.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'tests/out/demo');
@@ -47,7 +48,7 @@ before(async () => {
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
   page.on('pageerror', (e) => console.error('[page error]', e));
   b = {
-    page, context, server, requests,
+    page, context, server, requests, profile,
     async close() { await context.close(); await server.close(); fs.rmSync(profile, { recursive: true, force: true }); },
   };
 });
@@ -79,21 +80,28 @@ async function openDemo() {
   return { ms: Date.now() - t, readyAt: Date.now() };
 }
 
-/** Stored state seen directly in IndexedDB (not through the page's code). */
+/** Stored state seen directly in the origin's private file system (not through the page's code). */
 const storedState = () => b.page.evaluate(async () => {
-  const count = (db, store) => new Promise((resolve) => {
-    const open = indexedDB.open(db);
-    open.onsuccess = () => {
-      const conn = open.result;
-      if (!conn.objectStoreNames.contains(store)) { conn.close(); resolve(0); return; }
-      const r = conn.transaction(store).objectStore(store).count();
-      r.onsuccess = () => { conn.close(); resolve(r.result); };
-      r.onerror = () => { conn.close(); resolve(-1); };
-    };
-    open.onerror = () => resolve(-1);
-  });
-  return { models: await count('legonet', 'models'), thumbs: await count('legonet-demo', 'thumbs') };
+  const names = async (...path) => {
+    let dir = await navigator.storage.getDirectory();
+    try { for (const p of path) dir = await dir.getDirectoryHandle(p); } catch { return []; }
+    const out = [];
+    for await (const k of dir.keys()) out.push(k);
+    return out;
+  };
+  const models = new Set((await names('legonet-models')).map((f) => f.replace(/\.[ab]$/, '')));
+  return { models: models.size, thumbs: (await names('legonet-demo', 'thumbs')).length };
 });
+
+/** The JPEG bytes of example `id`'s thumbnail file (thumbs.js: u32 header length, header, JPEG). */
+const thumbBytes = async (id) => Buffer.from(await b.page.evaluate(async (id) => {
+  const hex = [...new TextEncoder().encode(id)].map((x) => x.toString(16).padStart(2, '0')).join('');
+  const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-demo')).getDirectoryHandle('thumbs');
+  const bytes = new Uint8Array(await (await (await dir.getFileHandle(hex)).getFile()).arrayBuffer());
+  return [...bytes.subarray(4 + new DataView(bytes.buffer).getUint32(0, true))];
+}, id));
+// Windows from the entropy-coded part of a JPEG (its header tables are the same in every thumbnail).
+const thumbWindows = (jpeg) => windowsOf(jpeg, { count: 6, width: 48, from: 0.3 });
 
 test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `not built: ${missing.join(', ')}` : false }, async () => {
   const { page } = b;
@@ -153,6 +161,8 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
 
   // 5. Erase one photo: the forget report.
   const victim = await page.locator('#gallery .thumb').first().getAttribute('data-id');
+  const keeper = await page.locator('#gallery .thumb').last().getAttribute('data-id');
+  const [victimJpeg, keeperJpeg] = [await thumbBytes(victim), await thumbBytes(keeper)];
   await page.click(`#gallery .thumb[data-id="${victim}"] .del`);
   await page.waitForSelector('#forget-report[data-forgotten="1"]');
   await whenIdle();
@@ -176,6 +186,10 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   // 7. Remove a whole class.
   const removed = 'Tools';
   const inClass = await page.locator(`#gallery .group[data-label="${removed}"] .thumb`).count();
+  const classJpegs = [];
+  for (const id of await page.locator(`#gallery .group[data-label="${removed}"] .thumb`).evaluateAll((els) => els.map((e) => e.dataset.id))) {
+    classJpegs.push(await thumbBytes(id));
+  }
   await page.click(`#gallery .group[data-label="${removed}"] .remove-class`);
   await page.waitForSelector(`#forget-report[data-forgotten="${inClass}"]`);
   await whenIdle();
@@ -206,7 +220,7 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   assert.deepEqual(afterReady.map((r) => r.url), [], 'Chromium saw no request after the app was ready');
   await shot('privacy');
 
-  // 9. Reload: the model, the classes and the thumbnails come back from IndexedDB.
+  // 9. Reload: the model, the classes and the thumbnails come back from OPFS.
   await openDemo();
   assert.equal(await text('#stat-photos'), String(left));
   assert.equal(await page.locator('#gallery .thumb img').count(), left, 'every thumbnail is back');
@@ -217,6 +231,14 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await whenIdle();
   assert.equal(await text('#req-count'), '0');
   await shot('reloaded');
+  // The profile, read from outside: the erased photos' thumbnails are in no file; a kept one is.
+  {
+    const files = readFiles(b.profile);
+    assert.ok(filesHolding(files, thumbWindows(keeperJpeg), b.profile).length >= 1, 'a kept thumbnail is found on disk (the scan works)');
+    for (const jpeg of [victimJpeg, ...classJpegs]) {
+      assert.deepEqual(filesHolding(files, thumbWindows(jpeg), b.profile), [], 'an erased thumbnail is readable on disk');
+    }
+  }
 
   // 10. Offline: the service worker serves the whole app.
   await b.context.setOffline(true);
@@ -236,11 +258,11 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   assert.equal(await text('#stat-photos'), String(left));
   // A full quota, simulated for the page's thumbnail store: the page says so plainly.
   await page.evaluate(() => {
-    const put = IDBObjectStore.prototype.put;
-    window.restorePut = () => { IDBObjectStore.prototype.put = put; };
-    IDBObjectStore.prototype.put = function (...args) {
-      if (this.name === 'thumbs') throw new DOMException('simulated: quota exceeded', 'QuotaExceededError');
-      return put.apply(this, args);
+    const create = FileSystemFileHandle.prototype.createWritable;
+    window.restorePut = () => { FileSystemFileHandle.prototype.createWritable = create; };
+    FileSystemFileHandle.prototype.createWritable = function (...args) {
+      if (this.name !== 'meta.json') return Promise.reject(new DOMException('simulated: quota exceeded', 'QuotaExceededError'));
+      return create.apply(this, args);
     };
   });
   await page.evaluate(async () => {
@@ -288,4 +310,12 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await page.click('#req-details summary');
   await shot('counter-live');
   assert.deepEqual(overflow, [], 'at phone width nothing is wider than the screen');
+
+  // After "Erase everything" and closing the browser, no thumbnail is in any file of the profile.
+  await b.context.close();
+  const files = readFiles(b.profile);
+  for (const jpeg of [victimJpeg, keeperJpeg, ...classJpegs]) {
+    assert.deepEqual(filesHolding(files, thumbWindows(jpeg), b.profile), [], 'a thumbnail survives Erase everything');
+  }
+  console.log(`[demo] profile scanned after Erase everything: ${files.length} files, no thumbnail in any`);
 });

@@ -79,7 +79,7 @@ async function loadSamples() {
 
 async function startEngine() {
   let saved = false;
-  try { saved = (await thumbs.getMeta('saved')) === true; } catch { /* no IndexedDB: start empty */ }
+  try { saved = (await thumbs.getMeta('saved')) === true; } catch { /* no OPFS: start empty */ }
   if (saved) {
     try {
       return { net: await LegoNet.load(MODEL_NAME, OPTIONS), restored: true };

@@ -1,38 +1,34 @@
-// The demo's own IndexedDB store. The library keeps encodings, never photos; to show a gallery
-// after a reload the demo keeps a small JPEG thumbnail per example, keyed by the example's id,
-// and deletes it whenever that example is forgotten. `meta` holds a few flags (is a model saved).
+// The demo's own storage, in the Origin Private File System. The library keeps encodings, never
+// photos; to show a gallery after a reload the demo keeps a small JPEG thumbnail per example, one
+// file per example id, removed whenever that example is forgotten. `meta.json` holds a few flags
+// (is a model saved). Not IndexedDB: a deleted IndexedDB record's bytes stay readable in
+// Chromium's LevelDB log, and an erased photo's thumbnail must leave the disk.
+//
+// Thumbnail file: u32 header length, JSON { id, label, name, addedAt, type }, then the JPEG.
 
-const DB = 'legonet-demo';
-const VERSION = 1;
-let dbp;
+const DIR = 'legonet-demo';
+const LEGACY_DB = 'legonet-demo'; // the IndexedDB of earlier versions: dropped with its residue
 
-function req(r) {
-  return new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-}
+const hex = (s) => Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, '0')).join('');
 
+let dirs;
 function open() {
-  dbp ??= new Promise((resolve, reject) => {
-    const o = indexedDB.open(DB, VERSION);
-    o.onupgradeneeded = () => {
-      o.result.createObjectStore('thumbs', { keyPath: 'id' });
-      o.result.createObjectStore('meta');
-    };
-    o.onsuccess = () => resolve(o.result);
-    o.onerror = () => reject(o.error);
-  });
-  return dbp;
+  dirs ??= (async () => {
+    try { indexedDB.deleteDatabase(LEGACY_DB); } catch { /* no IndexedDB: nothing to drop */ }
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
+    return { root, thumbs: await root.getDirectoryHandle('thumbs', { create: true }) };
+  })();
+  return dirs;
 }
 
-async function tx(stores, mode, fn) {
-  const db = await open();
-  return new Promise((resolve, reject) => {
-    const t = db.transaction(stores, mode);
-    let out;
-    Promise.resolve(fn(t)).then((v) => { out = v; }, (e) => { try { t.abort(); } catch { /* done */ } reject(e); });
-    t.oncomplete = () => resolve(out);
-    t.onerror = () => reject(t.error);
-    t.onabort = () => reject(t.error ?? new DOMException('aborted', 'AbortError'));
-  });
+async function writeFile(dir, name, blob) {
+  const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+  await w.write(blob);
+  await w.close();
+}
+
+async function removeIfAny(dir, name) {
+  try { await dir.removeEntry(name); } catch (e) { if (e?.name !== 'NotFoundError') throw e; }
 }
 
 /** Makes a square JPEG thumbnail (side px) of anything createImageBitmap takes. */
@@ -46,29 +42,67 @@ export async function makeThumb(source, side = 160) {
   return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
 }
 
-export function putThumbs(records) {
-  return tx(['thumbs'], 'readwrite', (t) => { for (const r of records) t.objectStore('thumbs').put(r); });
+/** Stores records `{ id, label, name, blob, addedAt }`. */
+export async function putThumbs(records) {
+  const { thumbs } = await open();
+  for (const { blob, ...info } of records) {
+    const head = new TextEncoder().encode(JSON.stringify({ ...info, type: blob.type }));
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, head.length, true);
+    await writeFile(thumbs, hex(info.id), new Blob([len, head, blob]));
+  }
 }
 
-export function deleteThumbs(ids) {
-  return tx(['thumbs'], 'readwrite', (t) => { for (const id of ids) t.objectStore('thumbs').delete(id); });
+export async function deleteThumbs(ids) {
+  const { thumbs } = await open();
+  for (const id of ids) await removeIfAny(thumbs, hex(id));
 }
 
-export function allThumbs() {
-  return tx(['thumbs'], 'readonly', (t) => req(t.objectStore('thumbs').getAll()));
+export async function allThumbs() {
+  const { thumbs } = await open();
+  const out = [];
+  for await (const handle of thumbs.values()) {
+    const file = await handle.getFile();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (bytes.length < 4) continue;
+    const len = new DataView(bytes.buffer).getUint32(0, true);
+    try {
+      const info = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + len)));
+      out.push({ ...info, blob: new Blob([bytes.subarray(4 + len)], { type: info.type }) });
+    } catch { /* a torn write: skip it, the model decides which examples exist */ }
+  }
+  return out;
 }
 
-export function getMeta(key) {
-  return tx(['meta'], 'readonly', (t) => req(t.objectStore('meta').get(key)));
+async function readMeta() {
+  const { root } = await open();
+  try {
+    return JSON.parse(await (await (await root.getFileHandle('meta.json')).getFile()).text());
+  } catch { return {}; }
 }
 
+export async function getMeta(key) {
+  return (await readMeta())[key];
+}
+
+let metaWrites = Promise.resolve(); // read-modify-write of one file: one at a time
 export function setMeta(key, value) {
-  return tx(['meta'], 'readwrite', (t) => { t.objectStore('meta').put(value, key); });
+  metaWrites = metaWrites.catch(() => {}).then(async () => {
+    const { root } = await open();
+    const meta = await readMeta();
+    meta[key] = value;
+    await writeFile(root, 'meta.json', new Blob([JSON.stringify(meta)]));
+  });
+  return metaWrites;
 }
 
-/** Empties both stores (the database itself stays, empty). */
-export function clearAll() {
-  return tx(['thumbs', 'meta'], 'readwrite', (t) => { t.objectStore('thumbs').clear(); t.objectStore('meta').clear(); });
+/** Removes every thumbnail and flag (the folder itself stays, empty). */
+export async function clearAll() {
+  const { root, thumbs } = await open();
+  const names = [];
+  for await (const name of thumbs.keys()) names.push(name);
+  for (const name of names) await removeIfAny(thumbs, name);
+  await removeIfAny(root, 'meta.json');
 }
 
 /** Number of records and bytes of thumbnails. */

@@ -40,6 +40,10 @@ pub enum HeadKind {
     Softmax,
 }
 
+/// Softmax epochs above this are refused: a snapshot from anywhere must not make `verify`
+/// (which replays training) run for days.
+pub const MAX_EPOCHS: usize = 1000;
+
 /// Hyper-parameters of one adapter head.
 #[derive(Config, Debug, PartialEq)]
 pub struct HeadConfig {
@@ -69,7 +73,9 @@ impl HeadConfig {
             HeadKind::Ridge if !(self.ridge_lambda.is_finite() && self.ridge_lambda > 0.0) => {
                 bad("ridge_lambda must be finite and > 0")
             }
-            HeadKind::Softmax if self.epochs == 0 => bad("epochs must be >= 1"),
+            HeadKind::Softmax if self.epochs == 0 || self.epochs > MAX_EPOCHS => {
+                bad("epochs must be in 1..=1000")
+            }
             HeadKind::Softmax if self.batch_size == 0 => bad("batch_size must be >= 1"),
             HeadKind::Softmax if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) => {
                 bad("learning_rate must be finite and > 0")
@@ -621,6 +627,8 @@ pub(crate) mod tests {
     fn validate_rejects_out_of_range() {
         assert!(HeadConfig::new().with_ridge_lambda(0.0).validate().is_err());
         assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(0).validate().is_err());
+        assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS + 1).validate().is_err());
+        assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS).validate().is_ok());
         assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_learning_rate(f64::NAN).validate().is_err());
         assert!(HeadConfig::new().validate().is_ok());
     }

@@ -17,9 +17,12 @@ use crate::activation::squared_distance;
 use crate::adapter::{AdapterParams, HeadConfig};
 use crate::ledger::validate_encoding;
 use crate::model::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
+use zeroize::Zeroizing;
+
 use crate::{Error, Result};
 
-type Row = (Vec<f32>, String);
+/// An encoding is overwritten when its row is dropped (as the model's own samples are).
+type Row = (Zeroizing<Vec<f32>>, String);
 
 /// All-or-nothing precondition of every baseline's forget: each id stored (`has`) and listed once.
 fn check_removable(ids: &[&str], has: impl Fn(&str) -> bool) -> Result<()> {
@@ -96,7 +99,7 @@ impl Unlearner for Sharded {
             return Err(Error::DuplicateId(id.to_string()));
         }
         let s = self.shard_of(id);
-        self.shards[s].insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        self.shards[s].insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
         self.dirty.insert(s);
         Ok(())
     }
@@ -190,7 +193,7 @@ impl Unlearner for Knn {
         if self.rows.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
-        self.rows.insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        self.rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
         Ok(())
     }
 
@@ -256,7 +259,7 @@ impl Ncm {
         let mut sum = vec![0.0f64; self.dim];
         let mut n = 0usize;
         for (x, _) in self.rows.values().filter(|(_, l)| l == label) {
-            for (s, &v) in sum.iter_mut().zip(x) {
+            for (s, &v) in sum.iter_mut().zip(x.iter()) {
                 *s += v as f64;
             }
             n += 1;
@@ -275,7 +278,7 @@ impl Unlearner for Ncm {
         if self.rows.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
-        self.rows.insert(id.to_string(), (encoding.to_vec(), label.to_string()));
+        self.rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
         self.dirty.insert(label.to_string());
         Ok(())
     }

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use zeroize::Zeroize;
+
 use crate::{Error, Result};
 
 /// One stored sample.
@@ -16,6 +18,14 @@ pub struct Sample {
     pub encoding: Vec<f32>,
     /// Adapters this sample activated, nearest first.
     pub adapters: Vec<usize>,
+}
+
+/// A sample's encoding is overwritten when the sample is dropped — forgotten, replaced by an
+/// import, or a rollback copy — so freed memory never holds it.
+impl Drop for Sample {
+    fn drop(&mut self) {
+        self.encoding.zeroize();
+    }
 }
 
 /// Samples plus the per-adapter inverse index.

@@ -19,8 +19,13 @@ pub const MIN_SIDE: u32 = 16;
 /// Largest accepted side; callers downscale huge photos first (a 16k×16k RGBA is 1 GiB).
 pub const MAX_SIDE: u32 = 16_384;
 
-/// Checks an RGBA8 buffer's geometry; the error says exactly what is wrong.
-pub fn validate_rgba(rgba: &[u8], width: u32, height: u32) -> Result<()> {
+/// Largest accepted ratio of the longer side to the shorter: the shorter side is resized to 256
+/// first, so a 16×16,384 strip would need a 256×262,144 intermediate (200 MB). No photo is
+/// that narrow; 64:1 bounds the intermediate at 12.6 MB.
+pub const MAX_ASPECT: u32 = 64;
+
+/// Checks an image's size (sides and aspect ratio); the error says exactly what is wrong.
+pub fn validate_size(width: u32, height: u32) -> Result<()> {
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(Error::InvalidImage(format!(
             "image is {width}×{height}; both sides must be at least {MIN_SIDE} px"
@@ -31,6 +36,17 @@ pub fn validate_rgba(rgba: &[u8], width: u32, height: u32) -> Result<()> {
             "image is {width}×{height}; sides above {MAX_SIDE} px are not accepted, downscale it first"
         )));
     }
+    if width.max(height) / width.min(height) > MAX_ASPECT {
+        return Err(Error::InvalidImage(format!(
+            "image is {width}×{height}; a side more than {MAX_ASPECT} times the other is not accepted"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an RGBA8 buffer's geometry; the error says exactly what is wrong.
+pub fn validate_rgba(rgba: &[u8], width: u32, height: u32) -> Result<()> {
+    validate_size(width, height)?;
     let expected = width as usize * height as usize * 4;
     if rgba.len() != expected {
         return Err(Error::InvalidImage(format!(

@@ -25,6 +25,7 @@
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
 
 use crate::activation;
 use crate::adapter::{AdapterParams, HeadConfig, HeadKind};
@@ -42,29 +43,82 @@ pub const VERSION: u32 = 4;
 const HEADER: usize = 8 + 4 + 8;
 const CHECKSUM: usize = 32;
 
-struct Writer(Vec<u8>);
+/// One field of a written body and where it starts (recorded in test builds only: the
+/// structure-aware fuzz mutates snapshots field by field).
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Field {
+    U8(usize),
+    U32(usize),
+    U64(usize),
+    F64(usize),
+    /// u32 length at `.0`, then `.1` bytes.
+    Str(usize, usize),
+    /// u64 count at `.0`, then `.1` floats.
+    F32s(usize, usize),
+}
+
+#[derive(Default)]
+struct Writer {
+    buf: Vec<u8>,
+    #[cfg(test)]
+    fields: Vec<Field>,
+}
 
 impl Writer {
+    fn trace(&mut self, f: impl FnOnce(usize) -> Field) {
+        #[cfg(test)]
+        {
+            let at = self.buf.len();
+            self.fields.push(f(at));
+        }
+        #[cfg(not(test))]
+        let _ = f;
+    }
+
+    /// Appends, growing by hand: a plain `Vec` growth would free its old buffer, encodings
+    /// included, without overwriting it.
+    fn put(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() > self.buf.capacity() {
+            let mut grown = Vec::with_capacity((self.buf.capacity() * 2).max(self.buf.len() + bytes.len()).max(4096));
+            grown.extend_from_slice(&self.buf);
+            self.buf.zeroize();
+            self.buf = grown;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+    fn put_u32(&mut self, v: u32) {
+        self.put(&v.to_le_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
+        self.put(&v.to_le_bytes());
+    }
     fn u8(&mut self, v: u8) {
-        self.0.push(v);
+        self.trace(Field::U8);
+        self.put(&[v]);
     }
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.trace(Field::U32);
+        self.put_u32(v);
     }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.trace(Field::U64);
+        self.put_u64(v);
     }
     fn f64(&mut self, v: f64) {
-        self.u64(v.to_bits());
+        self.trace(Field::F64);
+        self.put_u64(v.to_bits());
     }
     fn str(&mut self, s: &str) {
-        self.u32(s.len() as u32);
-        self.0.extend_from_slice(s.as_bytes());
+        self.trace(|at| Field::Str(at, s.len()));
+        self.put_u32(s.len() as u32);
+        self.put(s.as_bytes());
     }
     fn f32s(&mut self, v: &[f32]) {
-        self.u64(v.len() as u64);
+        self.trace(|at| Field::F32s(at, v.len()));
+        self.put_u64(v.len() as u64);
         for x in v {
-            self.u32(x.to_bits());
+            self.put_u32(x.to_bits());
         }
     }
 }
@@ -122,7 +176,41 @@ impl<'a> Reader<'a> {
 
 /// Serialises the whole model.
 pub fn encode(m: &LegoNet) -> Vec<u8> {
-    let mut w = Writer(Vec::new());
+    let mut w = body(m);
+    let out = seal(&w.buf);
+    w.buf.zeroize();
+    out
+}
+
+/// The bytes of a model and its fields, positions relative to the whole snapshot.
+#[cfg(test)]
+pub(crate) fn encode_traced(m: &LegoNet) -> (Vec<u8>, Vec<Field>) {
+    let w = body(m);
+    let shift = |f: Field| match f {
+        Field::U8(a) => Field::U8(a + HEADER),
+        Field::U32(a) => Field::U32(a + HEADER),
+        Field::U64(a) => Field::U64(a + HEADER),
+        Field::F64(a) => Field::F64(a + HEADER),
+        Field::Str(a, n) => Field::Str(a + HEADER, n),
+        Field::F32s(a, n) => Field::F32s(a + HEADER, n),
+    };
+    (seal(&w.buf), w.fields.into_iter().map(shift).collect())
+}
+
+/// Magic, version, body length, body, checksum.
+pub(crate) fn seal(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + body.len() + CHECKSUM);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    let sum = Sha256::digest(&out);
+    out.extend_from_slice(&sum);
+    out
+}
+
+fn body(m: &LegoNet) -> Writer {
+    let mut w = Writer::default();
     w.str(&m.encoder_id);
     w.str(m.keys.hash());
     let c = &m.config;
@@ -184,15 +272,7 @@ pub fn encode(m: &LegoNet) -> Vec<u8> {
     for &d in &m.dirty {
         w.u64(d as u64);
     }
-    let body = w.0;
-    let mut out = Vec::with_capacity(HEADER + body.len() + CHECKSUM);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
-    let sum = Sha256::digest(&out);
-    out.extend_from_slice(&sum);
-    out
+    w
 }
 
 /// Parses and validates a snapshot made with encoder `encoder_id`.
@@ -286,16 +366,16 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     for _ in 0..r.count(8)? {
         let id = r.str()?;
         let label = r.str()?;
-        let encoding = r.f32s()?;
-        let mut adapters = Vec::new();
+        // A Sample at once: on any error below it is dropped, which overwrites the encoding.
+        let mut sample = Sample { label, encoding: r.f32s()?, adapters: Vec::new() };
         for _ in 0..r.count(8)? {
-            adapters.push(r.usize()?);
+            sample.adapters.push(r.usize()?);
         }
-        if id.is_empty() || !classes.contains(&label) {
+        if id.is_empty() || !classes.contains(&sample.label) {
             return Err(corrupt(format!("sample {id:?}: empty id or unregistered label")));
         }
-        validate_encoding(&encoding, dim).map_err(|e| corrupt(format!("sample {id:?}: {e}")))?;
-        samples.push((id, Sample { label, encoding, adapters }));
+        validate_encoding(&sample.encoding, dim).map_err(|e| corrupt(format!("sample {id:?}: {e}")))?;
+        samples.push((id, sample));
     }
     // Every stored activation must be what the keys give (routed in one batched pass).
     let encodings: Vec<&[f32]> = samples.iter().map(|(_, s)| s.encoding.as_slice()).collect();
@@ -363,6 +443,9 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     let grams = GramCache::new(n_adapters);
     Ok(LegoNet { config, encoder_id: found, keys, k, classes, ledger, adapters: params, dirty, grams })
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

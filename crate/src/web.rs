@@ -3,7 +3,8 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object, Promise, Reflect};
+use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array};
+use zeroize::Zeroizing;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -203,10 +204,14 @@ impl WasmEngine {
         self.device.clone()
     }
 
-    /// Encodes one RGBA8 image; resolves to its 1280-d encoding (`Float32Array`).
+    /// Encodes one RGBA8 image; resolves to its 1280-d encoding (`Float32Array`). The photo's
+    /// pixels, its preprocessed input and its encoding are overwritten in wasm memory once used.
     #[wasm_bindgen(js_name = encodeRgba)]
-    pub fn encode_rgba(&self, rgba: &[u8], width: u32, height: u32) -> Promise {
-        let input = rgba_to_input(rgba, width, height);
+    pub fn encode_rgba(&self, rgba: &Uint8Array, width: u32, height: u32) -> Promise {
+        let input = {
+            let pixels = Zeroizing::new(rgba.to_vec());
+            rgba_to_input(&pixels, width, height).map(Zeroizing::new)
+        };
         let encoder = self.encoder.clone();
         future_to_promise(async move {
             let out = encoder.encode(&input.map_err(js_error)?).await.map_err(js_error)?;
@@ -228,7 +233,8 @@ impl WasmEngine {
             return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
         }
         let ids: Vec<String> = ids.into_iter().map(|v| v.as_string().unwrap_or_else(random_id)).collect();
-        let encodings: Vec<Vec<f32>> = encodings.iter().map(Float32Array::to_vec).collect();
+        // Copies in wasm memory, overwritten when dropped (the model keeps its own).
+        let encodings: Vec<Zeroizing<Vec<f32>>> = encodings.iter().map(|e| Zeroizing::new(e.to_vec())).collect();
         let items: Vec<(&str, &[f32], &str)> =
             ids.iter().zip(&encodings).zip(&labels).map(|((i, e), l)| (i.as_str(), e.as_slice(), l.as_str())).collect();
         self.model.add_many(&items).map_err(js_error)?;
@@ -255,14 +261,16 @@ impl WasmEngine {
         to_js(&r)
     }
 
-    /// Classifies an encoding: `[{ label, probability }]`, best first.
-    pub fn predict(&self, encoding: &[f32]) -> Result<JsValue, JsValue> {
+    /// Classifies an encoding: `[{ label, probability }]`, best first. (Its copy in wasm memory
+    /// is overwritten after use: the same photo may be added, then forgotten.)
+    pub fn predict(&self, encoding: &Float32Array) -> Result<JsValue, JsValue> {
+        let encoding = Zeroizing::new(encoding.to_vec());
         #[derive(serde::Serialize)]
         struct ClassProbability<'a> {
             label: &'a str,
             probability: f32,
         }
-        let p = crate::model::Unlearner::predict(&self.model, encoding).map_err(js_error)?;
+        let p = crate::model::Unlearner::predict(&self.model, &encoding).map_err(js_error)?;
         let rows: Vec<ClassProbability> =
             p.scores.iter().map(|(l, s)| ClassProbability { label: l, probability: *s }).collect();
         to_js(&rows)
@@ -289,15 +297,20 @@ impl WasmEngine {
     }
 
     /// The whole state as versioned, checksummed bytes.
+    /// The bytes are copied out to JS and overwritten in wasm memory, which would otherwise keep
+    /// every exported encoding in freed memory, long after a forget.
     #[wasm_bindgen(js_name = exportBytes)]
-    pub fn export_bytes(&self) -> Vec<u8> {
-        self.model.export()
+    pub fn export_bytes(&self) -> Uint8Array {
+        let bytes = Zeroizing::new(self.model.export());
+        Uint8Array::from(bytes.as_slice())
     }
 
-    /// Replaces the state by a snapshot (same encoder); on error nothing changes.
+    /// Replaces the state by a snapshot (same encoder); on error nothing changes. The copy in
+    /// wasm memory is overwritten once decoded.
     #[wasm_bindgen(js_name = importBytes)]
-    pub fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
-        self.model.restore(bytes).map_err(js_error)
+    pub fn import_bytes(&mut self, bytes: &Uint8Array) -> Result<(), JsValue> {
+        let bytes = Zeroizing::new(bytes.to_vec());
+        self.model.restore(&bytes).map_err(js_error)
     }
 
     /// `{ labels, examples: [{ id, label, adapters }], pendingAdapters, adapters, activated, memberCounts }`.

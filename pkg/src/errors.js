@@ -30,7 +30,7 @@ export class AbortError extends LegoNetError {
   constructor(message = 'the operation was aborted', options) { super('ABORTED', message, options); this.name = 'AbortError'; }
 }
 
-/** IndexedDB / Cache API failures: `STORAGE`, `QUOTA_EXCEEDED`, `NOT_FOUND`, and `STALE_MODEL`
+/** Origin Private File System / Cache API failures: `STORAGE`, `QUOTA_EXCEEDED`, `NOT_FOUND`, and `STALE_MODEL`
  *  (another tab saved this name since this one loaded or saved it). */
 export class StorageError extends LegoNetError {
   constructor(code, message, options) { super(code, message, options); this.name = 'StorageError'; }

@@ -91,11 +91,12 @@ export class LegoNet {
   /** Creates a model from `export()` bytes (options as in `create`; config comes from the bytes). */
   static async import(bytes, options = {}) {
     const net = await LegoNet.create(options);
-    try { await net.#call('import', { bytes: new Uint8Array(bytes) }); } catch (e) { net.dispose(); throw e; }
+    const copy = new Uint8Array(bytes); // the caller keeps its bytes; this copy moves to the engine
+    try { await net.#call('import', { bytes: copy }, { transfer: [copy.buffer] }); } catch (e) { net.dispose(); throw e; }
     return net;
   }
 
-  /** Creates a model from the IndexedDB record `name` written by `save(name)`. */
+  /** Creates a model from the copy saved under `name` by `save(name)` (this origin's OPFS). */
   static async load(name, options = {}) {
     const net = await LegoNet.create(options);
     try { await net.#call('load', { name }); } catch (e) { net.dispose(); throw e; }
@@ -169,13 +170,13 @@ export class LegoNet {
   /** The whole state (config, keys' hash, encoder id, samples' encodings, adapters) as bytes. */
   async export() { return this.#call('export'); }
 
-  /** Saves to IndexedDB under `name` (one transaction). Later forgets keep that copy in sync. */
+  /** Saves under `name` in this origin's private file system (crash-safe, overwritten in place). Later forgets keep that copy in sync. */
   async save(name) { await this.#call('save', { name: String(name) }); }
 
   /** Sizes: wasm memory, stored samples, encodings, adapters, and the origin's storage estimate. */
   async memory() { return this.#call('memory'); }
 
-  /** Saved models in this origin's IndexedDB. */
+  /** Models saved in this origin's private file system. */
   async savedModels() { return this.#call('listSaved'); }
 
   /** Deletes one saved model. */

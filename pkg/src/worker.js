@@ -13,7 +13,7 @@ const TRAIN_CHUNK = 4;
 
 let engine = null;
 let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
-let boundName = null; // the IndexedDB record kept in sync by forget/removeClass
+let boundName = null; // the saved model (storage.js) kept in sync by forget/removeClass
 
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
 
@@ -90,8 +90,22 @@ function need() {
 // Generation of each saved name as this worker last loaded or saved it (storage.saveModel).
 const generations = new Map();
 
+/**
+ * Overwrites typed arrays holding encodings or snapshots once used: the engine keeps no copy
+ * of a forgotten example's encoding, not even in memory the garbage collector has not yet
+ * reclaimed.
+ */
+function wipe(...arrays) {
+  for (const a of arrays) a?.fill?.(0);
+}
+
 async function saveAs(name) {
-  generations.set(name, await storage.saveModel(name, engine.exportBytes(), { encoderId: engine.encoderId }, generations.get(name)));
+  const snapshot = engine.exportBytes();
+  try {
+    generations.set(name, await storage.saveModel(name, snapshot, { encoderId: engine.encoderId }, generations.get(name)));
+  } finally {
+    wipe(snapshot);
+  }
 }
 
 async function persistIfBound() {
@@ -121,7 +135,12 @@ const handlers = {
       progress: (done, total) => ctx.progress({ phase: 'encode', done, total }),
     });
     // All encoded: add them in one all-or-nothing step.
-    const ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
+    let ids;
+    try {
+      ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
+    } finally {
+      wipe(...encodings); // the model holds its own copies; no stray one may outlive a forget
+    }
     return { ids, state: state() };
   },
 
@@ -131,19 +150,23 @@ const handlers = {
     const checkpoint = engine.exportBytes(); // an aborted train restores this exact state
     const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0 };
     const t0 = performance.now();
-    for (;;) {
-      await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
-      if (ctx.aborted()) {
-        engine.importBytes(checkpoint);
-        throw new AbortError('training was aborted; the model is as it was before train()');
+    try {
+      for (;;) {
+        await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
+        if (ctx.aborted()) {
+          engine.importBytes(checkpoint);
+          throw new AbortError('training was aborted; the model is as it was before train()');
+        }
+        if (engine.pendingAdapters() === 0) break;
+        const r = engine.trainSome(TRAIN_CHUNK);
+        report.adaptersTrained += r.adaptersTrained;
+        report.samplesReplayed += r.samplesReplayed;
+        report.paramsTrained += r.paramsTrained;
+        report.restructured ||= r.restructured;
+        ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
       }
-      if (engine.pendingAdapters() === 0) break;
-      const r = engine.trainSome(TRAIN_CHUNK);
-      report.adaptersTrained += r.adaptersTrained;
-      report.samplesReplayed += r.samplesReplayed;
-      report.paramsTrained += r.paramsTrained;
-      report.restructured ||= r.restructured;
-      ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
+    } finally {
+      wipe(checkpoint);
     }
     report.ms = performance.now() - t0;
     await persistIfBound();
@@ -152,7 +175,8 @@ const handlers = {
 
   async predict({ image }) {
     need();
-    return engine.predict(await encode(image));
+    const encoding = await encode(image);
+    try { return engine.predict(encoding); } finally { wipe(encoding); }
   },
 
   async forget({ ids }) {
@@ -193,7 +217,7 @@ const handlers = {
   },
 
   async import({ bytes }) {
-    need().importBytes(bytes);
+    try { need().importBytes(bytes); } finally { wipe(bytes); } // a copy made for the engine (index.js)
     boundName = null;
     return { state: state() };
   },
@@ -208,7 +232,7 @@ const handlers = {
   async load({ name }) {
     need();
     const record = await storage.loadModel(name);
-    engine.importBytes(record.snapshot);
+    try { engine.importBytes(record.snapshot); } finally { wipe(record.snapshot); }
     generations.set(name, record.generation ?? 0);
     boundName = name;
     return { state: state() };

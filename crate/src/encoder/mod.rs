@@ -356,6 +356,13 @@ pub struct EncoderOutput {
     pub logits: Vec<f32>,
 }
 
+/// Encodings are overwritten before their memory is freed (see [`crate::ledger::Sample`]).
+impl Drop for EncoderOutput {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.encodings);
+    }
+}
+
 impl EncoderOutput {
     /// The encoding of image `i`.
     pub fn encoding(&self, i: usize) -> &[f32] {

@@ -50,13 +50,27 @@ fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, St
 
 fn read_photo(path: &Path) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?;
-    let img = image::load_from_memory(&bytes)
-        .map_err(|e| Error::InvalidImage(format!("{}: not a readable image ({e})", path.display())))?;
-    let rgb = img.to_rgb8();
-    // Same geometry checks as the RGBA path the browser uses.
-    legonet::preprocess::validate_rgba(&vec![0; rgb.len() / 3 * 4], rgb.width(), rgb.height())
-        .map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?;
-    Ok(rgb_to_input(&rgb))
+    decode_photo(&bytes).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))
+}
+
+/// Decodes and preprocesses a photo's bytes. The size a header declares is checked before any
+/// pixel is decoded (with the browser path's limits), so a tiny file claiming to be 10⁵×10⁵
+/// allocates nothing.
+fn decode_photo(bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+    use legonet::preprocess::{MAX_SIDE, validate_size};
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("not a readable image ({e})"))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_SIDE as u64 * MAX_SIDE as u64 * 4);
+    let mut decoder = reader.into_decoder().map_err(|e| format!("not a readable image ({e})"))?;
+    let (w, h) = image::ImageDecoder::dimensions(&decoder);
+    validate_size(w, h).map_err(|e| e.to_string())?;
+    image::ImageDecoder::set_limits(&mut decoder, limits).map_err(|e| format!("not accepted ({e})"))?;
+    let img = image::DynamicImage::from_decoder(decoder).map_err(|e| format!("not a readable image ({e})"))?;
+    Ok(rgb_to_input(&img.to_rgb8()))
 }
 
 fn read_input_f32(path: &Path) -> Result<Vec<f32>> {
@@ -178,4 +192,98 @@ pub fn bench(args: BenchEncoderArgs) -> Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&serde_json::json!({ "native": rows })).unwrap())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use image::{ImageFormat, RgbImage};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::decode_photo;
+
+    fn encoded(w: u32, h: u32, format: ImageFormat) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x ^ y) * 3) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    }
+
+    /// A PNG whose header (valid CRC) declares `w`×`h` and whose data is one tiny chunk.
+    fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend_from_slice(data);
+            out.extend_from_slice(&body);
+            out.extend_from_slice(&crc32(&body).to_be_bytes());
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        chunk(b"IHDR", &ihdr);
+        chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        chunk(b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn odd_sizes_and_huge_headers_are_refused_before_decoding() {
+        assert!(decode_photo(&encoded(64, 48, ImageFormat::Png)).is_ok());
+        for (w, h) in [(1, 500), (500, 1), (15, 200), (16, 2000), (2000, 16)] {
+            let e = decode_photo(&encoded(w, h, ImageFormat::Png)).unwrap_err();
+            assert!(e.contains(&format!("{w}×{h}")), "{w}×{h}: {e}");
+        }
+        // Declared sizes the PNG format allows are refused by the size check, the rest by the parser.
+        for (w, h) in [(100_000, 100_000), (16_385, 300), (40_000, 1)] {
+            let e = decode_photo(&png_declaring(w, h)).unwrap_err();
+            assert!(e.contains(&format!("{w}×{h}")), "{w}×{h}: {e}");
+        }
+        assert!(decode_photo(&png_declaring(u32::MAX, u32::MAX)).is_err());
+    }
+
+    #[test]
+    fn random_and_mutated_bytes_never_panic() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let valid = [encoded(40, 30, ImageFormat::Png), encoded(40, 30, ImageFormat::Jpeg), encoded(40, 30, ImageFormat::WebP)];
+        let (mut refused, mut decoded) = (0, 0);
+        for case in 0..3000 {
+            let bytes: Vec<u8> = match case % 3 {
+                0 => (0..rng.random_range(0..300)).map(|_| rng.random()).collect(),
+                _ => {
+                    let mut b = valid[case % valid.len()].clone();
+                    for _ in 0..rng.random_range(1..8) {
+                        let at = rng.random_range(0..b.len());
+                        b[at] = rng.random();
+                    }
+                    if rng.random_bool(0.2) {
+                        b.truncate(rng.random_range(0..b.len()));
+                    }
+                    b
+                }
+            };
+            match std::panic::catch_unwind(|| decode_photo(&bytes)) {
+                Ok(Ok(_)) => decoded += 1,
+                Ok(Err(_)) => refused += 1,
+                Err(_) => panic!("case {case}: the decoder panicked on {} bytes", bytes.len()),
+            }
+        }
+        eprintln!("image fuzz (CLI): 3000 cases, {refused} refused with INVALID_IMAGE, {decoded} still decodable");
+        assert!(refused > 1000);
+    }
 }

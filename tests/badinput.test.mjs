@@ -1,0 +1,96 @@
+// Bad image input in the browser: random bytes, image headers with random or mutated bodies,
+// PNG headers declaring huge sizes, 1×N / N×1 / very narrow images. Every case must be refused
+// with InvalidImageError INVALID_IMAGE and leave the model byte-identical — or, where a mutated
+// photo still decodes, be added and then forgotten, which must also give the model back bit for
+// bit. (The CLI's half of this is `random_and_mutated_bytes_never_panic` in the Rust tests.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { openBrowser, datasetPhotos } from './browser.mjs';
+
+let b;
+before(async () => {
+  b = await openBrowser();
+  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
+  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+});
+after(async () => { await b?.close(); });
+
+/** A PNG (valid CRCs) whose header declares w×h, with one row of pixel data. */
+function pngDeclaring(w, h) {
+  const chunk = (kind, data) => {
+    const body = Buffer.concat([Buffer.from(kind), data]);
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr.set([8, 2, 0, 0, 0], 8);
+  const idat = zlib.deflateSync(Buffer.alloc(1 + 3 * Math.min(w, 64)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('bad image bytes are refused with INVALID_IMAGE and leave the model untouched', { timeout: 900_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const crafted = [[100_000, 100_000], [40_000, 1], [1, 40_000], [16_385, 300], [2_000_000_000, 2_000_000_000]]
+    .map(([w, h]) => ({ what: `PNG declaring ${w}×${h}`, b64: pngDeclaring(w, h).toString('base64') }));
+  const out = await b.page.evaluate(async ({ train, crafted }) => {
+    const L = window.legonet;
+    const net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
+    const photos = await Promise.all(train.map((t) => window.fetchBlob(t.url)));
+    await net.addExamples(photos.map((image, i) => ({ image, label: train[i].label })));
+    await net.train();
+    const digest = async () => window.sha256(await net.export());
+    const original = await digest();
+    const jpeg = new Uint8Array(await photos[0].arrayBuffer());
+    let s = 99;
+    const rand = (n) => { s = (s * 1103515245 + 12345) >>> 0; return s % n; };
+    const canvas = async (w, h, type = 'image/png') => {
+      const c = new OffscreenCanvas(w, h);
+      c.getContext('2d').fillRect(0, 0, w, h);
+      return c.convertToBlob({ type });
+    };
+    const cases = [];
+    for (const c of crafted) cases.push({ what: c.what, blob: new Blob([Uint8Array.from(atob(c.b64), (ch) => ch.charCodeAt(0))], { type: 'image/png' }) });
+    for (const [w, h] of [[1, 500], [500, 1], [15, 300], [16, 2000], [2000, 16], [8000, 20]]) cases.push({ what: `${w}×${h} PNG`, blob: await canvas(w, h) });
+    for (const [w, h] of [[1, 1], [1, 300]]) {
+      cases.push({ what: `${w}×${h} ImageData`, image: new ImageData(w, h) });
+      cases.push({ what: `${w}×${h} canvas`, image: (() => { const c = document.createElement('canvas'); c.width = w; c.height = h; return c; })() });
+    }
+    cases.push({ what: 'empty file', blob: new Blob([]) });
+    const heads = [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], [0xff, 0xd8, 0xff, 0xe0], [0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50], [0x47, 0x49, 0x46, 0x38, 0x39, 0x61], []];
+    for (let i = 0; i < 300; i++) {
+      const head = heads[i % heads.length];
+      const bytes = new Uint8Array(head.length + rand(2000));
+      bytes.set(head);
+      for (let j = head.length; j < bytes.length; j++) bytes[j] = rand(256);
+      cases.push({ what: `random bytes ${i}`, blob: new Blob([bytes]) });
+    }
+    for (let i = 0; i < 200; i++) {
+      const bytes = jpeg.slice(0, i % 4 === 0 ? rand(jpeg.length) : jpeg.length);
+      for (let k = 0; k < 1 + rand(8); k++) bytes[rand(bytes.length)] = rand(256);
+      cases.push({ what: `mutated JPEG ${i}`, blob: new Blob([bytes], { type: 'image/jpeg' }) });
+    }
+    const results = { refused: 0, decoded: 0, failures: [] };
+    for (const c of cases) {
+      try {
+        const id = await net.addExample(c.image ?? c.blob, 'animals');
+        results.decoded++;
+        await net.forget(id);
+        if (await digest() !== original) results.failures.push(`${c.what}: added then forgotten, the model differs`);
+      } catch (e) {
+        if (e.name !== 'InvalidImageError' || e.code !== 'INVALID_IMAGE') results.failures.push(`${c.what}: ${e.name} ${e.code} ${e.message}`);
+        else results.refused++;
+        if (await digest() !== original) results.failures.push(`${c.what}: refused, but the model changed`);
+      }
+    }
+    const ok = (await net.verify()).ok;
+    const still = await net.addExample(photos[1], 'tools', { id: 'after' }).then(() => true, () => false);
+    return { ...results, cases: cases.length, ok, still, crafted: cases.slice(0, 5).map((c) => c.what) };
+  }, { train, crafted });
+  console.log(`[badinput] ${out.cases} cases: ${out.refused} refused with INVALID_IMAGE, ${out.decoded} still decodable (added, then forgotten exactly)`);
+  assert.deepEqual(out.failures, []);
+  assert.ok(out.refused >= out.cases - 200, 'every case but some mutated JPEGs is refused');
+  assert.ok(out.ok, 'verify after all the bad input');
+  assert.ok(out.still, 'a good photo is still accepted');
+});

@@ -1,0 +1,158 @@
+// A crash in the middle of a save leaves the old or the new model loadable, never a broken one
+// and never neither. First every state a crash can leave the two slot files in (storage.js),
+// made by hand through the page's own OPFS; then the real thing: the engine Worker terminated at
+// random moments while it saves, and the next load must give one of the two models, verified.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser, datasetPhotos } from './browser.mjs';
+
+let b;
+before(async () => {
+  b = await openBrowser();
+  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
+  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  // Slot files of a saved model, read and written behind the library's back.
+  await b.page.evaluate(() => {
+    const stem = (name) => [...new TextEncoder().encode(name)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    const dir = async () => (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models');
+    window.slots = {
+      async read(name, s) {
+        const h = await (await dir()).getFileHandle(`${stem(name)}.${s}`);
+        return new Uint8Array(await (await h.getFile()).arrayBuffer());
+      },
+      async write(name, s, bytes) {
+        const w = await (await (await dir()).getFileHandle(`${stem(name)}.${s}`, { create: true })).createWritable();
+        await w.write(bytes);
+        await w.close();
+      },
+      async files() {
+        const out = [];
+        for await (const k of (await dir()).keys()) out.push(k);
+        return out.sort();
+      },
+    };
+  });
+});
+after(async () => { await b?.close(); });
+
+const OPTS = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' };
+const inPage = (fn, args) => b.page.evaluate(`(${fn})(window.legonet, ${JSON.stringify(args ?? null)})`);
+
+test('every state a torn save can leave loads the old or the new model', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    const net = await L.LegoNet.create(opts);
+    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
+    const ids = await net.addExamples(items);
+    await net.train();
+    await net.save('torn'); // generation 1 in both slots
+    const oldA = await window.slots.read('torn', 'a');
+    await net.forget(ids[0]); // bound save: generation 2 in both slots
+    const newA = await window.slots.read('torn', 'a');
+    const newB = await window.slots.read('torn', 'b');
+    net.dispose();
+    const count = async () => {
+      try {
+        const n = await L.LegoNet.load('torn', opts);
+        const r = { examples: n.examples().length, ok: (await n.verify()).ok };
+        n.dispose();
+        return r;
+      } catch (e) { return { error: `${e.name} ${e.code}` }; }
+    };
+    const zeroHeader = (x) => { const y = x.slice(); y.fill(0, 0, 64); return y; };
+    const flip = (x) => { const y = x.slice(); y[y.length - 9] ^= 1; return y; };
+    const states = {
+      // The next save writes slot a first (header zeroed, then payload, then header).
+      'a: header zeroed, old payload': [zeroHeader(newA), newB],
+      'a: header zeroed, payload half written': [zeroHeader(oldA).subarray(0, oldA.length >> 1), newB],
+      'a: complete, b: old (crash between the two writes)': [newA, oldA],
+      'a: complete, b: header zeroed': [newA, zeroHeader(oldA)],
+      'a: complete, b: truncated': [newA, oldA.subarray(0, 100)],
+      'a: one bit flipped in its payload, b: old': [flip(newA), oldA],
+      'a: empty file, b: complete': [new Uint8Array(0), newB],
+    };
+    const results = {};
+    for (const [what, [a, bb]] of Object.entries(states)) {
+      await window.slots.write('torn', 'a', a);
+      await window.slots.write('torn', 'b', bb);
+      results[what] = await count();
+    }
+    // From the crash-between-writes state, a load and a save bring both slots to the next
+    // generation: the stale slot (which still held the forgotten example) is overwritten.
+    await window.slots.write('torn', 'a', newA);
+    await window.slots.write('torn', 'b', oldA);
+    const n = await L.LegoNet.load('torn', opts);
+    await n.save('torn');
+    n.dispose();
+    const [a, bb] = [await window.slots.read('torn', 'a'), await window.slots.read('torn', 'b')];
+    const gen = (x) => new DataView(x.buffer).getFloat64(8, true);
+    const resaved = { generations: [gen(a), gen(bb)], same: a.length === bb.length && a.every((v, i) => v === bb[i]) };
+    return { total: ids.length, results, resaved };
+  }, { train, opts: OPTS });
+  const [oldN, newN] = [out.total, out.total - 1];
+  const expect = {
+    'a: header zeroed, old payload': newN,
+    'a: header zeroed, payload half written': newN,
+    'a: complete, b: old (crash between the two writes)': newN,
+    'a: complete, b: header zeroed': newN,
+    'a: complete, b: truncated': newN,
+    'a: one bit flipped in its payload, b: old': oldN,
+    'a: empty file, b: complete': newN,
+  };
+  for (const [what, r] of Object.entries(out.results)) {
+    assert.deepEqual(r, { examples: expect[what], ok: true }, what);
+  }
+  assert.deepEqual(out.resaved, { generations: [3, 3], same: true }, 'the next save overwrites the stale slot');
+});
+
+test('clearStorage removes every slot file', { timeout: 300_000 }, async () => {
+  const files = await inPage(async (L, { opts }) => {
+    const net = await L.LegoNet.create(opts);
+    const before = await window.slots.files();
+    await net.clearStorage();
+    net.dispose();
+    return { before, after: await window.slots.files() };
+  }, { opts: OPTS });
+  assert.deepEqual(files.before, ['746f726e.a', '746f726e.b'], 'the slots of "torn"');
+  assert.deepEqual(files.after, [], 'none left');
+});
+
+test('the engine Worker killed at random moments of a save always leaves a loadable model', { timeout: 900_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'fruits', 'tools'], { train: 4, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    // ~120 examples (the 12 photos under many ids): a snapshot of ~0.7 MB, so a save takes a while.
+    const blobs = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
+    const items = Array.from({ length: 10 }, () => blobs).flat();
+    let net = await L.LegoNet.create(opts);
+    await net.addExamples(items);
+    await net.train();
+    const t = performance.now();
+    await net.save('crash');
+    const saveMs = performance.now() - t;
+    net.dispose();
+    const rng = (() => { let s = 12345; return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32); })();
+    const trials = [];
+    for (let i = 0; i < 16; i++) {
+      net = await L.LegoNet.load('crash', opts);
+      const before = net.examples().length;
+      const delay = rng() * saveMs * 3; // forget (a few ms), then the bound save
+      const forgetting = net.forget(net.examples()[0].id).then(() => 'completed', (e) => `rejected: ${e.name}`);
+      await new Promise((r) => setTimeout(r, delay));
+      net.dispose(); // terminates the Worker wherever it is
+      const outcome = await forgetting;
+      const reloaded = await L.LegoNet.load('crash', opts);
+      const after = reloaded.examples().length;
+      const ok = (await reloaded.verify()).ok;
+      reloaded.dispose();
+      trials.push({ delay: Math.round(delay * 10) / 10, before, after, ok, outcome });
+    }
+    return { saveMs, trials };
+  }, { train, opts: OPTS });
+  console.log(`[storage] one save: ${out.saveMs.toFixed(1)} ms; trials: ${JSON.stringify(out.trials)}`);
+  for (const r of out.trials) {
+    assert.ok(r.ok, `verify after a kill at ${r.delay} ms`);
+    assert.ok(r.after === r.before || r.after === r.before - 1, `after a kill at ${r.delay} ms the saved model is the old or the new one (${r.before} → ${r.after})`);
+  }
+  const kept = out.trials.filter((r) => r.after === r.before).length;
+  console.log(`[storage] kills leaving the old model: ${kept}, the new one: ${out.trials.length - kept}`);
+});
