@@ -256,7 +256,8 @@ fn mutated_snapshots_never_panic_allocate_unboundedly_or_hang() {
                 accepted += 1;
                 let again = target.export();
                 match catch_unwind(AssertUnwindSafe(|| (LegoNet::import(&again, "test-encoder", seed.keys()), target.verify()))) {
-                    Ok((Ok(back), Ok(_))) if back == target => {}
+                    // A model with pending adapters cannot verify until trained: that is the answer.
+                    Ok((Ok(back), Ok(_) | Err(Error::NotTrained(_)))) if back == target => {}
                     Ok((Ok(_), Ok(_))) => failures.push(fail("accepted, but its re-encoding decodes to another model".into())),
                     Ok((Err(e), _)) => failures.push(fail(format!("accepted, but its re-encoding is refused: {e}"))),
                     Ok((_, Err(e))) => failures.push(fail(format!("accepted, but verify errs: {e}"))),
