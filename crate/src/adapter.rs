@@ -66,21 +66,20 @@ pub struct HeadConfig {
 }
 
 impl HeadConfig {
-    /// Checks every field is in range.
+    /// Checks every field is in range, whatever the kind: a config read from a snapshot must
+    /// equal itself (no NaN) and replay in bounded time.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidConfig(m.to_string()));
-        match self.kind {
-            HeadKind::Ridge if !(self.ridge_lambda.is_finite() && self.ridge_lambda > 0.0) => {
-                bad("ridge_lambda must be finite and > 0")
-            }
-            HeadKind::Softmax if self.epochs == 0 || self.epochs > MAX_EPOCHS => {
-                bad("epochs must be in 1..=1000")
-            }
-            HeadKind::Softmax if self.batch_size == 0 => bad("batch_size must be >= 1"),
-            HeadKind::Softmax if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) => {
-                bad("learning_rate must be finite and > 0")
-            }
-            _ => Ok(()),
+        if !(self.ridge_lambda.is_finite() && self.ridge_lambda > 0.0) {
+            bad("ridge_lambda must be finite and > 0")
+        } else if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            bad("epochs must be in 1..=1000")
+        } else if self.batch_size == 0 {
+            bad("batch_size must be >= 1")
+        } else if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            bad("learning_rate must be finite and > 0")
+        } else {
+            Ok(())
         }
     }
 

@@ -403,6 +403,9 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
                 };
                 let weight = r.f32s()?;
                 let bias = r.f32s()?;
+                if !weight.iter().chain(&bias).all(|v| v.is_finite()) {
+                    return Err(corrupt("non-finite adapter parameter"));
+                }
                 Some(AdapterParams { dim, labels, weight, bias, softmax })
             }
             _ => return Err(corrupt("bad adapter presence byte")),

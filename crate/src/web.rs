@@ -4,9 +4,9 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array};
-use zeroize::Zeroizing;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
 
 use crate::preprocess::{INPUT_LEN, rgba_to_input};
 use crate::{Backend, Encoder, EncoderOutput, Error, WeightFile, imagenet};

@@ -122,7 +122,8 @@ fn mutate(rng: &mut ChaCha8Rng, b: &mut Vec<u8>, fields: &[Field]) -> String {
                 format!("u32 at {a} = {v}")
             }
             Field::U64(a) => {
-                let v = if rng.random_bool(0.3) { rng.random_range(0..200) } else { U64S[rng.random_range(0..U64S.len())] };
+                let v =
+                    if rng.random_bool(0.3) { rng.random_range(0..200) } else { U64S[rng.random_range(0..U64S.len())] };
                 put(b, a, &v.to_le_bytes());
                 format!("u64 at {a} = {v}")
             }
@@ -143,8 +144,10 @@ fn mutate(rng: &mut ChaCha8Rng, b: &mut Vec<u8>, fields: &[Field]) -> String {
                 }
                 _ => {
                     // Another string of the same length put here: a wrong label, class or id.
-                    let same: Vec<usize> =
-                        fields.iter().filter_map(|f| matches!(f, Field::Str(_, m) if *m == n).then(|| start(*f))).collect();
+                    let same: Vec<usize> = fields
+                        .iter()
+                        .filter_map(|f| matches!(f, Field::Str(_, m) if *m == n).then(|| start(*f)))
+                        .collect();
                     let from = same[rng.random_range(0..same.len())];
                     let src = b[from + 4..from + 4 + n].to_vec();
                     put(b, a + 4, &src);
@@ -255,10 +258,14 @@ fn mutated_snapshots_never_panic_allocate_unboundedly_or_hang() {
             Ok(Ok(())) => {
                 accepted += 1;
                 let again = target.export();
-                match catch_unwind(AssertUnwindSafe(|| (LegoNet::import(&again, "test-encoder", seed.keys()), target.verify()))) {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    (LegoNet::import(&again, "test-encoder", seed.keys()), target.verify())
+                })) {
                     // A model with pending adapters cannot verify until trained: that is the answer.
                     Ok((Ok(back), Ok(_) | Err(Error::NotTrained(_)))) if back == target => {}
-                    Ok((Ok(_), Ok(_))) => failures.push(fail("accepted, but its re-encoding decodes to another model".into())),
+                    Ok((Ok(_), Ok(_))) => {
+                        failures.push(fail("accepted, but its re-encoding decodes to another model".into()))
+                    }
                     Ok((Err(e), _)) => failures.push(fail(format!("accepted, but its re-encoding is refused: {e}"))),
                     Ok((_, Err(e))) => failures.push(fail(format!("accepted, but verify errs: {e}"))),
                     Err(_) => failures.push(fail("accepted, then re-encoding or verify panicked".into())),

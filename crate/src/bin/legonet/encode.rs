@@ -260,7 +260,8 @@ mod tests {
     #[test]
     fn random_and_mutated_bytes_never_panic() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let valid = [encoded(40, 30, ImageFormat::Png), encoded(40, 30, ImageFormat::Jpeg), encoded(40, 30, ImageFormat::WebP)];
+        let valid =
+            [encoded(40, 30, ImageFormat::Png), encoded(40, 30, ImageFormat::Jpeg), encoded(40, 30, ImageFormat::WebP)];
         let (mut refused, mut decoded) = (0, 0);
         for case in 0..3000 {
             let bytes: Vec<u8> = match case % 3 {
