@@ -6,13 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { openBrowser, datasetPhotos } from './browser.mjs';
+import { openPkgPage, datasetPhotos } from './browser.mjs';
 
 let b;
 before(async () => {
-  b = await openBrowser();
-  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
-  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  b = await openPkgPage();
 });
 after(async () => { await b?.close(); });
 

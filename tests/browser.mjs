@@ -65,3 +65,11 @@ export async function openBrowser({ camera = false } = {}) {
     },
   };
 }
+
+/** A fresh browser on the package test page (tests/pages/pkg.html), ready to use. */
+export async function openPkgPage(options) {
+  const b = await openBrowser(options);
+  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
+  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  return b;
+}

@@ -5,14 +5,12 @@
 // what is stored); the forgotten ones nowhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser, datasetPhotos } from './browser.mjs';
+import { openPkgPage, datasetPhotos } from './browser.mjs';
 import { readFiles, windowsOf, filesHolding } from './scan.mjs';
 
 let b;
 before(async () => {
-  b = await openBrowser();
-  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
-  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  b = await openPkgPage();
 });
 after(async () => { await b?.close(); });
 

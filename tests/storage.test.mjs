@@ -4,13 +4,11 @@
 // random moments while it saves, and the next load must give one of the two models, verified.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser, datasetPhotos } from './browser.mjs';
+import { openPkgPage, datasetPhotos } from './browser.mjs';
 
 let b;
 before(async () => {
-  b = await openBrowser();
-  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
-  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  b = await openPkgPage();
   // Slot files of a saved model, read and written behind the library's back.
   await b.page.evaluate(() => {
     const stem = (name) => [...new TextEncoder().encode(name)].map((x) => x.toString(16).padStart(2, '0')).join('');
