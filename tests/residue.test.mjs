@@ -30,7 +30,7 @@ const u32 = (v) => { const x = Buffer.alloc(4); x.writeUInt32LE(v); return x; };
 const u64 = (v) => { const x = Buffer.alloc(8); x.writeBigUInt64LE(BigInt(v)); return x; };
 
 test('forgotten encodings leave no bytes in the browser profile', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'fruits', 'tools', 'vehicles'], { train: 2, heldOut: 0 });
+  const { train } = datasetPhotos(['animals', 'monuments', 'tools', 'fish'], { train: 2, heldOut: 0 });
   const out = await b.page.evaluate(async ({ train, opts }) => {
     const net = await window.legonet.LegoNet.create(opts);
     const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
@@ -70,15 +70,17 @@ test('forgotten encodings leave no bytes in the browser profile', { timeout: 600
 });
 
 test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'fruits', 'tools', 'vehicles'], { train: 2, heldOut: 0 });
+  const { train } = datasetPhotos(['animals', 'monuments', 'tools', 'fish'], { train: 2, heldOut: 0 });
+  const m = await openPkgPage(); // its own browser: the first test closed its profile's
+  try {
   // The engine on the page's thread (worker: false), so the test can read its wasm memory: the
   // same module instance as the engine's, whose init() returns the existing exports.
-  const out = await b.page.evaluate(async ({ train, opts }) => {
+  const out = await m.page.evaluate(async ({ train, opts }) => {
     const net = await window.legonet.LegoNet.create({ ...opts, worker: false });
     const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
-    await net.predict(items[0].image); // a predict of a photo that is then added and forgotten
     const ids = await net.addExamples(items);
     await net.train();
+    await net.predict(items[0].image); // predict's own copy of a photo's encoding, forgotten below
     await net.save('memory');
     await net.compare({ forget: ids[1] }); // the baselines copy every encoding
     const before = await net.export();
@@ -95,7 +97,7 @@ test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 },
   const windows = out.ids.map((id, i) => windowsOf(encodingIn(snapshot, id, out.labels[i])).map((w) => [...w]));
   // Searched in the page (the memory is ~100 MB): per window, native indexOf of one of its bytes
   // that is neither 0 nor 255, then the whole window compared there; any byte offset.
-  const found = await b.page.evaluate(async (windows) => {
+  const found = await m.page.evaluate(async (windows) => {
     const wasm = await (await import('/pkg/wasm/legonet.js')).default();
     const mem = new Uint8Array(wasm.memory.buffer);
     const holds = (w) => {
@@ -114,5 +116,8 @@ test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 },
     const n = found.found[i];
     if (out.forgotten.includes(out.ids[i])) assert.equal(n, 0, `forgotten ${out.ids[i]}: ${n}/8 windows of its encoding in wasm memory`);
     else assert.equal(n, 8, `retained ${out.ids[i]} is in wasm memory (the scan works)`);
+  }
+  } finally {
+    await m.close();
   }
 });
