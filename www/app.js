@@ -422,7 +422,9 @@ async function prepare(items) {
 }
 
 /** items: [{ blob, label, name }] */
-function addPhotos(items, what = 'Adding photos') {
+/** Adds photos; `onAdded(ids)` runs before the page is ready again (so the UI never shows a
+ *  state in between). */
+function addPhotos(items, what = 'Adding photos', onAdded = async () => {}) {
   return run(what, async () => {
     const ready = await prepare(items);
     if (!ready.length) return;
@@ -445,6 +447,7 @@ function addPhotos(items, what = 'Adding photos') {
       for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name });
       try { await thumbs.putThumbs(records); } catch (e) { reportError(e); }
       if (!ui.selected) ui.selected = ready[0].label;
+      await onAdded(ids);
       await persist();
       const ms = performance.now() - t0;
       toast(`Added ${ids.length} photo${ids.length === 1 ? '' : 's'} (${fmtMs(ms)}, ${fmtMs(ms / ids.length)} each). Now train.`, 'ok', 4000);
@@ -458,12 +461,11 @@ function addPhotos(items, what = 'Adding photos') {
 
 async function addSamples() {
   const photos = ui.samples.photos.filter((p) => !p.heldOut);
-  const ids = await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)` })), 'Adding sample photos');
-  if (ids?.length) {
+  await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)` })), 'Adding sample photos', async (ids) => {
+    if (!ids.length) return;
     ui.samplesAdded = true;
     await thumbs.setMeta('samplesAdded', true).catch(() => {});
-    renderButtons();
-  }
+  });
 }
 
 function train() {
