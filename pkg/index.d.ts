@@ -60,6 +60,8 @@ export interface TrainReport {
 }
 export interface ForgetReport {
   forgotten: number;
+  /** The adapters the forgotten examples activated, retrained (or cleared) at once; adapters
+   *  pending from earlier adds stay pending until `train()`. All of them when `restructured`. */
   retrainedAdapters: number[];
   samplesReplayed: number;
   paramsRetrained: number;
@@ -70,7 +72,9 @@ export interface ForgetReport {
 /** The model's current structure: n adapters, k activated per example. */
 export interface Structure { adapters: number; activated: number }
 export interface VerifyReport { ok: boolean; adaptersChecked: number; mismatches: number[]; ms: number }
-export interface ClassProbability { label: string; probability: number }
+/** A label and the ensemble's score for it in [0, 1] (the voting adapters' scores averaged: ridge
+ *  estimates of the label's probability, clamped), highest first. */
+export interface ClassScore { label: string; score: number }
 export interface CompareRow {
   method: 'legonet' | 'retrain' | 'fixsisa' | 'knn';
   nTrain: number; nTest: number;
@@ -96,7 +100,7 @@ export declare class LegoNet {
   addExamples(items: { image: ImageLike; label: string; id?: string }[],
               options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<string[]>;
   train(options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<TrainReport>;
-  predict(image: ImageLike): Promise<ClassProbability[]>;
+  predict(image: ImageLike): Promise<ClassScore[]>;
   forget(ids: string | string[]): Promise<ForgetReport>;
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;
@@ -143,7 +147,6 @@ export type ErrorCode =
   | 'NOT_TRAINED'      // verify while adapters wait for train()
   | 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH'
   | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback)
-  | 'IO'               // a file could not be read or written
   | 'ABORTED'          // through an AbortSignal; the model is as before
   | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL'
   | 'NOT_INITIALISED'  // the engine was called before its init

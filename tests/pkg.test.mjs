@@ -92,8 +92,8 @@ for (const backend of ['cpu', 'webgpu']) {
     const correct = preds.filter((p) => p.got[0].label === p.want).length;
     console.log(`[${backend}] held-out: ${correct}/${preds.length} correct`);
     for (const p of preds) {
-      for (const c of p.got) assertShape(c, 'ClassProbability');
-      assert.ok(Math.abs(p.got.reduce((s, c) => s + c.probability, 0) - 1) < 1e-3, 'probabilities sum to 1');
+      for (const c of p.got) assertShape(c, 'ClassScore');
+      assert.ok(Math.abs(p.got.reduce((s, c) => s + c.score, 0) - 1) < 1e-3, 'scores sum to 1');
     }
     assert.equal(correct, preds.length, `every held-out photo predicted correctly: ${JSON.stringify(preds.map((p) => [p.want, p.got[0]]))}`);
 

@@ -97,9 +97,9 @@ async function runApp(url, label) {
     assert.equal(r.predictions.length, 3);
     for (const p of r.predictions) {
       assert.equal(p.got.length, 3);
-      assert.ok(p.got.every((c) => r.labels.includes(c.label) && c.probability >= 0 && c.probability <= 1));
-      assert.ok(Math.abs(p.got.reduce((s, c) => s + c.probability, 0) - 1) < 1e-3, 'probabilities sum to 1');
-      for (let i = 1; i < p.got.length; i++) assert.ok(p.got[i - 1].probability >= p.got[i].probability, 'most probable first');
+      assert.ok(p.got.every((c) => r.labels.includes(c.label) && c.score >= 0 && c.score <= 1));
+      assert.ok(Math.abs(p.got.reduce((s, c) => s + c.score, 0) - 1) < 1e-3, 'scores sum to 1');
+      for (let i = 1; i < p.got.length; i++) assert.ok(p.got[i - 1].score >= p.got[i].score, 'highest score first');
     }
     const correct = r.predictions.filter((p) => p.got[0].label === p.want).length;
     assert.ok(correct >= 2, `held-out photos mostly right (${correct}/3)`);

@@ -508,7 +508,7 @@ function train() {
 async function showProbs(probs, truth) {
   const labels = ui.net.labels();
   // Classes that none of the photo's adapters knows come back absent: show them at 0 %.
-  probs = [...probs, ...labels.filter((l) => !probs.some((p) => p.label === l)).map((label) => ({ label, probability: 0 }))];
+  probs = [...probs, ...labels.filter((l) => !probs.some((p) => p.label === l)).map((label) => ({ label, score: 0 }))];
   const top = probs[0];
   const verdict = truth
     ? (top.label === truth
@@ -517,8 +517,8 @@ async function showProbs(probs, truth) {
     : h('p.verdict', { text: top.label });
   $('probs').replaceChildren(verdict, ...probs.map((p) => h(`div.prob${p === top ? '.top' : ''}`, { dataset: { label: p.label } },
     h('span.prob-label', { text: p.label }),
-    h('span.prob-track', {}, h('span.prob-bar', { style: { width: `${Math.max(0.5, p.probability * 100)}%`, background: classColour(p.label, labels) } })),
-    h('span.prob-val', { text: `${(p.probability * 100).toFixed(1)}%` }))));
+    h('span.prob-track', {}, h('span.prob-bar', { style: { width: `${Math.max(0.5, p.score * 100)}%`, background: classColour(p.label, labels) } })),
+    h('span.prob-val', { text: `${(p.score * 100).toFixed(1)}%` }))));
   $('probs').dataset.top = top.label;
 }
 

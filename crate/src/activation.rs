@@ -8,8 +8,8 @@
 //! `≡ l mod LANES`), reduced by a fixed tree. Rust never reassociates or contracts float math, so
 //! this gives the same bits on every SIMD width (SSE, AVX2, AVX-512, wasm simd128) and whether
 //! an encoding is routed alone or in a batch: activation stays a pure function of the encoding
-//! and the keys, as exact unlearning needs — and it vectorises (the f64 running sum it replaced
-//! could not, and cost ≈ 2 ms per encoding against 1,000 anchors in wasm).
+//! and the keys, as exact unlearning needs — and it vectorises, which a single running sum
+//! cannot (≈ 2 ms per encoding against 1,000 anchors in wasm with an f64 running sum).
 
 use multiversion::multiversion;
 

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 /// A compute backend legonet can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub enum BackendKind {
     /// legonet's fused CPU kernels for the encoder (NHWC, GEMM with bias/residual/ReLU6 fused,
     /// see `encoder::CpuLite0`); the adapters' tensor math runs on burn-flex. The default.
     Cpu,
@@ -23,44 +23,44 @@ pub enum Backend {
     Wgpu,
 }
 
-impl Backend {
+impl BackendKind {
     /// The CPU backend used by default (and for exact `verify()`).
-    pub const CPU_DEFAULT: Backend = Backend::Cpu;
+    pub const CPU_DEFAULT: BackendKind = BackendKind::Cpu;
 
     /// All backends, for benchmarks and `--help`.
-    pub const ALL: [Backend; 4] = [Backend::Cpu, Backend::Flex, Backend::Ndarray, Backend::Wgpu];
+    pub const ALL: [BackendKind; 4] = [BackendKind::Cpu, BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu];
 
     /// Stable lower-case name.
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Cpu => "cpu",
-            Backend::Flex => "flex",
-            Backend::Ndarray => "ndarray",
-            Backend::Wgpu => "wgpu",
+            BackendKind::Cpu => "cpu",
+            BackendKind::Flex => "flex",
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 
     /// Whether this backend computes on the CPU (synchronous readback works everywhere).
     pub fn is_cpu(self) -> bool {
-        !matches!(self, Backend::Wgpu)
+        !matches!(self, BackendKind::Wgpu)
     }
 
-    /// A CPU device (no initialisation needed). Errors for [`Backend::Wgpu`].
+    /// A CPU device (no initialisation needed). Errors for [`BackendKind::Wgpu`].
     pub fn cpu_device(self) -> Result<Device> {
         match self {
-            Backend::Cpu | Backend::Flex => Ok(Device::flex()),
+            BackendKind::Cpu | BackendKind::Flex => Ok(Device::flex()),
             #[allow(deprecated)]
-            Backend::Ndarray => Ok(Device::ndarray()),
-            Backend::Wgpu => Err(Error::Backend("wgpu needs asynchronous initialisation".into())),
+            BackendKind::Ndarray => Ok(Device::ndarray()),
+            BackendKind::Wgpu => Err(Error::Backend("wgpu needs asynchronous initialisation".into())),
         }
     }
 
     /// Builds the device, initialising wgpu if needed, and describes what runs it.
-    /// Natively wgpu initialises synchronously; in the browser use [`Backend::init_async`].
+    /// Natively wgpu initialises synchronously; in the browser use [`BackendKind::init_async`].
     #[cfg(not(target_family = "wasm"))]
     pub fn init(self) -> Result<(Device, String)> {
         match self {
-            Backend::Wgpu => {
+            BackendKind::Wgpu => {
                 let (device, setup) = Device::wgpu_options()
                     .init_with_setup()
                     .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
@@ -73,7 +73,7 @@ impl Backend {
     /// Builds the device, awaiting wgpu's adapter and device requests (required in browsers).
     pub async fn init_async(self) -> Result<(Device, String)> {
         match self {
-            Backend::Wgpu => {
+            BackendKind::Wgpu => {
                 let (device, setup) = Device::wgpu_options()
                     .init_with_setup_async()
                     .await
@@ -89,20 +89,20 @@ fn describe_adapter(info: &burn::tensor::wgpu::wgpu::AdapterInfo) -> String {
     format!("wgpu {:?}: {} ({:?}, driver {})", info.backend, info.name, info.device_type, info.driver)
 }
 
-impl fmt::Display for Backend {
+impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-impl FromStr for Backend {
+impl FromStr for BackendKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "cpu" => Ok(Backend::Cpu),
-            "flex" => Ok(Backend::Flex),
-            "ndarray" => Ok(Backend::Ndarray),
-            "wgpu" | "webgpu" | "gpu" => Ok(Backend::Wgpu),
+            "cpu" => Ok(BackendKind::Cpu),
+            "flex" => Ok(BackendKind::Flex),
+            "ndarray" => Ok(BackendKind::Ndarray),
+            "wgpu" | "webgpu" | "gpu" => Ok(BackendKind::Wgpu),
             other => Err(Error::Backend(format!("unknown backend {other:?} (cpu, flex, ndarray, wgpu)"))),
         }
     }

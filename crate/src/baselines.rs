@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use crate::activation::squared_distance;
-use crate::adapter::{AdapterParams, HeadConfig};
+use crate::head::{AdapterParams, HeadConfig};
 use crate::ledger::validate_encoding;
-use crate::model::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
+use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
@@ -46,7 +46,8 @@ pub struct Sharded {
     seed: u64,
     shards: Vec<BTreeMap<String, Row>>,
     params: Vec<Option<AdapterParams>>,
-    dirty: BTreeSet<usize>,
+    /// Shards changed since they were last trained.
+    pending: BTreeSet<usize>,
 }
 
 impl Sharded {
@@ -67,7 +68,7 @@ impl Sharded {
             seed,
             shards: vec![BTreeMap::new(); shards],
             params: vec![None; shards],
-            dirty: BTreeSet::new(),
+            pending: BTreeSet::new(),
         })
     }
 
@@ -86,6 +87,33 @@ impl Sharded {
         let s = self.shard_of(id);
         self.shards[s].contains_key(id).then_some(s)
     }
+
+    /// Retrains the shards `batch` into scratch space, then commits: all of them or none.
+    fn train_shards(&mut self, batch: &[usize]) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        let mut fresh = Vec::with_capacity(batch.len());
+        for &s in batch {
+            let members: Vec<(&[f32], &str)> =
+                self.shards[s].values().map(|(x, l)| (x.as_slice(), l.as_str())).collect();
+            let p = if members.is_empty() {
+                None
+            } else {
+                let p = self.head.train(&members, self.dim, self.seed.wrapping_add(s as u64))?;
+                report.adapters_trained += 1;
+                report.samples_replayed += members.len();
+                report.params_trained += p.num_params();
+                Some(p)
+            };
+            fresh.push((s, p));
+        }
+        for (s, p) in fresh {
+            self.params[s] = p;
+            self.pending.remove(&s);
+        }
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
 }
 
 impl Unlearner for Sharded {
@@ -100,36 +128,19 @@ impl Unlearner for Sharded {
         }
         let s = self.shard_of(id);
         self.shards[s].insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
-        self.dirty.insert(s);
+        self.pending.insert(s);
         Ok(())
     }
 
     fn train(&mut self) -> Result<TrainReport> {
-        let start = now_ms();
-        let mut report = TrainReport::default();
-        for &s in &self.dirty {
-            let members: Vec<(&[f32], &str)> =
-                self.shards[s].values().map(|(x, l)| (x.as_slice(), l.as_str())).collect();
-            self.params[s] = if members.is_empty() {
-                None
-            } else {
-                let seed = self.seed.wrapping_add(s as u64);
-                let p = self.head.train(&members, self.dim, seed)?;
-                report.adapters_trained += 1;
-                report.samples_replayed += members.len();
-                report.params_trained += p.num_params();
-                Some(p)
-            };
-        }
-        self.dirty.clear();
-        report.elapsed_ms = now_ms() - start;
-        Ok(report)
+        let batch: Vec<usize> = self.pending.iter().copied().collect();
+        self.train_shards(&batch)
     }
 
     fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
         validate_encoding(encoding, self.dim)?;
-        if !self.dirty.is_empty() {
-            return Err(Error::NotTrained(self.dirty.len()));
+        if !self.pending.is_empty() {
+            return Err(Error::NotTrained(self.pending.len()));
         }
         let used: Vec<usize> = (0..self.params.len()).filter(|&s| self.params[s].is_some()).collect();
         ensemble(&self.params, used, encoding)
@@ -138,13 +149,22 @@ impl Unlearner for Sharded {
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
         check_removable(ids, |id| self.find(id).is_some())?;
+        let mut removed = Vec::with_capacity(ids.len());
         for &id in ids {
             let s = self.shard_of(id);
-            self.shards[s].remove(id);
-            self.dirty.insert(s);
+            let row = self.shards[s].remove(id).expect("checked removable");
+            removed.push((s, id.to_string(), row));
         }
-        let touched: Vec<usize> = self.dirty.iter().copied().collect();
-        let t = self.train()?;
+        let touched: Vec<usize> = removed.iter().map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
+        let t = match self.train_shards(&touched) {
+            Ok(t) => t,
+            Err(e) => {
+                for (s, id, row) in removed {
+                    self.shards[s].insert(id, row);
+                }
+                return Err(e);
+            }
+        };
         Ok(ForgetReport {
             forgotten: ids.len(),
             adapters_retrained: t.adapters_trained,
@@ -245,13 +265,14 @@ pub struct Ncm {
     dim: usize,
     rows: BTreeMap<String, Row>,
     means: BTreeMap<String, Vec<f32>>,
-    dirty: BTreeSet<String>,
+    /// Labels whose rows changed since their mean was last computed.
+    pending: BTreeSet<String>,
 }
 
 impl Ncm {
     /// An NCM over `dim`-d encodings.
     pub fn new(dim: usize) -> Self {
-        Self { dim, rows: BTreeMap::new(), means: BTreeMap::new(), dirty: BTreeSet::new() }
+        Self { dim, rows: BTreeMap::new(), means: BTreeMap::new(), pending: BTreeSet::new() }
     }
 
     /// The mean of `label`'s members, summed in f64 in id order (`None` when it has none).
@@ -279,14 +300,14 @@ impl Unlearner for Ncm {
             return Err(Error::DuplicateId(id.to_string()));
         }
         self.rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
-        self.dirty.insert(label.to_string());
+        self.pending.insert(label.to_string());
         Ok(())
     }
 
     fn train(&mut self) -> Result<TrainReport> {
         let start = now_ms();
         let mut report = TrainReport::default();
-        for label in std::mem::take(&mut self.dirty) {
+        for label in std::mem::take(&mut self.pending) {
             match self.mean(&label) {
                 Some(m) => {
                     report.adapters_trained += 1;
@@ -321,7 +342,7 @@ impl Unlearner for Ncm {
         check_removable(ids, |id| self.rows.contains_key(id))?;
         for &id in ids {
             let (_, l) = self.rows.remove(id).expect("checked above");
-            self.dirty.insert(l);
+            self.pending.insert(l);
         }
         let t = self.train()?;
         Ok(ForgetReport {

@@ -9,7 +9,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::baselines::{Knn, Sharded};
-use crate::model::{LegoNet, Unlearner, now_ms};
+use crate::model::LegoNet;
+use crate::unlearner::{Unlearner, now_ms};
 use crate::{Error, Result};
 
 /// Number of folds; one of them is held out.
@@ -62,7 +63,7 @@ pub fn compare(model: &LegoNet, forget: &[&str]) -> Result<Vec<CompareRow>> {
     }
     let cfg = model.config();
     let dim = model.keys().dim();
-    let mut legonet = cfg.init(model.keys().clone(), model.encoder_id())?;
+    let mut legonet = cfg.init(model.keys().clone())?;
     for c in model.classes() {
         legonet.add_class(c)?;
     }

@@ -16,8 +16,9 @@ pub enum Error {
     #[error("invalid image: {0}")]
     InvalidImage(String),
 
-    /// A raw input tensor of the wrong size or with non-finite values.
-    #[error("invalid input tensor: {0}")]
+    /// An argument the call cannot use: an empty sample id or class name, arrays of different
+    /// lengths, a raw input tensor of the wrong size or with non-finite values.
+    #[error("invalid input: {0}")]
     InvalidInput(String),
 
     /// An encoding of the wrong length or with NaN/inf values.
@@ -27,10 +28,6 @@ pub enum Error {
     /// The compute backend failed (device init, kernel, readback).
     #[error("backend error: {0}")]
     Backend(String),
-
-    /// A file could not be read or written.
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
 
     /// A hyper-parameter out of its valid range (e.g. `k > n`, zero epochs).
     #[error("invalid config: {0}")]
@@ -56,7 +53,8 @@ pub enum Error {
     #[error("the model holds no trained samples")]
     EmptyModel,
 
-    /// `predict` while some adapters have changed members but were not retrained.
+    /// `verify` (or a baseline's `predict`) while some adapters have changed members but were
+    /// not retrained; LegoNet's `predict` answers with the last trained parameters instead.
     #[error("{0} adapter(s) changed since the last train(); call train() first")]
     NotTrained(usize),
 
@@ -81,6 +79,10 @@ pub enum Error {
         /// Encoder id recorded in the data.
         found: String,
     },
+
+    /// A broken internal invariant or a value that could not be converted (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -92,7 +94,6 @@ impl Error {
             Error::InvalidInput(_) => "INVALID_INPUT",
             Error::InvalidEncoding(_) => "INVALID_ENCODING",
             Error::Backend(_) => "BACKEND",
-            Error::Io(_) => "IO",
             Error::InvalidConfig(_) => "INVALID_CONFIG",
             Error::UnknownId(_) => "UNKNOWN_ID",
             Error::DuplicateId(_) => "DUPLICATE_ID",
@@ -103,6 +104,7 @@ impl Error {
             Error::CorruptSnapshot(_) => "CORRUPT_SNAPSHOT",
             Error::SnapshotVersion { .. } => "SNAPSHOT_VERSION",
             Error::EncoderMismatch { .. } => "ENCODER_MISMATCH",
+            Error::Internal(_) => "INTERNAL",
         }
     }
 }

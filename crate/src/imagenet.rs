@@ -22,7 +22,7 @@ pub fn class_names() -> &'static [&'static str] {
 
 /// One ranked class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
+pub struct ImageNetClass {
     /// ImageNet class index, 0..1000.
     pub index: usize,
     /// The class's first (most common) name.
@@ -32,7 +32,7 @@ pub struct Prediction {
 }
 
 /// The `k` most probable classes of one logit row, best first (ties by lower index).
-pub fn top_k(logits: &[f32], k: usize) -> Vec<Prediction> {
+pub fn top_k(logits: &[f32], k: usize) -> Vec<ImageNetClass> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     // Sum in f64: 1000 terms, and the probabilities are printed.
     let denom: f64 = logits.iter().map(|&z| ((z - max) as f64).exp()).sum();
@@ -41,7 +41,7 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<Prediction> {
     order
         .into_iter()
         .take(k)
-        .map(|index| Prediction {
+        .map(|index| ImageNetClass {
             index,
             label: class_names()
                 .get(index)

@@ -24,10 +24,13 @@
 //! neighbourhood together (samples near the same anchor share an adapter) while spreading the
 //! many neighbourhoods of any one domain over all adapters.
 
-use rand::{RngExt, SeedableRng};
+use std::sync::Arc;
+
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
+use crate::shuffle::shuffle;
 use crate::{Error, Result};
 
 /// The encoder tensors keys are derived from (PyTorch names in the weight file).
@@ -49,7 +52,8 @@ pub struct EncoderHead<'a> {
 pub struct KeySet {
     dim: usize,
     n_adapters: usize,
-    anchors: Vec<f32>,
+    /// Shared between the key sets of one encoder (every n, every imported model): 5 MB.
+    anchors: Arc<[f32]>,
     owners: Vec<u32>,
     hash: String,
     seed: u64,
@@ -60,9 +64,7 @@ pub struct KeySet {
 fn deal(rows: usize, n: usize, seed: u64) -> Vec<u32> {
     let mut perm: Vec<usize> = (0..rows).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for i in (1..rows).rev() {
-        perm.swap(i, rng.random_range(0..=i));
-    }
+    shuffle(&mut perm, &mut rng);
     let mut owners = vec![0u32; rows];
     for (slot, &anchor) in perm.iter().enumerate() {
         owners[anchor] = (slot % n) as u32;
@@ -111,27 +113,17 @@ impl KeySet {
         Self::from_parts(self.dim, n, self.anchors.clone(), deal(rows, n, self.seed), self.seed, &self.encoder_id)
     }
 
-    /// Derives the keys of `n` adapters straight from a parsed weight file (`_fc.weight`,
-    /// `_bn1.weight`, `_bn1.bias`), hashed with its encoder id.
-    pub fn from_weights(weights: &crate::encoder::WeightFile, n: usize, seed: u64) -> Result<Self> {
-        let (fc_shape, fc) = weights.tensor("_fc.weight")?;
-        let (_, bn_weight) = weights.tensor("_bn1.weight")?;
-        let (_, bn_bias) = weights.tensor("_bn1.bias")?;
-        let dim = *fc_shape.last().unwrap_or(&0);
-        let head = EncoderHead { fc_weight: &fc, bn_weight: &bn_weight, bn_bias: &bn_bias, dim };
-        Self::derive(head, n, seed, weights.encoder_id())
-    }
-
     /// Wraps raw anchors and owners (e.g. read back from a snapshot), checking their shapes;
     /// the hash covers dim, n, seed, encoder id and every anchor and owner.
     pub fn from_parts(
         dim: usize,
         n_adapters: usize,
-        anchors: Vec<f32>,
+        anchors: impl Into<Arc<[f32]>>,
         owners: Vec<u32>,
         seed: u64,
         encoder_id: &str,
     ) -> Result<Self> {
+        let anchors = anchors.into();
         if dim == 0 || anchors.len() != owners.len() * dim || owners.is_empty() {
             return Err(Error::InvalidConfig("anchors must be owners.len() x dim floats".into()));
         }
@@ -152,13 +144,13 @@ impl KeySet {
         h.update(seed.to_le_bytes());
         h.update((encoder_id.len() as u64).to_le_bytes());
         h.update(encoder_id.as_bytes());
-        for v in &anchors {
+        for v in anchors.iter() {
             h.update(v.to_bits().to_le_bytes());
         }
         for o in &owners {
             h.update(o.to_le_bytes());
         }
-        let hash = hex(&h.finalize());
+        let hash = hex::encode(h.finalize());
         Ok(Self { dim, n_adapters, anchors, owners, hash, seed, encoder_id: encoder_id.to_string() })
     }
 
@@ -197,6 +189,11 @@ impl KeySet {
         &self.anchors
     }
 
+    /// The anchors, shared (no copy): another key set of the same encoder can be built on them.
+    pub fn shared_anchors(&self) -> Arc<[f32]> {
+        self.anchors.clone()
+    }
+
     /// Owner of every anchor.
     pub fn owners(&self) -> &[u32] {
         &self.owners
@@ -207,15 +204,15 @@ impl KeySet {
         self.seed
     }
 
+    /// Id of the encoder the keys were derived from.
+    pub fn encoder_id(&self) -> &str {
+        &self.encoder_id
+    }
+
     /// Hex SHA-256 identifying this key set.
     pub fn hash(&self) -> &str {
         &self.hash
     }
-}
-
-/// Lowercase hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Per-channel `E[clip(Z, 0, 6)]` for `Z ~ N(bias, weight^2)`, and the norm of the per-channel
@@ -297,6 +294,8 @@ fn normalize(v: &mut [f64]) {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use rand::RngExt;
+
     use super::*;
 
     /// A synthetic encoder head: random classifier rows, BN centred around 1.0.

@@ -5,7 +5,7 @@
 //! the result has the same bits on every SIMD width (SSE, AVX2, AVX-512, wasm simd128) and
 //! whether the loop was vectorised or not — while the lane loops still vectorise, which a single
 //! running sum cannot. Routing ([`crate::activation`], 16 f32 lanes) and the ridge solver
-//! ([`crate::adapter`], 8 f64 lanes) use it; changing a lane count changes a model's bits, so it
+//! ([`crate::head`], 8 f64 lanes) use it; changing a lane count changes a model's bits, so it
 //! is covered by the snapshot version.
 
 use std::ops::Add;

@@ -8,32 +8,35 @@
 //! The core has no wasm dependencies and is tested natively; the wasm-bindgen facade lives in
 //! `web` (wasm32 only).
 
+#![warn(missing_docs)]
+
 pub mod activation;
-pub mod adapter;
 pub mod backend;
 pub mod baselines;
 pub mod capacity;
 pub mod compare;
 pub mod encoder;
 pub mod error;
+pub mod head;
 pub mod imagenet;
 pub mod keys;
 mod lanes;
+pub mod le;
 pub mod ledger;
 pub mod model;
 pub mod preprocess;
-pub mod snapshot;
+pub mod shuffle;
+pub mod unlearner;
 
-pub use adapter::{AdapterParams, Gram, HeadConfig, HeadKind};
-pub use backend::Backend;
+pub use backend::BackendKind;
 pub use baselines::{Knn, Ncm, Sharded};
 pub use capacity::{Level, Schedule};
 pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use error::{Error, Result};
+pub use head::{AdapterParams, Gram, HeadConfig, HeadKind};
 pub use keys::{EncoderHead, KeySet};
-pub use model::{
-    ForgetReport, LegoNet, LegoNetConfig, MemoryReport, ModelSummary, Prediction, TrainReport, Unlearner, VerifyReport,
-};
+pub use model::{Checkpoint, ExampleSummary, LegoNet, LegoNetConfig, MemoryReport, ModelSummary};
+pub use unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport};
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

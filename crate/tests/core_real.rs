@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use legonet::encoder::default_weights_path;
-use legonet::{ENCODING_DIM, KeySet, LegoNet, LegoNetConfig, Unlearner, WeightFile, activation};
+use legonet::{ENCODING_DIM, LegoNet, LegoNetConfig, Unlearner, WeightFile, activation};
 
 fn weights() -> WeightFile {
     let path = default_weights_path();
@@ -25,8 +25,8 @@ fn fixture(name: &str) -> Vec<f32> {
 #[test]
 fn real_keys_are_deterministic_balanced_and_route_fixtures() {
     let w = weights();
-    let a = KeySet::from_weights(&w, 32, 0).unwrap();
-    let b = KeySet::from_weights(&w, 32, 0).unwrap();
+    let a = w.key_set(32, 0).unwrap();
+    let b = w.key_set(32, 0).unwrap();
     assert_eq!(a.hash(), b.hash());
     assert_eq!(a.dim(), ENCODING_DIM);
     assert_eq!(a.num_anchors(), 1000);
@@ -47,7 +47,7 @@ fn real_keys_are_deterministic_balanced_and_route_fixtures() {
 fn fixtures_round_trip_through_a_real_model() {
     let w = weights();
     let cfg = LegoNetConfig::new().fixed(8, 2);
-    let mut m = cfg.init(KeySet::from_weights(&w, 8, 0).unwrap(), w.encoder_id()).unwrap();
+    let mut m = cfg.init(w.key_set(8, 0).unwrap()).unwrap();
     for c in ["animal", "object"] {
         m.add_class(c).unwrap();
     }

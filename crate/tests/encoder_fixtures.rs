@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::{INPUT_LEN, rgb_to_input};
-use legonet::{Backend, Encoder, imagenet};
+use legonet::{BackendKind, Encoder, imagenet};
 
 fn shared_dir() -> PathBuf {
     std::env::var_os("LEGONET_SHARED")
@@ -37,7 +37,7 @@ fn fixture_names() -> Vec<String> {
     names
 }
 
-fn encoder(backend: Backend) -> Encoder {
+fn encoder(backend: BackendKind) -> Encoder {
     let path = default_weights_path();
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("weights not found at {} ({e}); run the README's set-up", path.display()));
@@ -61,7 +61,7 @@ fn top5(logits: &[f32]) -> Vec<usize> {
     imagenet::top_k(logits, 5).into_iter().map(|p| p.index).collect()
 }
 
-fn check_fixture_inputs(backend: Backend) {
+fn check_fixture_inputs(backend: BackendKind) {
     let enc = encoder(backend);
     let dir = fixtures_dir();
     let names = fixture_names();
@@ -87,12 +87,12 @@ fn check_fixture_inputs(backend: Backend) {
 
 #[test]
 fn fixture_inputs_match_the_oracle_cpu_kernels() {
-    check_fixture_inputs(Backend::Cpu);
+    check_fixture_inputs(BackendKind::Cpu);
 }
 
 #[test]
 fn cpu_kernels_batch_without_mixing_images_and_agree_with_burn() {
-    let (cpu, flex) = (encoder(Backend::Cpu), encoder(Backend::Flex));
+    let (cpu, flex) = (encoder(BackendKind::Cpu), encoder(BackendKind::Flex));
     let dir = fixtures_dir();
     let inputs: Vec<Vec<f32>> = fixture_names().iter().map(|n| read_f32(dir.join(format!("{n}.input.f32")))).collect();
     let batch = cpu.encode_blocking(&inputs.concat()).unwrap();
@@ -112,17 +112,17 @@ fn cpu_kernels_batch_without_mixing_images_and_agree_with_burn() {
 
 #[test]
 fn fixture_inputs_match_the_oracle_flex() {
-    check_fixture_inputs(Backend::Flex);
+    check_fixture_inputs(BackendKind::Flex);
 }
 
 #[test]
 fn fixture_inputs_match_the_oracle_ndarray() {
-    check_fixture_inputs(Backend::Ndarray);
+    check_fixture_inputs(BackendKind::Ndarray);
 }
 
 #[test]
 fn fixture_pngs_through_rust_preprocessing_match_the_oracle() {
-    let enc = encoder(Backend::CPU_DEFAULT);
+    let enc = encoder(BackendKind::CPU_DEFAULT);
     let dir = fixtures_dir();
     for n in fixture_names() {
         let rgb = image::open(dir.join(format!("{n}.png"))).unwrap().to_rgb8();
@@ -162,7 +162,7 @@ fn the_id_is_the_weight_files_sha256_and_shapes_are_checked() {
         safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape, &raw).unwrap(),
     );
     let bytes = safetensors::serialize(broken, None).unwrap();
-    let err = Encoder::from_bytes(&bytes, &Backend::Flex.cpu_device().unwrap()).unwrap_err();
+    let err = Encoder::from_bytes(&bytes, &BackendKind::Flex.cpu_device().unwrap()).unwrap_err();
     assert_eq!(err.code(), "INVALID_WEIGHTS");
     assert!(err.to_string().contains("_conv_stem.weight"), "{err}");
     let err = Encoder::cpu(&legonet::WeightFile::parse(&bytes).unwrap()).unwrap_err();

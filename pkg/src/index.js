@@ -45,6 +45,14 @@ async function startEngine(useWorker) {
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
 }
 
+/** The engine's new state, or — when it left the examples out — ours less the removed ones. */
+function mirror(old, next) {
+  if (next.examples) return next;
+  const { removed, ...rest } = next;
+  const gone = new Set(removed);
+  return { ...rest, examples: old.examples.filter((e) => !gone.has(e.id)) };
+}
+
 export class LegoNet {
   #client;
   #terminate;
@@ -106,7 +114,7 @@ export class LegoNet {
   async #call(method, args, extra) {
     if (this.#disposed) throw new DisposedError();
     const value = await this.#client.call(method, args, extra);
-    if (value && value.state) this.#state = value.state;
+    if (value && value.state) this.#state = mirror(this.#state, value.state);
     return value;
   }
 
@@ -140,7 +148,7 @@ export class LegoNet {
     return (await this.#call('train', {}, { onProgress, signal })).report;
   }
 
-  /** Classifies `image`: `[{ label, probability }]`, most probable first. */
+  /** Classifies `image`: `[{ label, score }]`, highest score first. */
   async predict(image) {
     const t = await toTransferable(image);
     return this.#call('predict', { image: t.image }, { transfer: t.transfer });

@@ -78,8 +78,14 @@ function forgetReport(r) {
   };
 }
 
-function state() {
-  return engine.state();
+/**
+ * The state the facade mirrors. With `examples: false` the examples are left out (the facade
+ * keeps its own, less `removed`): a train or forget that does not restructure changes none of
+ * the others, and at thousands of examples the list would dominate the reply.
+ */
+function state({ examples = true, removed } = {}) {
+  if (examples) return engine.state();
+  return { ...engine.stateCounts(), removed: removed ?? [] };
 }
 
 function need() {
@@ -147,14 +153,15 @@ const handlers = {
   async train(_args, ctx) {
     need();
     const total = engine.pendingAdapters();
-    const checkpoint = engine.exportBytes(); // an aborted train restores this exact state
+    engine.trainBegin(); // an aborted train puts this exact state back
+    let aborted = false;
     const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0 };
     const t0 = performance.now();
     try {
       for (;;) {
         await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
         if (ctx.aborted()) {
-          engine.importBytes(checkpoint);
+          aborted = true;
           throw new AbortError('training was aborted; the model is as it was before train()');
         }
         if (engine.pendingAdapters() === 0) break;
@@ -166,11 +173,11 @@ const handlers = {
         ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
       }
     } finally {
-      wipe(checkpoint);
+      engine.trainEnd(aborted);
     }
     report.ms = performance.now() - t0;
     await persistIfBound();
-    return { report, state: state() };
+    return { report, state: state({ examples: report.restructured }) };
   },
 
   async predict({ image }) {
@@ -186,7 +193,7 @@ const handlers = {
     }
     const report = forgetReport(engine.forget(ids));
     await persistIfBound();
-    return { report, state: state() };
+    return { report, state: state({ examples: report.restructured, removed: ids }) };
   },
 
   async removeClass({ label }) {

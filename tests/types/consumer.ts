@@ -9,7 +9,7 @@ import LegoNetDefault, {
 import type * as Legonet from 'legonet';
 import type {
   ImageLike, LegoNetOptions, BackendInfo, Example, Progress, TrainReport, ForgetReport, VerifyReport, Structure,
-  ClassProbability, CompareRow, MemoryReport, ErrorCode,
+  ClassScore, CompareRow, MemoryReport, ErrorCode,
 } from 'legonet';
 import { weightsUrl, sha256, bytes as weightBytes } from '@legonet/efficientnet-lite0';
 import type * as Weights from '@legonet/efficientnet-lite0';
@@ -149,11 +149,11 @@ function useExample(e: Example): void {
   const activated: number[] = adapters;
 }
 
-function useClassProbability(c: ClassProbability): void {
-  const { label, probability, ...rest } = c;
+function useClassScore(c: ClassScore): void {
+  const { label, score, ...rest } = c;
   only(rest);
   const text: string = label;
-  const p: number = probability;
+  const p: number = score;
 }
 
 // Every error code (a Record needs each one, and no other) and every error class.
@@ -173,7 +173,6 @@ const meaning: Record<ErrorCode, string> = {
   SNAPSHOT_VERSION: 'the saved model is of another version',
   ENCODER_MISMATCH: 'the saved model used other encoder weights',
   BACKEND: 'the backend failed',
-  IO: 'a file could not be read or written',
   ABORTED: 'cancelled',
   STORAGE: 'storage failed',
   QUOTA_EXCEEDED: 'storage is full',
@@ -231,7 +230,7 @@ export async function app(photo: ImageLike, dogs: ImageLike[], saved: File): Pro
     await net.addExamples([{ image: photo, label: 'cat' }]);
     useTrain(await net.train({ onProgress: useProgress, signal: controller.signal }));
     useTrain(await net.train());
-    (await net.predict(photo)).forEach(useClassProbability);
+    (await net.predict(photo)).forEach(useClassScore);
     useForget(await net.forget(id));
     useForget(await net.forget(ids));
     await net.addClass('bird');

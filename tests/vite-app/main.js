@@ -45,7 +45,7 @@ async function run() {
   for (const p of heldOut) {
     const got = await net.predict(await loadImg(`/samples/${p.file}`));
     predictions.push({ file: p.file, want: p.label, got });
-    log(`${p.file}: ${got[0].label} ${got[0].probability.toFixed(3)} (want ${p.label})`);
+    log(`${p.file}: ${got[0].label} ${got[0].score.toFixed(3)} (want ${p.label})`);
   }
 
   const forget = await net.forget(firstId);

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use legonet::model::LegoNet;
-use legonet::{Error, KeySet, Result};
+use legonet::LegoNet;
+
+use crate::error::{CliError, Result};
 
 use crate::encode::read_weights;
 
@@ -24,11 +25,10 @@ pub struct VerifyArgs {
 
 /// Imports, replays, reports; a mismatch is an error (exit status 1) after the report.
 pub fn run(args: VerifyArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.snapshot)
-        .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", args.snapshot.display())))?;
+    let bytes = std::fs::read(&args.snapshot).map_err(CliError::file(&args.snapshot))?;
     let weights = read_weights(args.weights.as_deref())?;
     // Snapshots leave the encoder-derived anchors out; any key set of this encoder supplies them.
-    let anchors = KeySet::from_weights(&weights, 1, 0)?;
+    let anchors = weights.key_set(1, 0)?;
     let model = LegoNet::import(&bytes, weights.encoder_id(), &anchors)?;
     let report = model.verify()?;
     let summary = model.summary();
@@ -58,9 +58,6 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         }
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!(
-            "verification failed: adapters {:?} differ from their replay",
-            report.mismatches
-        )))
+        Err(CliError::VerificationFailed(report.mismatches))
     }
 }

@@ -87,7 +87,7 @@ fn bad_inputs_fail_with_one_error_line() {
 fn snapshot_of_a_trained_model() -> (Vec<u8>, Vec<f32>) {
     use legonet::{LegoNetConfig, Unlearner, WeightFile, encoder::default_weights_path};
     let w = WeightFile::parse(std::fs::read(default_weights_path()).expect("weights")).unwrap();
-    let mut m = LegoNetConfig::new().fixed(1, 1).init_from_weights(&w).unwrap();
+    let mut m = LegoNetConfig::new().fixed(1, 1).init(w.key_set(1, 0).unwrap()).unwrap();
     let mut first = Vec::new();
     for name in ["chelsea", "coffee", "rocket", "astronaut"] {
         let bytes = std::fs::read(fixtures().join(format!("{name}.embedding.f32"))).unwrap();

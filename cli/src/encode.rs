@@ -7,7 +7,10 @@ use std::time::Instant;
 use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::{INPUT_LEN, rgb_to_input, validate_input};
-use legonet::{Backend, Encoder, Error, Result, WeightFile, imagenet};
+use legonet::{BackendKind, Encoder, Error, WeightFile, imagenet};
+
+use crate::error::{CliError, Result};
+use crate::stats::quantile;
 
 #[derive(Args)]
 pub struct EncodeArgs {
@@ -27,7 +30,7 @@ pub struct EncodeArgs {
     weights: Option<PathBuf>,
     /// Compute backend: cpu (fused kernels), flex, ndarray or wgpu.
     #[arg(long, default_value = "cpu")]
-    backend: Backend,
+    backend: BackendKind,
 }
 
 /// Reads and parses the converted weights (`--weights`, else where set-up put them).
@@ -39,10 +42,10 @@ pub fn read_weights(weights: Option<&Path>) -> Result<WeightFile> {
             path.display()
         ))
     })?;
-    WeightFile::parse(bytes)
+    Ok(WeightFile::parse(bytes)?)
 }
 
-fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, String)> {
+fn load_encoder(weights: Option<&Path>, backend: BackendKind) -> Result<(Encoder, String)> {
     let weights = read_weights(weights)?;
     let (device, description) = backend.init()?;
     Ok((Encoder::for_backend(&weights, backend, &device)?, description))
@@ -50,7 +53,7 @@ fn load_encoder(weights: Option<&Path>, backend: Backend) -> Result<(Encoder, St
 
 fn read_photo(path: &Path) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?;
-    decode_photo(&bytes).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))
+    Ok(decode_photo(&bytes).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?)
 }
 
 /// Decodes and preprocesses a photo's bytes. The size a header declares is checked before any
@@ -74,23 +77,23 @@ fn decode_photo(bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
 }
 
 fn read_input_f32(path: &Path) -> Result<Vec<f32>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(CliError::file(path))?;
     if bytes.len() != INPUT_LEN * 4 {
-        return Err(Error::InvalidInput(format!(
+        return Err(CliError::Usage(format!(
             "{}: {} bytes, a [1,3,224,224] f32 tensor has {}",
             path.display(),
             bytes.len(),
             INPUT_LEN * 4
         )));
     }
-    let x: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    validate_input(&x).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?;
+    let x = legonet::le::f32s(&bytes);
+    validate_input(&x).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     Ok(x)
 }
 
 pub fn run(args: EncodeArgs) -> Result<()> {
     if args.photos.is_empty() && args.input_f32.is_empty() {
-        return Err(Error::InvalidInput("nothing to encode: give photos or --input-f32 FILE".into()));
+        return Err(CliError::Usage("nothing to encode: give photos or --input-f32 FILE".into()));
     }
     // Read and validate every input before loading the model: bad input fails fast.
     let mut inputs = Vec::new();
@@ -129,7 +132,7 @@ pub fn run(args: EncodeArgs) -> Result<()> {
 pub struct BenchEncoderArgs {
     /// Backends to measure, comma-separated (wgpu is skipped with a note when no adapter exists).
     #[arg(long, value_delimiter = ',', default_value = "cpu,flex,ndarray,wgpu")]
-    backends: Vec<Backend>,
+    backends: Vec<BackendKind>,
     /// Timed repetitions per batch size (after one warm-up run).
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -139,11 +142,6 @@ pub struct BenchEncoderArgs {
     /// Write the figures as JSON here too.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 pub fn bench(args: BenchEncoderArgs) -> Result<()> {
@@ -163,7 +161,7 @@ pub fn bench(args: BenchEncoderArgs) -> Result<()> {
         let t0 = Instant::now();
         let (encoder, description) = match load_encoder(args.weights.as_deref(), backend) {
             Ok(e) => e,
-            Err(e) if backend == Backend::Wgpu => {
+            Err(e) if backend == BackendKind::Wgpu => {
                 println!("| wgpu | not measured: {e} | | | |");
                 continue;
             }
@@ -174,13 +172,13 @@ pub fn bench(args: BenchEncoderArgs) -> Result<()> {
         for batch in [1usize, 8] {
             let input: Vec<f32> = x.iter().copied().cycle().take(batch * INPUT_LEN).collect();
             encoder.encode_blocking(&input)?;
-            let times: Vec<f64> = (0..args.reps.max(1))
+            let mut times: Vec<f64> = (0..args.reps.max(1))
                 .map(|_| {
                     let t = Instant::now();
                     encoder.encode_blocking(&input).map(|_| t.elapsed().as_secs_f64() * 1e3 / batch as f64)
                 })
-                .collect::<Result<_>>()?;
-            per_image.push(median(times));
+                .collect::<legonet::Result<_>>()?;
+            per_image.push(quantile(&mut times, 0.5));
         }
         println!("| {backend} | {description} | {:.1} | {:.1} | {load_ms:.0} |", per_image[0], per_image[1]);
         rows.push(serde_json::json!({

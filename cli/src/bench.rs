@@ -10,12 +10,15 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
+use legonet::shuffle::shuffle;
 use legonet::{
-    ENCODING_DIM, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Result, Sharded, Unlearner,
-    WeightFile,
+    ENCODING_DIM, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Sharded, Unlearner, WeightFile,
 };
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::error::{CliError, Result};
+use crate::stats::quantile;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -89,8 +92,8 @@ fn cache_dir() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache/legonet")
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::InvalidInput(format!("{}: {e}", path.display()))
+fn io(path: &Path, e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(format!("{}: {e}", path.display()))
 }
 
 /// Images to encode: (RGB image, class index, is_test). Test split is only known for
@@ -174,7 +177,7 @@ fn load_weights(args: &BenchArgs) -> Result<WeightFile> {
             path.display()
         ))
     })?;
-    WeightFile::parse(bytes)
+    Ok(WeightFile::parse(bytes)?)
 }
 
 /// Encodes through the frozen encoder, or reads the cache written by an earlier run.
@@ -249,7 +252,7 @@ fn read_cache(b: &[u8]) -> Option<Encoded> {
     for _ in 0..n {
         let l = u32::from_le_bytes(take(4)?.try_into().ok()?);
         let t = take(1)?[0] == 1;
-        let x = take(ENCODING_DIM * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let x = legonet::le::f32s(take(ENCODING_DIM * 4)?);
         rows.push((x, l, t));
     }
     Some(Encoded { classes, rows })
@@ -295,14 +298,6 @@ struct Split<'a> {
     test: Vec<(&'a [f32], &'a str)>,
 }
 
-fn quantile(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
-}
-
 struct Measured {
     accuracy: f64,
     train_ms: f64,
@@ -318,7 +313,6 @@ fn build(
     method: &Method,
     head: &HeadConfig,
     keys: &dyn Fn(usize) -> Result<KeySet>,
-    encoder_id: &str,
     seed: u64,
     classes: &[String],
 ) -> Result<Box<dyn Unlearner>> {
@@ -328,7 +322,7 @@ fn build(
             if let Some((n, k)) = fixed {
                 cfg = cfg.fixed(*n, *k);
             }
-            let mut m = cfg.init(keys(cfg.structure(0).0)?, encoder_id)?;
+            let mut m = cfg.init(keys(cfg.structure(0).0)?)?;
             for c in classes {
                 m.add_class(c)?;
             }
@@ -354,9 +348,7 @@ fn measure(model: &mut dyn Unlearner, split: &Split, forgets: usize, rng: &mut C
     let accuracy = ok as f64 / split.test.len().max(1) as f64;
     // Random deletion order over the training ids; single deletions first, then 10-batches.
     let mut ids: Vec<&str> = split.train.iter().map(|t| t.0.as_str()).collect();
-    for i in (1..ids.len()).rev() {
-        ids.swap(i, rng.random_range(0..=i));
-    }
+    shuffle(&mut ids, rng);
     let singles = forgets.min(ids.len().saturating_sub(1));
     let (mut f1, mut samples, mut params, mut f10) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for id in &ids[..singles] {
@@ -424,9 +416,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 format!("images-{}", dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default());
             (name.clone(), encoded(&name, || photo_folder(dir), &weights)?)
         }
-        _ => return Err(Error::InvalidInput("give --set NAME or --images DIR".into())),
+        _ => return Err(CliError::Usage("give --set NAME or --images DIR".into())),
     };
-    let keys = |n: usize| KeySet::from_weights(&weights, n, args.seed);
+    let keys = |n: usize| Ok(weights.key_set(n, args.seed)?);
     let mut methods = Vec::new();
     for c in &args.configs {
         if c == "auto" {
@@ -436,7 +428,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let (n, k) = c
             .split_once(':')
             .and_then(|(n, k)| Some((n.parse().ok()?, k.parse().ok()?)))
-            .ok_or_else(|| Error::InvalidInput(format!("--configs entry {c:?} is not auto or n:k")))?;
+            .ok_or_else(|| CliError::Usage(format!("--configs entry {c:?} is not auto or n:k")))?;
         methods.push(Method::LegoNet(Some((n, k))));
     }
     if !args.no_baselines {
@@ -454,9 +446,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let row_of = |i: usize| (format!("s{i:05}"), data.rows[i].0.as_slice(), label(data.rows[i].1));
     let shuffled = |mut v: Vec<usize>, seed: u64| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for i in (1..v.len()).rev() {
-            v.swap(i, rng.random_range(0..=i));
-        }
+        shuffle(&mut v, &mut rng);
         v
     };
     let repeats = args.repeats.max(1) as u64;
@@ -502,7 +492,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             } else {
                 let k: usize = shots
                     .parse()
-                    .map_err(|_| Error::InvalidInput(format!("--shots entry {shots:?} is not a number or all")))?;
+                    .map_err(|_| CliError::Usage(format!("--shots entry {shots:?} is not a number or all")))?;
                 (0..repeats)
                     .map(|r| {
                         let mut split = Split { train: Vec::new(), test: Vec::new() };
@@ -531,7 +521,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 }
                 let mut runs = Vec::new();
                 for (f, split) in splits.iter().enumerate() {
-                    let mut model = build(method, head, &keys, &encoder_id, args.seed, &data.classes)?;
+                    let mut model = build(method, head, &keys, args.seed, &data.classes)?;
                     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ (f as u64 + 1));
                     runs.push(measure(model.as_mut(), split, args.forgets, &mut rng)?);
                 }

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{CHECKSUM, Field, HEADER, encode_traced, seal};
-use crate::adapter::{HeadConfig, HeadKind};
+use crate::head::{HeadConfig, HeadKind};
 use crate::model::tests::{dataset, model};
 use crate::model::{LegoNet, LegoNetConfig};
 use crate::{Error, Unlearner};
@@ -144,10 +144,8 @@ fn mutate(rng: &mut ChaCha8Rng, b: &mut Vec<u8>, fields: &[Field]) -> String {
                 }
                 _ => {
                     // Another string of the same length put here: a wrong label, class or id.
-                    let same: Vec<usize> = fields
-                        .iter()
-                        .filter_map(|f| matches!(f, Field::Str(_, m) if *m == n).then(|| start(*f)))
-                        .collect();
+                    let same: Vec<usize> =
+                        fields.iter().filter(|f| matches!(f, Field::Str(_, m) if *m == n)).map(|f| start(*f)).collect();
                     let from = same[rng.random_range(0..same.len())];
                     let src = b[from + 4..from + 4 + n].to_vec();
                     put(b, a + 4, &src);

@@ -1,134 +1,15 @@
-//! The wasm-bindgen facade (wasm32 only): JS types in and out, async device initialisation, and
-//! every [`Error`] turned into a JS `Error` whose `code` is [`Error::code`]. No algorithm here.
+//! [`WasmEngine`]: the encoder plus one LegoNet model, as the package's Worker drives it.
 
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Float32Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use crate::preprocess::{INPUT_LEN, rgba_to_input};
-use crate::{Backend, Encoder, EncoderOutput, Error, WeightFile, imagenet};
-
-unsafe extern "C" {
-    /// Runs the static constructors (burn/cubecl `inventory` registrations); made by wasm-ld.
-    fn __wasm_call_ctors();
-}
-
-#[wasm_bindgen(start)]
-fn start() {
-    // wasm-ld wraps *every* export in a call to the static constructors unless the module calls
-    // them itself; that made each call from JS re-run them (0.4–0.6 ms measured, see
-    // docs/peers.md). Calling them once here, at instantiation, turns the wrapping off.
-    unsafe { __wasm_call_ctors() };
-    console_error_panic_hook::set_once();
-}
-
-/// A JS `Error` with `name = "LegoNetError"` and a stable `code`.
-fn js_error(e: Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    err.set_name("LegoNetError");
-    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
-    err.into()
-}
-
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &key.into(), &value.into());
-}
-
-fn output_to_js(out: &EncoderOutput) -> JsValue {
-    let obj = Object::new();
-    set(&obj, "batch", out.batch as u32);
-    set(&obj, "encodings", Float32Array::from(out.encodings.as_slice()));
-    set(&obj, "logits", Float32Array::from(out.logits.as_slice()));
-    let top5 = Array::new();
-    for i in 0..out.batch {
-        let ranked = serde_wasm_bindgen::to_value(&imagenet::top_k(out.logits(i), 5)).unwrap_or(JsValue::NULL);
-        top5.push(&ranked);
-    }
-    set(&obj, "top5", top5);
-    obj.into()
-}
-
-/// Parses the weights and loads the encoder on `backend` (initialising wgpu if asked):
-/// (weights, encoder, backend, what runs it). Shared by both JS classes.
-async fn load_encoder(weights: Vec<u8>, backend: &str) -> Result<(WeightFile, Rc<Encoder>, Backend, String), JsValue> {
-    let backend: Backend = backend.parse().map_err(js_error)?;
-    let weights = WeightFile::parse(weights).map_err(js_error)?;
-    let (device, description) = backend.init_async().await.map_err(js_error)?;
-    let encoder = Encoder::for_backend(&weights, backend, &device).map_err(js_error)?;
-    Ok((weights, Rc::new(encoder), backend, description))
-}
-
-/// The frozen encoder on a CPU or WebGPU device.
-#[wasm_bindgen]
-pub struct WasmEncoder {
-    inner: Rc<Encoder>,
-    backend: Backend,
-    device: String,
-}
-
-#[wasm_bindgen]
-impl WasmEncoder {
-    /// Loads the encoder from the converted safetensors bytes on `backend`
-    /// (`"flex"`, `"ndarray"` or `"wgpu"`). Resolves to a `WasmEncoder`.
-    pub fn create(weights: Vec<u8>, backend: String) -> Promise {
-        future_to_promise(async move {
-            let (_, inner, backend, device) = load_encoder(weights, &backend).await?;
-            Ok(WasmEncoder { inner, backend, device }.into())
-        })
-    }
-
-    /// Hex SHA-256 of the weight file.
-    #[wasm_bindgen(getter, js_name = encoderId)]
-    pub fn encoder_id(&self) -> String {
-        self.inner.id().to_string()
-    }
-
-    /// The backend's name (`flex`, `ndarray`, `wgpu`).
-    #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.backend.name().to_string()
-    }
-
-    /// What runs it (for wgpu: the adapter wgpu picked).
-    #[wasm_bindgen(getter)]
-    pub fn device(&self) -> String {
-        self.device.clone()
-    }
-
-    /// Encodes one RGBA8 image (a canvas's `ImageData.data`): resolves to
-    /// `{ batch, encodings: Float32Array, logits: Float32Array, top5 }`.
-    #[wasm_bindgen(js_name = encodeRgba)]
-    pub fn encode_rgba(&self, rgba: &[u8], width: u32, height: u32) -> Promise {
-        let input = rgba_to_input(rgba, width, height);
-        self.run(input)
-    }
-
-    /// Encodes already preprocessed input, `B × [3,224,224]` floats.
-    #[wasm_bindgen(js_name = encodeInput)]
-    pub fn encode_input(&self, input: Vec<f32>) -> Promise {
-        self.run(Ok(input))
-    }
-
-    /// Floats in one preprocessed image.
-    #[wasm_bindgen(js_name = inputLength)]
-    pub fn input_length() -> u32 {
-        INPUT_LEN as u32
-    }
-}
-
-impl WasmEncoder {
-    fn run(&self, input: crate::Result<Vec<f32>>) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let input = input.map_err(js_error)?;
-            let out = inner.encode(&input).await.map_err(js_error)?;
-            Ok(output_to_js(&out))
-        })
-    }
-}
+use super::{js_error, load_encoder, random_id, to_js};
+use crate::preprocess::rgba_to_input;
+use crate::{BackendKind, Encoder, Error};
 
 /// `{ adapters, activated, seed }` from JS (all optional).
 #[derive(serde::Deserialize, Default)]
@@ -139,23 +20,14 @@ struct JsConfig {
     seed: Option<u64>,
 }
 
-fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(Error::InvalidInput(format!("cannot convert result: {e}"))))
-}
-
-fn random_id() -> String {
-    let mut b = [0u8; 12];
-    getrandom::fill(&mut b).expect("crypto.getRandomValues");
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// The whole engine of the npm package's Worker: the encoder plus one LegoNet model.
 #[wasm_bindgen]
 pub struct WasmEngine {
     encoder: Rc<Encoder>,
     model: crate::model::LegoNet,
-    backend: Backend,
+    /// Set by `trainBegin` while the Worker trains in chunks (an abort puts it back).
+    checkpoint: Option<crate::model::Checkpoint>,
+    backend: BackendKind,
     device: String,
 }
 
@@ -181,8 +53,9 @@ impl WasmEngine {
                 lc.seed = s;
             }
             let (weights, encoder, backend, device) = load_encoder(weights, &backend).await?;
-            let model = lc.init_from_weights(&weights).map_err(js_error)?;
-            Ok(WasmEngine { encoder, model, backend, device }.into())
+            let keys = weights.key_set(lc.structure(0).0, lc.seed).map_err(js_error)?;
+            let model = lc.init(keys).map_err(js_error)?;
+            Ok(WasmEngine { encoder, model, checkpoint: None, backend, device }.into())
         })
     }
 
@@ -261,25 +134,41 @@ impl WasmEngine {
         to_js(&r)
     }
 
-    /// Classifies an encoding: `[{ label, probability }]`, best first. (Its copy in wasm memory
+    /// Marks the state a chunked train starts from (see `LegoNet::checkpoint`: the adapters, the
+    /// pending set and, before a restructure, the routes; no encoding is copied).
+    #[wasm_bindgen(js_name = trainBegin)]
+    pub fn train_begin(&mut self) {
+        self.checkpoint = Some(self.model.checkpoint());
+    }
+
+    /// Ends a chunked train: `abort` puts the model back as it was at `trainBegin`.
+    #[wasm_bindgen(js_name = trainEnd)]
+    pub fn train_end(&mut self, abort: bool) -> Result<(), JsValue> {
+        match self.checkpoint.take() {
+            Some(c) if abort => self.model.rollback(c).map_err(js_error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Classifies an encoding: `[{ label, score }]`, best first (the ensemble's score of each
+    /// label in [0, 1], see [`crate::model`]). (Its copy in wasm memory
     /// is overwritten after use: the same photo may be added, then forgotten.)
     pub fn predict(&self, encoding: &Float32Array) -> Result<JsValue, JsValue> {
         let encoding = Zeroizing::new(encoding.to_vec());
         #[derive(serde::Serialize)]
-        struct ClassProbability<'a> {
+        struct ClassScore<'a> {
             label: &'a str,
-            probability: f32,
+            score: f32,
         }
-        let p = crate::model::Unlearner::predict(&self.model, &encoding).map_err(js_error)?;
-        let rows: Vec<ClassProbability> =
-            p.scores.iter().map(|(l, s)| ClassProbability { label: l, probability: *s }).collect();
+        let p = crate::unlearner::Unlearner::predict(&self.model, &encoding).map_err(js_error)?;
+        let rows: Vec<ClassScore> = p.scores.iter().map(|(l, s)| ClassScore { label: l, score: *s }).collect();
         to_js(&rows)
     }
 
     /// Forgets examples exactly; returns the forget report.
     pub fn forget(&mut self, ids: Vec<String>) -> Result<JsValue, JsValue> {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let r = crate::model::Unlearner::forget(&mut self.model, &refs).map_err(js_error)?;
+        let r = crate::unlearner::Unlearner::forget(&mut self.model, &refs).map_err(js_error)?;
         to_js(&r)
     }
 
@@ -316,6 +205,30 @@ impl WasmEngine {
     /// `{ labels, examples: [{ id, label, adapters }], pendingAdapters, adapters, activated, memberCounts }`.
     pub fn state(&self) -> Result<JsValue, JsValue> {
         to_js(&self.model.summary())
+    }
+
+    /// `state()` without the examples: what changes when the examples do not (a train that does
+    /// not restructure, a forget whose removed ids the caller knows), so a reply does not carry
+    /// thousands of examples for nothing.
+    #[wasm_bindgen(js_name = stateCounts)]
+    pub fn state_counts(&self) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Counts<'a> {
+            labels: Vec<&'a String>,
+            pending_adapters: usize,
+            adapters: usize,
+            activated: usize,
+            member_counts: Vec<usize>,
+        }
+        let (adapters, activated) = self.model.structure();
+        to_js(&Counts {
+            labels: self.model.classes().collect(),
+            pending_adapters: self.model.pending(),
+            adapters,
+            activated,
+            member_counts: self.model.member_counts(),
+        })
     }
 
     /// Sizes in bytes and counts.

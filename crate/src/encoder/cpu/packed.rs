@@ -150,7 +150,7 @@ impl PackedPointwise {
 /// 2–3 panels) would leave threads idle, so their rows are split until there are ≥ 8 tasks per
 /// thread (whole 6-row tiles, so the widest tile still runs full).
 fn parallel_block(rows: usize, panels: usize) -> usize {
-    let threads = super::cpu::threads();
+    let threads = super::threads::threads();
     let want = 8 * threads;
     if threads > 1 && rows.div_ceil(ROW_BLOCK) * panels < want {
         return rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
@@ -364,9 +364,21 @@ mod isa {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// The packed kernels of a shape, or — only where the CPU lacks their ISA, so the encoder
+    /// runs on `gemm` instead (tested by the encoder fixtures) — a printed skip.
+    fn packed_or_skip(w: &[f32], bias: &[f32], input: usize, output: usize) -> Option<PackedPointwise> {
+        let p = PackedPointwise::new(w, bias, input, output);
+        assert_eq!(p.is_some(), isa::available(output), "packed kernels refused on a CPU that has their ISA");
+        if p.is_none() {
+            eprintln!("skipped: this CPU lacks the packed kernels' ISA (AVX-512F natively)");
+        }
+        p
+    }
 
     /// Every panel shape (full 64-wide panels, 1–3 vector tails, masked lanes) and short last
     /// tiles, against a plain f64 reference.
@@ -380,7 +392,7 @@ mod tests {
             let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
             let bias: Vec<f32> = (0..output).map(|_| rng.random::<f32>()).collect();
             let skip: Vec<f32> = (0..rows * output).map(|_| rng.random::<f32>() * 8.0 - 4.0).collect();
-            let Some(p) = PackedPointwise::new(&w, &bias, input, output) else { return };
+            let Some(p) = packed_or_skip(&w, &bias, input, output) else { return };
             for (with_skip, relu6) in [(false, true), (true, false), (false, false)] {
                 let mut y = vec![f32::NAN; rows * output];
                 p.forward(&x, &mut y, with_skip.then_some(&skip[..]), relu6, true);
@@ -411,7 +423,7 @@ mod tests {
         let (rows, input, output) = (500, 24, 144);
         let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>()).collect();
         let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() - 0.5).collect();
-        let Some(p) = PackedPointwise::new(&w, &vec![0.1; output], input, output) else { return };
+        let Some(p) = packed_or_skip(&w, &vec![0.1; output], input, output) else { return };
         let mut all = vec![0.0; rows * output];
         p.forward(&x, &mut all, None, true, true);
         let mut one = vec![0.0; 3 * output];

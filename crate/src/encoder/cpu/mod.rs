@@ -8,7 +8,7 @@
 //! - one image at a time (a batch's activations would not fit the last-level cache; natively a
 //!   batch's images run on different threads), activations NHWC (`[H·W, C]` row-major);
 //! - every 1×1 conv — ≈ 90 % of the FLOPs — a register-tiled GEMM on weights packed at load
-//!   ([`super::packed`]: AVX-512 natively, simd128 in wasm; the `gemm` crate on CPUs without
+//!   ([`packed`]: AVX-512 natively, simd128 in wasm; the `gemm` crate on CPUs without
 //!   AVX-512), the folded-BN bias, the residual and ReLU6 applied before the single store;
 //! - the depthwise conv in channel blocks with the pixels inside (a block's inputs are reused
 //!   from L1 as the window slides), up to 64 accumulators in registers, four pixels per pass at
@@ -28,10 +28,16 @@ use std::sync::Mutex;
 use gemm::Parallelism;
 use multiversion::multiversion;
 
-use super::{ENCODING_DIM, EncoderOutput, HEAD_INPUT, LITE0_BLOCKS, STEM_CHANNELS, WeightFile, same_padding};
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+mod packed;
+mod threads;
+
+use super::arch::{ENCODING_DIM, HEAD_INPUT, LITE0_BLOCKS, STEM_CHANNELS, same_padding};
+use super::{EncoderOutput, WeightFile};
 use crate::Result;
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
+use threads::threads;
 
 /// Stem output side (224 / 2).
 const STEM_SIZE: usize = INPUT_SIZE / 2;
@@ -58,7 +64,7 @@ enum Kernel {
     Gemm { weight: Vec<f32>, bias: Vec<f32> },
     /// The weights packed for the register-tiled kernel (AVX-512 natively, simd128 in wasm).
     #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
-    Packed(super::packed::PackedPointwise),
+    Packed(packed::PackedPointwise),
 }
 
 impl Pointwise {
@@ -71,7 +77,7 @@ impl Pointwise {
     /// [`Self::portable`].
     fn new(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Self {
         #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
-        if let Some(packed) = super::packed::PackedPointwise::new(&weight, &bias, input, output) {
+        if let Some(packed) = packed::PackedPointwise::new(&weight, &bias, input, output) {
             return Self { input, output, kernel: Kernel::Packed(packed) };
         }
         Self::portable(weight, bias, input, output)
@@ -759,14 +765,6 @@ fn parallelism(work: usize) -> Parallelism {
     }
     let _ = work;
     Parallelism::None
-}
-
-/// Threads the parallel loops may use: rayon's natively, one in wasm.
-pub(super) fn threads() -> usize {
-    #[cfg(not(target_family = "wasm"))]
-    return rayon::current_num_threads();
-    #[cfg(target_family = "wasm")]
-    1
 }
 
 /// Runs `f(index, chunk)` over the `len`-float chunks of `y` (the last may be shorter): on

@@ -3,6 +3,8 @@
 
 mod bench;
 mod encode;
+mod error;
+mod stats;
 mod verify;
 
 use clap::{Parser, Subcommand};

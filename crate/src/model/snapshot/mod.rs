@@ -16,23 +16,22 @@
 //! encoder alone, so the reader supplies them from its own key set, and the key hash (over
 //! anchors, owners, n, seed and encoder id) proves they are the ones the model was built on.
 //!
-//! `decode` checks, before building anything: magic, version, length, checksum, the encoder
-//! id against the caller's, the key hash against the keys, the config ranges, every sample's
-//! activation against the keys, every label against the classes, and every adapter's shape
-//! and labels against its members. The output is canonical (ordered maps), so equal models
-//! give equal bytes.
-
-use std::collections::BTreeSet;
+//! `decode` checks the bytes — magic, version, length, checksum, the encoder id against the
+//! caller's, the key hash against the keys, the config ranges, counts against the bytes left,
+//! every float finite — and hands the parts to the model's own constructor, which checks the
+//! model's invariants (routes, labels, adapter shapes, structure) where the verbs keep them.
+//! The output is canonical (ordered maps), so equal models give equal bytes.
+//!
+//! The model never calls into this module: `export`, `import` and `restore` are defined here.
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
-use crate::activation;
-use crate::adapter::{AdapterParams, HeadConfig, HeadKind};
+use super::{LegoNet, LegoNetConfig};
 use crate::capacity::{Level, Schedule};
+use crate::head::{AdapterParams, HeadConfig, HeadKind};
 use crate::keys::KeySet;
-use crate::ledger::{Ledger, Sample, validate_encoding};
-use crate::model::{GramCache, LegoNet, LegoNetConfig};
+use crate::ledger::Sample;
 use crate::{Error, Result};
 
 /// File magic.
@@ -58,9 +57,12 @@ pub(crate) enum Field {
     F32s(usize, usize),
 }
 
+/// Writes a body, or with `count_only` only measures it (for [`LegoNet::snapshot_len`]).
 #[derive(Default)]
 struct Writer {
     buf: Vec<u8>,
+    count_only: bool,
+    len: usize,
     #[cfg(test)]
     fields: Vec<Field>,
 }
@@ -79,6 +81,10 @@ impl Writer {
     /// Appends, growing by hand: a plain `Vec` growth would free its old buffer, encodings
     /// included, without overwriting it.
     fn put(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
+        if self.count_only {
+            return;
+        }
         if self.buf.len() + bytes.len() > self.buf.capacity() {
             let mut grown = Vec::with_capacity((self.buf.capacity() * 2).max(self.buf.len() + bytes.len()).max(4096));
             grown.extend_from_slice(&self.buf);
@@ -117,6 +123,10 @@ impl Writer {
     fn f32s(&mut self, v: &[f32]) {
         self.trace(|at| Field::F32s(at, v.len()));
         self.put_u64(v.len() as u64);
+        if self.count_only {
+            self.len += v.len() * 4;
+            return;
+        }
         for x in v {
             self.put_u32(x.to_bits());
         }
@@ -170,7 +180,7 @@ impl<'a> Reader<'a> {
     fn f32s(&mut self) -> Result<Vec<f32>> {
         let n = self.count(4)?;
         let b = self.take(n * 4)?;
-        Ok(b.chunks_exact(4).map(|c| f32::from_bits(u32::from_le_bytes(c.try_into().expect("4")))).collect())
+        Ok(crate::le::f32s(b))
     }
 }
 
@@ -211,11 +221,16 @@ pub(crate) fn seal(body: &[u8]) -> Vec<u8> {
 
 fn body(m: &LegoNet) -> Writer {
     let mut w = Writer::default();
+    write_body(m, &mut w);
+    w
+}
+
+fn write_body(m: &LegoNet, w: &mut Writer) {
     w.str(&m.encoder_id);
     w.str(m.keys.hash());
     let c = &m.config;
     w.u64(m.keys.len() as u64);
-    w.u64(m.k as u64);
+    w.u64(m.activated as u64);
     w.u64(c.seed);
     w.u8(c.is_adaptive() as u8);
     if c.is_adaptive() {
@@ -268,14 +283,12 @@ fn body(m: &LegoNet) -> Writer {
             }
         }
     }
-    w.u64(m.dirty.len() as u64);
-    for &d in &m.dirty {
+    w.u64(m.pending.len() as u64);
+    for &d in &m.pending {
         w.u64(d as u64);
     }
-    w
 }
 
-/// Parses and validates a snapshot made with encoder `encoder_id`.
 /// Reads a snapshot made with encoder `encoder_id`; `anchors_from` is any key set derived from
 /// that encoder (anchors do not depend on n or seed), which supplies the anchors.
 pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<LegoNet> {
@@ -338,14 +351,14 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     .with_seed(seed)
     .with_head(head);
     config.validate(anchors_from.num_anchors()).map_err(|e| corrupt(format!("config: {e}")))?;
-    if n_adapters == 0 || n_adapters > anchors_from.num_anchors() || k == 0 || k > n_adapters {
-        return Err(corrupt(format!("structure n = {n_adapters}, k = {k} out of range")));
+    if n_adapters == 0 || n_adapters > anchors_from.num_anchors() {
+        return Err(corrupt(format!("structure n = {n_adapters} out of range")));
     }
     let dim = r.usize()?;
     if dim != anchors_from.dim() {
         return Err(corrupt(format!("encoding dimension {dim}, the encoder's is {}", anchors_from.dim())));
     }
-    let anchors = anchors_from.anchors().to_vec();
+    let anchors = anchors_from.shared_anchors();
     let mut owners = Vec::new();
     for _ in 0..r.count(4)? {
         owners.push(r.u32()?);
@@ -355,12 +368,9 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     if keys.hash() != key_hash {
         return Err(corrupt("key hash does not match the keys (different anchors, owners, n or seed)"));
     }
-    let mut classes = BTreeSet::new();
+    let mut classes = Vec::new();
     for _ in 0..r.count(4)? {
-        let c = r.str()?;
-        if c.is_empty() || !classes.insert(c) {
-            return Err(corrupt("empty or repeated class"));
-        }
+        classes.push(r.str()?);
     }
     let mut samples = Vec::new();
     for _ in 0..r.count(8)? {
@@ -371,21 +381,7 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
         for _ in 0..r.count(8)? {
             sample.adapters.push(r.usize()?);
         }
-        if id.is_empty() || !classes.contains(&sample.label) {
-            return Err(corrupt(format!("sample {id:?}: empty id or unregistered label")));
-        }
-        validate_encoding(&sample.encoding, dim).map_err(|e| corrupt(format!("sample {id:?}: {e}")))?;
         samples.push((id, sample));
-    }
-    // Every stored activation must be what the keys give (routed in one batched pass).
-    let encodings: Vec<&[f32]> = samples.iter().map(|(_, s)| s.encoding.as_slice()).collect();
-    let routes = activation::activate_many(&keys, &encodings, k);
-    let mut ledger = Ledger::new(n_adapters);
-    for ((id, sample), route) in samples.into_iter().zip(routes) {
-        if sample.adapters != route {
-            return Err(corrupt(format!("sample {id:?}: adapters disagree with the keys")));
-        }
-        ledger.insert(id, sample).map_err(|e| corrupt(e.to_string()))?;
     }
     let mut params = Vec::with_capacity(n_adapters);
     for _ in 0..n_adapters {
@@ -403,48 +399,55 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
                 };
                 let weight = r.f32s()?;
                 let bias = r.f32s()?;
-                if !weight.iter().chain(&bias).all(|v| v.is_finite()) {
-                    return Err(corrupt("non-finite adapter parameter"));
-                }
                 Some(AdapterParams { dim, labels, weight, bias, softmax })
             }
             _ => return Err(corrupt("bad adapter presence byte")),
         });
     }
-    let mut dirty = BTreeSet::new();
+    let mut dirty = Vec::new();
     for _ in 0..r.count(8)? {
-        let d = r.usize()?;
-        if d >= n_adapters || !dirty.insert(d) {
-            return Err(corrupt("bad pending adapter index"));
-        }
+        dirty.push(r.usize()?);
     }
     if r.pos != r.buf.len() {
         return Err(corrupt("trailing bytes after the body"));
     }
-    for (i, p) in params.iter().enumerate() {
-        if dirty.contains(&i) {
-            continue; // stale by design until the next train()
-        }
-        let member_labels: BTreeSet<&str> =
-            ledger.members(i).map(|id| ledger.get(id).expect("indexed").label.as_str()).collect();
-        match p {
-            None if member_labels.is_empty() => {}
-            Some(p) => {
-                let c = p.labels.len();
-                let labels: Vec<&str> = p.labels.iter().map(String::as_str).collect();
-                let expected: Vec<&str> = member_labels.into_iter().collect();
-                if labels != expected || p.weight.len() != dim * c || p.bias.len() != c {
-                    return Err(corrupt(format!("adapter {i}: labels or shapes disagree with members")));
-                }
-            }
-            None => return Err(corrupt(format!("adapter {i}: members but no parameters"))),
-        }
+    LegoNet::from_parts(config, keys, k, classes, samples, params, dirty).map_err(corrupt)
+}
+
+impl LegoNet {
+    /// SHA-256 (hex) of the canonical snapshot: equal hashes mean equal models, bit for bit.
+    pub fn model_hash(&self) -> String {
+        let mut bytes = self.export();
+        let hash = hex::encode(Sha256::digest(&bytes));
+        bytes.zeroize();
+        hash
     }
-    if dirty.is_empty() && config.structure(ledger.len()) != (n_adapters, k) {
-        return Err(corrupt("trained structure disagrees with the capacity schedule for the stored samples"));
+
+    /// `export().len()`, measured without writing the bytes.
+    pub fn snapshot_len(&self) -> usize {
+        let mut w = Writer { count_only: true, ..Default::default() };
+        write_body(self, &mut w);
+        HEADER + w.len + CHECKSUM
     }
-    let grams = GramCache::new(n_adapters);
-    Ok(LegoNet { config, encoder_id: found, keys, k, classes, ledger, adapters: params, dirty, grams })
+
+    /// The whole state as versioned, checksummed bytes (see [`crate::model::snapshot`]).
+    pub fn export(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Reads a snapshot; `encoder_id` is the encoder the caller runs (must match).
+    /// `anchors_from`: any key set derived from that encoder (e.g. `WeightFile::key_set`):
+    /// snapshots leave the encoder-derived anchors out and check them by the key hash.
+    pub fn import(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<LegoNet> {
+        decode(bytes, encoder_id, anchors_from)
+    }
+
+    /// Replaces this model's state by a snapshot made with the same encoder; on any error the
+    /// model is left exactly as it was.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
+        *self = decode(bytes, &self.encoder_id, &self.keys)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -453,8 +456,8 @@ mod fuzz;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Unlearner;
     use crate::model::tests::{dataset, model};
+    use crate::unlearner::Unlearner;
 
     fn trained() -> LegoNet {
         let mut m = model(&LegoNetConfig::new().fixed(8, 2), 3);
@@ -473,6 +476,10 @@ mod tests {
         assert_eq!(back, m);
         assert_eq!(back.export(), bytes);
         assert!(back.verify().unwrap().ok());
+        assert_eq!(m.snapshot_len(), bytes.len());
+        let mut pending = m.clone();
+        pending.add("late", &dataset(1, 3, 99)[0].1, "class0").unwrap();
+        assert_eq!(pending.snapshot_len(), pending.export().len());
     }
 
     #[test]
@@ -530,7 +537,7 @@ mod tests {
         let foreign = crate::keys::KeySet::from_parts(
             m.keys().dim(),
             m.keys().len(),
-            m.keys().anchors().iter().map(|v| v + 1.0).collect(),
+            m.keys().anchors().iter().map(|v| v + 1.0).collect::<Vec<f32>>(),
             m.keys().owners().to_vec(),
             0,
             "test-encoder",

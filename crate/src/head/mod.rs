@@ -1,0 +1,185 @@
+//! One small head ("adapter"): its config, deterministic training on a member set, predict.
+//!
+//! An adapter's parameters are a pure function of (its members in canonical order, its seed,
+//! the [`HeadConfig`]): nothing is shared with any other adapter — no optimizer state, no
+//! statistics, no global class list. Its outputs are exactly the labels present among its
+//! members (sorted), so adding a class elsewhere never changes it.
+//!
+//! Two head kinds, both a linear map `scores = x W + b` over the encoding:
+//! * [`HeadKind::Ridge`] (default): closed-form ridge regression onto one-hot targets with an
+//!   unpenalised intercept, solved by Cholesky in f64 (dual `m x m` system when the adapter has
+//!   at most `dim` members, primal `dim x dim` otherwise). No iterations, no randomness, plain
+//!   Rust loops in a fixed order: bitwise reproducible, and cost grows with the member count
+//!   only through one small solve. Scores estimate per-label probabilities.
+//! * [`HeadKind::Softmax`]: `Linear(dim -> labels)` trained with cross-entropy and Adam by a
+//!   custom loop on burn autodiff on the CPU (flex) device; initial weights and epoch shuffles
+//!   come from a ChaCha8 stream seeded by the adapter seed (never burn's global RNG). Outputs
+//!   are softmax probabilities.
+//!
+//! An adapter whose members all share one label has nothing to fit: it outputs that label with
+//! score 1 (zero weights, bias 1) for either kind.
+//!
+//! [`ridge`] holds the closed-form solver, [`softmax`] the burn training loop.
+
+use burn::config::Config;
+
+mod ridge;
+mod softmax;
+
+pub use ridge::Gram;
+
+use crate::{Error, Result};
+
+/// Which head every adapter uses.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum HeadKind {
+    /// Closed-form ridge regression onto one-hot labels.
+    Ridge,
+    /// Linear layer + softmax trained by Adam on cross-entropy (burn autodiff).
+    Softmax,
+}
+
+/// Softmax epochs above this are refused: a snapshot from anywhere must not make `verify`
+/// (which replays training) run for days.
+pub const MAX_EPOCHS: usize = 1000;
+
+/// Hyper-parameters of one adapter head.
+#[derive(Config, Debug, PartialEq)]
+pub struct HeadConfig {
+    /// Head kind.
+    #[config(default = "HeadKind::Ridge")]
+    pub kind: HeadKind,
+    /// Ridge: L2 penalty on the weights (the intercept is not penalised). Chosen by the
+    /// Fashion-MNIST sweep in docs/core.md (1 < 10 < 100 on LegoNet accuracy at N = 2,000).
+    #[config(default = 100.0)]
+    pub ridge_lambda: f64,
+    /// Softmax: passes over the members.
+    #[config(default = 20)]
+    pub epochs: usize,
+    /// Softmax: Adam learning rate.
+    #[config(default = 1e-2)]
+    pub learning_rate: f64,
+    /// Softmax: mini-batch size.
+    #[config(default = 32)]
+    pub batch_size: usize,
+}
+
+impl HeadConfig {
+    /// Checks every field is in range, whatever the kind: a config read from a snapshot must
+    /// equal itself (no NaN) and replay in bounded time.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::InvalidConfig(m.to_string()));
+        if !(self.ridge_lambda.is_finite() && self.ridge_lambda > 0.0) {
+            bad("ridge_lambda must be finite and > 0")
+        } else if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            bad("epochs must be in 1..=1000")
+        } else if self.batch_size == 0 {
+            bad("batch_size must be >= 1")
+        } else if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            bad("learning_rate must be finite and > 0")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Trains one head on `members` (encodings with their labels, already in canonical
+    /// order). `members` must be non-empty and every encoding `dim` long.
+    pub fn train(&self, members: &[(&[f32], &str)], dim: usize, seed: u64) -> Result<AdapterParams> {
+        self.train_cached(members, &[], None, dim, seed).map(|r| r.0)
+    }
+
+    /// [`HeadConfig::train`] reusing the raw Gram entries of members already seen by `cache`
+    /// (`ids` parallel to `members`). The result is bitwise the same as without the cache:
+    /// every Gram entry is the same dot product computed the same way, the cache only skips
+    /// recomputing it. Returns the Gram matrix to keep for the next call (when the dual ridge
+    /// path was used).
+    pub fn train_cached(
+        &self,
+        members: &[(&[f32], &str)],
+        ids: &[&str],
+        cache: Option<&Gram>,
+        dim: usize,
+        seed: u64,
+    ) -> Result<(AdapterParams, Option<Gram>)> {
+        if members.is_empty() {
+            return Err(Error::Internal("an adapter needs at least one member".into()));
+        }
+        let mut labels: Vec<String> = members.iter().map(|m| m.1.to_string()).collect();
+        labels.sort();
+        labels.dedup();
+        let targets: Vec<usize> = members
+            .iter()
+            .map(|m| labels.binary_search_by(|l| l.as_str().cmp(m.1)).expect("label collected above"))
+            .collect();
+        let c = labels.len();
+        if c == 1 {
+            let p = AdapterParams { dim, labels, weight: vec![0.0; dim], bias: vec![1.0], softmax: false };
+            return Ok((p, None));
+        }
+        let xs: Vec<&[f32]> = members.iter().map(|m| m.0).collect();
+        let mut gram = None;
+        let (weight, bias) = match self.kind {
+            HeadKind::Ridge if xs.len() <= dim => {
+                let g = Gram::build(&xs, ids, cache);
+                let r = ridge::dual(&xs, &targets, c, dim, self.ridge_lambda, &g);
+                gram = (ids.len() == xs.len()).then_some(g);
+                r
+            }
+            HeadKind::Ridge => ridge::primal(&xs, &targets, c, dim, self.ridge_lambda),
+            HeadKind::Softmax => softmax::train(self, &xs, &targets, c, dim, seed)?,
+        };
+        let p = AdapterParams { dim, labels, weight, bias, softmax: self.kind == HeadKind::Softmax };
+        Ok((p, gram))
+    }
+}
+
+/// A trained adapter: `scores = x W + b` over its own labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterParams {
+    /// Encoding dimension.
+    pub dim: usize,
+    /// The labels present among the members, sorted; output j is `labels[j]`.
+    pub labels: Vec<String>,
+    /// Row-major `[dim, labels.len()]`.
+    pub weight: Vec<f32>,
+    /// `[labels.len()]`.
+    pub bias: Vec<f32>,
+    /// Whether scores go through a softmax (Softmax head) or are used as they are (Ridge).
+    pub softmax: bool,
+}
+
+impl AdapterParams {
+    /// Number of trained parameters (weights + biases).
+    pub fn num_params(&self) -> usize {
+        self.weight.len() + self.bias.len()
+    }
+
+    /// Per-label scores for one encoding, aligned with `labels`. Ridge scores are clamped to
+    /// [0, 1] so an adapter never votes against a label; softmax scores are probabilities.
+    pub fn predict(&self, x: &[f32]) -> Vec<f32> {
+        let c = self.labels.len();
+        let mut s: Vec<f64> = self.bias.iter().map(|&b| b as f64).collect();
+        for (j, &xj) in x.iter().enumerate() {
+            let row = &self.weight[j * c..(j + 1) * c];
+            for (acc, &w) in s.iter_mut().zip(row) {
+                *acc += xj as f64 * w as f64;
+            }
+        }
+        if self.softmax {
+            let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = s.iter().map(|v| (v - max).exp()).collect();
+            let z: f64 = e.iter().sum();
+            e.iter().map(|v| (v / z) as f32).collect()
+        } else {
+            s.iter().map(|v| v.clamp(0.0, 1.0) as f32).collect()
+        }
+    }
+
+    /// Every parameter bit, for bitwise comparison and hashing.
+    pub fn bits(&self) -> impl Iterator<Item = u32> + '_ {
+        self.weight.iter().chain(&self.bias).map(|v| v.to_bits())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,268 @@
+//! Closed-form ridge regression onto one-hot labels with an unpenalised intercept, in f64 with
+//! fixed-lane dot products ([`crate::lanes`]) and a Cholesky solve: dual `m x m` when the
+//! adapter has at most `dim` members (its Gram matrix cached between trainings), primal
+//! `dim x dim` otherwise. Plain loops in a fixed order, so bitwise reproducible everywhere.
+
+use multiversion::multiversion;
+
+use crate::lanes::reduce;
+
+/// f64 accumulator lanes of every dot product in the ridge solver (see [`crate::lanes`]).
+const LANES: usize = 8;
+
+/// `<a, b>` in fixed f64 lanes, of f64 or f32 vectors (f32 → f64 is exact, and so is the
+/// product of two f32s in f64); symmetric bit for bit.
+#[inline(always)]
+fn dot<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (bc, bt) = b.as_chunks::<LANES>();
+    for (x, y) in ac.iter().zip(bc) {
+        step(&mut acc, x, y);
+    }
+    for (l, (&x, &y)) in at.iter().zip(bt).enumerate() {
+        acc[l] += x.into() * y.into();
+    }
+    reduce(acc)
+}
+
+/// One lane step of [`dot`]: `acc[l] += x[l] · y[l]`.
+#[inline(always)]
+fn step<T: Copy + Into<f64>>(acc: &mut [f64; LANES], x: &[T; LANES], y: &[T; LANES]) {
+    for l in 0..LANES {
+        acc[l] += x[l].into() * y[l].into();
+    }
+}
+
+/// `[dot(a, b[0]), …, dot(a, b[3])]`, bit for bit, in one pass over `a`.
+#[inline(always)]
+fn dot_f32_x4(a: &[f32], b: [&[f32]; 4]) -> [f64; 4] {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (b0, b1, b2, b3) = (
+        b[0].as_chunks::<LANES>().0,
+        b[1].as_chunks::<LANES>().0,
+        b[2].as_chunks::<LANES>().0,
+        b[3].as_chunks::<LANES>().0,
+    );
+    let (mut a0, mut a1, mut a2, mut a3) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+    for ((((x, y0), y1), y2), y3) in ac.iter().zip(b0).zip(b1).zip(b2).zip(b3) {
+        step(&mut a0, x, y0);
+        step(&mut a1, x, y1);
+        step(&mut a2, x, y2);
+        step(&mut a3, x, y3);
+    }
+    let acc = [a0, a1, a2, a3];
+    let tail = ac.len() * LANES;
+    std::array::from_fn(|t| {
+        let mut lanes = acc[t];
+        for (l, (x, y)) in at.iter().zip(&b[t][tail..]).enumerate() {
+            lanes[l] += *x as f64 * *y as f64;
+        }
+        reduce(lanes)
+    })
+}
+
+/// In-place Cholesky of a symmetric positive-definite `n x n` matrix (lower triangle), then
+/// solves `A X = B` for `B` of shape `[n, c]` in place.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
+    for j in 0..n {
+        let row_j = &a[j * n..j * n + j];
+        // lambda > 0 keeps the matrix SPD; guard against round-off anyway.
+        let d = (a[j * n + j] - dot(row_j, row_j)).max(1e-12).sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let (upper, lower) = a.split_at_mut(i * n);
+            let (row_j, row_i) = (&upper[j * n..j * n + j], &mut lower[..n]);
+            row_i[j] = (row_i[j] - dot(&row_i[..j], row_j)) / d;
+        }
+    }
+    for col in 0..c {
+        for i in 0..n {
+            let mut s = b[i * c + col];
+            for k in 0..i {
+                s -= a[i * n + k] * b[k * c + col];
+            }
+            b[i * c + col] = s / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[i * c + col];
+            for k in i + 1..n {
+                s -= a[k * n + i] * b[k * c + col];
+            }
+            b[i * c + col] = s / a[i * n + i];
+        }
+    }
+}
+
+/// Raw (uncentred) Gram matrix `K[i][j] = <x_i, x_j>` of an adapter's members in canonical
+/// order, with their ids, kept between trainings (a cache, never part of the model's state).
+#[derive(Debug, Clone, Default)]
+pub struct Gram {
+    ids: Vec<String>,
+    pub(super) k: Vec<f64>,
+}
+
+impl Gram {
+    /// The Gram matrix of `xs`, copying entries for ids already in `cache` (when `ids` is
+    /// given) and computing the rest.
+    #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+    pub(super) fn build(xs: &[&[f32]], ids: &[&str], cache: Option<&Gram>) -> Gram {
+        let m = xs.len();
+        let old: std::collections::HashMap<&str, usize> = match cache {
+            Some(g) if ids.len() == m => g.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect(),
+            _ => Default::default(),
+        };
+        let pos: Vec<Option<usize>> = (0..m).map(|i| ids.get(i).and_then(|id| old.get(id).copied())).collect();
+        let om = cache.map_or(0, |g| g.ids.len());
+        let mut k = vec![0.0f64; m * m];
+        let mut todo = Vec::with_capacity(m);
+        for i in 0..m {
+            todo.clear();
+            for j in 0..=i {
+                match (pos[i], pos[j], cache) {
+                    (Some(a), Some(b), Some(g)) => k[i * m + j] = g.k[a * om + b],
+                    _ => todo.push(j),
+                }
+            }
+            // Four dot products per pass over x_i (independent accumulators); each is computed
+            // exactly as `dot` computes it alone.
+            let mut quads = todo.chunks_exact(4);
+            for q in &mut quads {
+                let v = dot_f32_x4(xs[i], [xs[q[0]], xs[q[1]], xs[q[2]], xs[q[3]]]);
+                for (&j, v) in q.iter().zip(v) {
+                    k[i * m + j] = v;
+                }
+            }
+            for &j in quads.remainder() {
+                k[i * m + j] = dot(xs[i], xs[j]);
+            }
+            for j in 0..i {
+                k[j * m + i] = k[i * m + j];
+            }
+        }
+        Gram { ids: ids.iter().map(|s| s.to_string()).collect(), k }
+    }
+}
+
+/// Member mean, label frequencies and centred one-hot targets `[m, c]`.
+pub(super) fn centre(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let m = xs.len();
+    let mut mean = vec![0.0f64; dim];
+    for x in xs {
+        for (s, &v) in mean.iter_mut().zip(x.iter()) {
+            *s += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|s| *s /= m as f64);
+    let mut ybar = vec![0.0f64; c];
+    for &t in targets {
+        ybar[t] += 1.0 / m as f64;
+    }
+    let mut yc = vec![0.0f64; m * c];
+    for (i, &t) in targets.iter().enumerate() {
+        for j in 0..c {
+            yc[i * c + j] = if j == t { 1.0 } else { 0.0 } - ybar[j];
+        }
+    }
+    (mean, ybar, yc)
+}
+
+/// Intercept `b = ybar - mean W`, and both to f32.
+fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> (Vec<f32>, Vec<f32>) {
+    let dim = mean.len();
+    let b: Vec<f32> =
+        (0..c).map(|j| (ybar[j] - (0..dim).map(|f| mean[f] * w[f * c + j]).sum::<f64>()) as f32).collect();
+    (w.into_iter().map(|v| v as f32).collect(), b)
+}
+
+/// Ridge regression with intercept onto one-hot targets, dual form (for m <= dim):
+/// `(Kc + lambda I) A = Yc`, `W = Xc^T A`, where `Kc = H K H` is the centred raw Gram matrix.
+pub(super) fn dual(
+    xs: &[&[f32]],
+    targets: &[usize],
+    c: usize,
+    dim: usize,
+    lambda: f64,
+    gram: &Gram,
+) -> (Vec<f32>, Vec<f32>) {
+    let raw = &gram.k;
+    let m = xs.len();
+    let (mean, ybar, mut yc) = centre(xs, targets, c, dim);
+    // Centring from K itself keeps the O(m^2 d) part cacheable: Kc_ij = K_ij - r_i - r_j + t.
+    let r: Vec<f64> = (0..m).map(|i| raw[i * m..(i + 1) * m].iter().sum::<f64>() / m as f64).collect();
+    let t = r.iter().sum::<f64>() / m as f64;
+    let mut k = vec![0.0f64; m * m];
+    for i in 0..m {
+        for j in 0..m {
+            k[i * m + j] = raw[i * m + j] - r[i] - r[j] + t;
+        }
+        k[i * m + i] += lambda;
+    }
+    cholesky_solve(&mut k, m, &mut yc, c);
+    finish(dual_weights(xs, &mean, &yc, c), &mean, &ybar, c)
+}
+
+/// `W = Xc^T A` as `[dim, c]`: label-major axpys over the feature axis (vectorised), each entry
+/// still summed over members in order — the same bits as the plain triple loop.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+pub(super) fn dual_weights(xs: &[&[f32]], mean: &[f64], a: &[f64], c: usize) -> Vec<f64> {
+    let dim = mean.len();
+    let mut wt = vec![0.0f64; c * dim];
+    let mut xc = vec![0.0f64; dim];
+    for (i, x) in xs.iter().enumerate() {
+        for ((d, &v), &mu) in xc.iter_mut().zip(x.iter()).zip(mean) {
+            *d = v as f64 - mu;
+        }
+        for (j, row) in wt.chunks_exact_mut(dim).enumerate() {
+            let aij = a[i * c + j];
+            for (w, &v) in row.iter_mut().zip(&xc) {
+                *w += v * aij;
+            }
+        }
+    }
+    let mut w = vec![0.0f64; dim * c];
+    for (j, row) in wt.chunks_exact(dim).enumerate() {
+        for (f, &v) in row.iter().enumerate() {
+            w[f * c + j] = v;
+        }
+    }
+    w
+}
+
+/// Ridge regression with intercept, primal form (for m > dim):
+/// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+pub(super) fn primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+    let (mean, ybar, yc) = centre(xs, targets, c, dim);
+    let cols: Vec<Vec<f64>> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
+    let mut g = vec![0.0f64; dim * dim];
+    for a in 0..dim {
+        for b in 0..=a {
+            let v = dot(&cols[a], &cols[b]);
+            g[a * dim + b] = v;
+            g[b * dim + a] = v;
+        }
+        g[a * dim + a] += lambda;
+    }
+    let mut w = vec![0.0f64; dim * c];
+    for f in 0..dim {
+        for (i, &v) in cols[f].iter().enumerate() {
+            for j in 0..c {
+                w[f * c + j] += v * yc[i * c + j];
+            }
+        }
+    }
+    cholesky_solve(&mut g, dim, &mut w, c);
+    finish(w, &mean, &ybar, c)
+}
+
+/// Ridge regression with intercept onto one-hot targets; returns (W `[dim, c]`, b `[c]`).
+#[cfg(test)]
+pub(super) fn ridge(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+    if xs.len() <= dim {
+        dual(xs, targets, c, dim, lambda, &Gram::build(xs, &[], None))
+    } else {
+        primal(xs, targets, c, dim, lambda)
+    }
+}

@@ -1,0 +1,145 @@
+//! Heads: ridge against its normal equations, the Gram cache's bits, softmax reproducibility.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::ridge::{dual_weights, ridge};
+use super::*;
+
+/// Two Gaussian blobs per label in `dim` dims, values in [0, 6].
+pub(crate) fn blobs(n: usize, dim: usize, labels: usize, seed: u64) -> Vec<(Vec<f32>, String)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres: Vec<Vec<f32>> = (0..labels).map(|_| (0..dim).map(|_| rng.random::<f32>() * 6.0).collect()).collect();
+    (0..n)
+        .map(|i| {
+            let l = i % labels;
+            let x = centres[l].iter().map(|&c| (c + (rng.random::<f32>() - 0.5) * 2.0).clamp(0.0, 6.0)).collect();
+            (x, format!("class{l}"))
+        })
+        .collect()
+}
+
+fn accuracy(p: &AdapterParams, data: &[(Vec<f32>, String)]) -> f32 {
+    let ok = data
+        .iter()
+        .filter(|(x, l)| {
+            let s = p.predict(x);
+            let best = (0..s.len()).fold(0, |b, j| if s[j] > s[b] { j } else { b });
+            &p.labels[best] == l
+        })
+        .count();
+    ok as f32 / data.len() as f32
+}
+
+fn members(data: &[(Vec<f32>, String)]) -> Vec<(&[f32], &str)> {
+    data.iter().map(|(x, l)| (x.as_slice(), l.as_str())).collect()
+}
+
+#[test]
+fn ridge_fits_separable_blobs_dual_and_primal() {
+    let train = blobs(60, 16, 3, 1);
+    let test = blobs(60, 16, 3, 1);
+    let cfg = HeadConfig::new().with_ridge_lambda(1.0);
+    // 60 members > 16 dims: primal path; 12 members <= 16: dual path.
+    let p = cfg.train(&members(&train), 16, 0).unwrap();
+    assert_eq!(p.labels, vec!["class0", "class1", "class2"]);
+    assert!(accuracy(&p, &test) > 0.95);
+    let small = cfg.train(&members(&train[..12]), 16, 0).unwrap();
+    assert!(accuracy(&small, &test) > 0.9);
+}
+
+/// W must satisfy the ridge normal equations Xc^T (Yc - Xc W) = lambda W (label 1 column).
+fn assert_normal_equations(n: usize, dim: usize, lambda: f64) {
+    let data = blobs(n, dim, 2, 5);
+    let xs: Vec<&[f32]> = data.iter().map(|d| d.0.as_slice()).collect();
+    let t: Vec<usize> = data.iter().map(|d| (d.1 == "class1") as usize).collect();
+    let (w, _) = ridge(&xs, &t, 2, dim, lambda);
+    let mean: Vec<f64> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64).sum::<f64>() / n as f64).collect();
+    let ybar = t.iter().sum::<usize>() as f64 / n as f64;
+    for f in 0..dim {
+        let mut lhs = 0.0;
+        for i in 0..n {
+            let pred: f64 = (0..dim).map(|g| (xs[i][g] as f64 - mean[g]) * w[g * 2 + 1] as f64).sum();
+            lhs += (xs[i][f] as f64 - mean[f]) * ((t[i] as f64 - ybar) - pred);
+        }
+        assert!((lhs - lambda * w[f * 2 + 1] as f64).abs() < 1e-3, "feature {f}: {lhs}");
+    }
+}
+
+#[test]
+fn ridge_solves_normal_equations_dual_and_primal() {
+    assert_normal_equations(20, 24, 2.0); // m <= dim: dual
+    assert_normal_equations(40, 10, 2.0); // m > dim: primal
+}
+
+#[test]
+fn gram_cache_gives_the_same_bits_as_a_fresh_solve() {
+    let data = blobs(30, 40, 3, 9);
+    let cfg = HeadConfig::new();
+    let ids: Vec<String> = (0..30).map(|i| format!("id{i:02}")).collect();
+    let all: Vec<(&[f32], &str)> = members(&data);
+    let idr: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let (_, gram) = cfg.train_cached(&all, &idr, None, 40, 0).unwrap();
+    // Drop members 3 and 17, add nothing: the cached path must equal training from scratch.
+    let keep: Vec<usize> = (0..30).filter(|&i| i != 3 && i != 17).collect();
+    let sub: Vec<(&[f32], &str)> = keep.iter().map(|&i| all[i]).collect();
+    let sub_ids: Vec<&str> = keep.iter().map(|&i| idr[i]).collect();
+    let (cached, _) = cfg.train_cached(&sub, &sub_ids, gram.as_ref(), 40, 0).unwrap();
+    let fresh = cfg.train(&sub, 40, 0).unwrap();
+    assert!(cached.bits().eq(fresh.bits()));
+    assert_eq!(cached, fresh);
+}
+
+#[test]
+fn dual_weights_equal_the_plain_triple_loop_bit_for_bit() {
+    let data = blobs(37, 45, 3, 5);
+    let xs: Vec<&[f32]> = data.iter().map(|(x, _)| x.as_slice()).collect();
+    let mean: Vec<f64> = (0..45).map(|f| xs.iter().map(|x| x[f] as f64).sum::<f64>() / 37.0).collect();
+    let a: Vec<f64> = (0..37 * 3).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
+    let mut want = vec![0.0f64; 45 * 3];
+    for (i, x) in xs.iter().enumerate() {
+        for (f, &v) in x.iter().enumerate() {
+            let v = v as f64 - mean[f];
+            for j in 0..3 {
+                want[f * 3 + j] += v * a[i * 3 + j];
+            }
+        }
+    }
+    let got = dual_weights(&xs, &mean, &a, 3);
+    assert_eq!(
+        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn single_label_adapter_outputs_that_label() {
+    let data = blobs(5, 8, 1, 2);
+    let p = HeadConfig::new().train(&members(&data), 8, 0).unwrap();
+    assert_eq!(p.labels, vec!["class0"]);
+    assert_eq!(p.predict(&data[0].0), vec![1.0]);
+}
+
+#[test]
+fn softmax_training_is_bitwise_reproducible_and_learns() {
+    let train = blobs(48, 16, 3, 3);
+    let cfg = HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(10);
+    let a = cfg.train(&members(&train), 16, 42).unwrap();
+    let b = cfg.train(&members(&train), 16, 42).unwrap();
+    assert!(a.bits().eq(b.bits()), "same seed and members must give identical bits");
+    let c = cfg.train(&members(&train), 16, 43).unwrap();
+    assert!(!a.bits().eq(c.bits()), "the seed must matter");
+    assert!(accuracy(&a, &train) > 0.95);
+    let s: f32 = a.predict(&train[0].0).iter().sum();
+    assert!((s - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn validate_rejects_out_of_range() {
+    assert!(HeadConfig::new().with_ridge_lambda(0.0).validate().is_err());
+    assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(0).validate().is_err());
+    assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS + 1).validate().is_err());
+    assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS).validate().is_ok());
+    assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_learning_rate(f64::NAN).validate().is_err());
+    assert!(HeadConfig::new().validate().is_ok());
+}

@@ -1,0 +1,77 @@
+//! The LegoNet's hyper-parameters: fixed or capacity-scheduled structure, seed and head.
+
+use burn::config::Config;
+
+use super::LegoNet;
+use crate::capacity::Schedule;
+use crate::head::HeadConfig;
+use crate::keys::KeySet;
+use crate::{Error, Result};
+
+/// LegoNet hyper-parameters.
+#[derive(Config, Debug, PartialEq)]
+pub struct LegoNetConfig {
+    /// Expert option: a fixed number of adapters n (with `activated`). `None` (the default): n
+    /// follows the number of stored samples through `schedule`.
+    #[config(default = "None")]
+    pub adapters: Option<usize>,
+    /// Expert option: a fixed number of adapters each sample activates (and each prediction
+    /// consults), k; set with `adapters` or not at all.
+    #[config(default = "None")]
+    pub activated: Option<usize>,
+    /// (n, k) by stored-sample count, used when `adapters` and `activated` are `None`.
+    #[config(default = "Schedule::default()")]
+    pub schedule: Schedule,
+    /// Model seed (anchor deal and per-adapter seeds).
+    #[config(default = 0)]
+    pub seed: u64,
+    /// The adapter head.
+    #[config(default = "HeadConfig::new()")]
+    pub head: HeadConfig,
+}
+
+impl LegoNetConfig {
+    /// A fixed structure of `n` adapters, `k` activated per sample (expert option).
+    pub fn fixed(self, n: usize, k: usize) -> Self {
+        self.with_adapters(Some(n)).with_activated(Some(k))
+    }
+
+    /// Checks ranges; `max_adapters` is the number of anchors of the keys.
+    pub fn validate(&self, max_adapters: usize) -> Result<()> {
+        match (self.adapters, self.activated) {
+            (Some(n), Some(k)) => {
+                if n == 0 || n > max_adapters {
+                    return Err(Error::InvalidConfig(format!("adapters must be in 1..={max_adapters} (got {n})")));
+                }
+                if k == 0 || k > n {
+                    return Err(Error::InvalidConfig(format!("activated must be in 1..={n} (got {k})")));
+                }
+            }
+            (None, None) => self.schedule.validate(max_adapters)?,
+            _ => return Err(Error::InvalidConfig("set both adapters and activated, or neither".into())),
+        }
+        self.head.validate()
+    }
+
+    /// Whether the structure follows the data (no fixed n, k).
+    pub fn is_adaptive(&self) -> bool {
+        self.adapters.is_none()
+    }
+
+    /// (n, k) for a model holding `samples` samples: fixed, or from the schedule.
+    pub fn structure(&self, samples: usize) -> (usize, usize) {
+        match (self.adapters, self.activated) {
+            (Some(n), Some(k)) => (n, k),
+            _ => self.schedule.at(samples),
+        }
+    }
+
+    /// An empty LegoNet over the anchors of `keys` (derived from the encoder by
+    /// [`KeySet::derive`]), dealt to the adapters of the empty model's structure.
+    pub fn init(&self, keys: KeySet) -> Result<LegoNet> {
+        self.validate(keys.num_anchors())?;
+        let (n, k) = self.structure(0);
+        let keys = if keys.len() == n { keys } else { keys.with_adapters(n)? };
+        Ok(LegoNet::new(self.clone(), keys, k))
+    }
+}

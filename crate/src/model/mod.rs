@@ -1,0 +1,539 @@
+//! The LegoNet: n independent adapters behind fixed keys, with exact forgetting.
+//!
+//! * `add` routes a sample to its k nearest keys ([`crate::activation`]) and marks those
+//!   adapters changed; `train` retrains only changed adapters.
+//! * Each adapter is trained from scratch on its members sorted by id, with a seed derived
+//!   from (model seed, adapter index, key hash, encoder id): its parameters are a pure function
+//!   of its member set, so after `forget` the model is bitwise the model trained from scratch on
+//!   the survivors (see the tests), and `verify` can replay every adapter and compare bits.
+//! * `predict` (the ensemble rule): take the k activated adapters of the encoding; drop those
+//!   with no members; if none is left, use the single nearest adapter that has members. The
+//!   score of a label is the sum of the used adapters' scores for it divided by the number of
+//!   used adapters (an adapter that never saw the label contributes 0). The prediction is the
+//!   highest score, ties broken by the smaller label.
+
+mod config;
+pub mod snapshot;
+mod summary;
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+pub use config::LegoNetConfig;
+pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
+
+use crate::activation;
+use crate::head::{AdapterParams, Gram};
+use crate::keys::KeySet;
+use crate::ledger::{Ledger, Sample, validate_encoding};
+use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport, ensemble, now_ms};
+use crate::{Error, Result};
+
+/// Per-adapter raw Gram matrices kept between trainings: speed only, never state, so they
+/// are ignored by equality and not exported (a restored model rebuilds them on first retrain).
+#[derive(Debug, Clone)]
+struct GramCache(Vec<Option<Gram>>);
+
+impl GramCache {
+    fn new(n: usize) -> Self {
+        Self(vec![None; n])
+    }
+}
+
+impl PartialEq for GramCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A model's trainable state at one moment (see [`LegoNet::checkpoint`]).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    samples: usize,
+    keys: Option<KeySet>,
+    activated: usize,
+    routes: Option<Vec<Vec<usize>>>,
+    adapters: Vec<Option<AdapterParams>>,
+    pending: BTreeSet<usize>,
+}
+
+/// The LegoNet model: plain data (no device, no threads), so a wasm facade can own it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegoNet {
+    config: LegoNetConfig,
+    encoder_id: String,
+    keys: KeySet,
+    /// k: adapters each sample activates and each prediction consults.
+    activated: usize,
+    classes: BTreeSet<String>,
+    ledger: Ledger,
+    adapters: Vec<Option<AdapterParams>>,
+    /// Adapters whose members changed since they were last trained ("pending").
+    pending: BTreeSet<usize>,
+    grams: GramCache,
+}
+
+impl LegoNet {
+    /// An empty model of `config` over `keys` (already dealt to the empty model's n).
+    fn new(config: LegoNetConfig, keys: KeySet, k: usize) -> LegoNet {
+        let n = keys.len();
+        LegoNet {
+            config,
+            encoder_id: keys.encoder_id().to_string(),
+            ledger: Ledger::new(n),
+            adapters: vec![None; n],
+            keys,
+            activated: k,
+            classes: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            grams: GramCache::new(n),
+        }
+    }
+
+    /// A model from stored parts (a snapshot), checking every invariant the verbs keep: classes
+    /// non-empty and unique, every sample's label registered and its route what the keys give,
+    /// every trained adapter's labels and shapes those of its members, pending indices in range,
+    /// and a fully trained structure the one the configuration gives for the sample count.
+    /// Returns the first violated invariant.
+    fn from_parts(
+        config: LegoNetConfig,
+        keys: KeySet,
+        k: usize,
+        classes: Vec<String>,
+        samples: Vec<(String, Sample)>,
+        adapters: Vec<Option<AdapterParams>>,
+        dirty: Vec<usize>,
+    ) -> std::result::Result<LegoNet, String> {
+        let (n, dim) = (keys.len(), keys.dim());
+        if k == 0 || k > n || adapters.len() != n {
+            return Err(format!("structure n = {n}, k = {k} out of range"));
+        }
+        let mut class_set = BTreeSet::new();
+        for c in classes {
+            if c.is_empty() || !class_set.insert(c) {
+                return Err("empty or repeated class".into());
+            }
+        }
+        for (id, s) in &samples {
+            if id.is_empty() || !class_set.contains(&s.label) {
+                return Err(format!("sample {id:?}: empty id or unregistered label"));
+            }
+            validate_encoding(&s.encoding, dim).map_err(|e| format!("sample {id:?}: {e}"))?;
+        }
+        // Every stored route must be what the keys give (routed in one batched pass).
+        let encodings: Vec<&[f32]> = samples.iter().map(|(_, s)| s.encoding.as_slice()).collect();
+        let routes = activation::activate_many(&keys, &encodings, k);
+        let mut ledger = Ledger::new(n);
+        for ((id, sample), route) in samples.into_iter().zip(routes) {
+            if sample.adapters != route {
+                return Err(format!("sample {id:?}: adapters disagree with the keys"));
+            }
+            ledger.insert(id, sample).map_err(|e| e.to_string())?;
+        }
+        let mut pending = BTreeSet::new();
+        for d in dirty {
+            if d >= n || !pending.insert(d) {
+                return Err("bad pending adapter index".into());
+            }
+        }
+        for (i, p) in adapters.iter().enumerate() {
+            if pending.contains(&i) {
+                continue; // stale by design until the next train()
+            }
+            let member_labels: BTreeSet<&str> =
+                ledger.members(i).map(|id| ledger.get(id).expect("indexed").label.as_str()).collect();
+            match p {
+                None if member_labels.is_empty() => {}
+                Some(p) => {
+                    let c = p.labels.len();
+                    let labels: Vec<&str> = p.labels.iter().map(String::as_str).collect();
+                    let expected: Vec<&str> = member_labels.into_iter().collect();
+                    if labels != expected || p.dim != dim || p.weight.len() != dim * c || p.bias.len() != c {
+                        return Err(format!("adapter {i}: labels or shapes disagree with members"));
+                    }
+                    if !p.weight.iter().chain(&p.bias).all(|v| v.is_finite()) {
+                        return Err(format!("adapter {i}: non-finite parameter"));
+                    }
+                }
+                None => return Err(format!("adapter {i}: members but no parameters")),
+            }
+        }
+        if pending.is_empty() && config.structure(ledger.len()) != (n, k) {
+            return Err("trained structure disagrees with the capacity schedule for the stored samples".into());
+        }
+        Ok(LegoNet {
+            config,
+            encoder_id: keys.encoder_id().to_string(),
+            keys,
+            activated: k,
+            classes: class_set,
+            ledger,
+            adapters,
+            pending,
+            grams: GramCache::new(n),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LegoNetConfig {
+        &self.config
+    }
+
+    /// Id of the encoder whose encodings this model holds.
+    pub fn encoder_id(&self) -> &str {
+        &self.encoder_id
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// Registered classes, sorted.
+    pub fn classes(&self) -> impl Iterator<Item = &String> {
+        self.classes.iter()
+    }
+
+    /// Trained parameters of adapter `i` (`None` when it has no members).
+    pub fn adapter(&self, i: usize) -> Option<&AdapterParams> {
+        self.adapters[i].as_ref()
+    }
+
+    /// Stored sample ids, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.ledger.iter().map(|(id, _)| id)
+    }
+
+    /// The stored sample under `id`.
+    pub fn sample(&self, id: &str) -> Option<&Sample> {
+        self.ledger.get(id)
+    }
+
+    /// Adapters with changed members not yet retrained (all of the next structure's when the
+    /// sample count has crossed a capacity level since the last train).
+    pub fn pending(&self) -> usize {
+        if self.structure_is_current() { self.pending.len() } else { self.target_structure().0 }
+    }
+
+    /// Registers a class with no samples yet (`add` registers the labels it meets).
+    pub fn add_class(&mut self, name: &str) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::InvalidInput("class name must not be empty".into()));
+        }
+        if self.classes.contains(name) {
+            return Err(Error::DuplicateClass(name.to_string()));
+        }
+        self.classes.insert(name.to_string());
+        Ok(())
+    }
+
+    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it.
+    pub fn remove_class(&mut self, name: &str) -> Result<ForgetReport> {
+        if !self.classes.contains(name) {
+            return Err(Error::UnknownClass(name.to_string()));
+        }
+        let ids = self.ledger.ids_with_label(name);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let report = self.forget(&refs)?;
+        self.classes.remove(name);
+        Ok(report)
+    }
+
+    /// Seed of adapter `i`: SHA-256 of (model seed, index, key hash, encoder id).
+    pub fn adapter_seed(&self, i: usize) -> u64 {
+        let mut h = Sha256::new();
+        h.update(b"legonet-adapter-seed-v1");
+        h.update(self.config.seed.to_le_bytes());
+        h.update((i as u64).to_le_bytes());
+        h.update(self.keys.hash().as_bytes());
+        h.update(self.encoder_id.as_bytes());
+        let d = h.finalize();
+        u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+    }
+
+    /// Trains adapter `i` from scratch on its current members (`None` if it has none);
+    /// `cache` only skips recomputing Gram entries (the result is bitwise the same).
+    fn replay(&self, i: usize, cache: Option<&Gram>) -> Result<(Option<AdapterParams>, Option<Gram>)> {
+        let ids: Vec<&str> = self.ledger.members(i).map(String::as_str).collect();
+        let members: Vec<(&[f32], &str)> = ids
+            .iter()
+            .map(|id| {
+                let s = self.ledger.get(id).expect("inverse index points at stored samples");
+                (s.encoding.as_slice(), s.label.as_str())
+            })
+            .collect();
+        if members.is_empty() {
+            return Ok((None, None));
+        }
+        let (p, g) = self.config.head.train_cached(&members, &ids, cache, self.keys.dim(), self.adapter_seed(i))?;
+        Ok((Some(p), g))
+    }
+
+    /// Members per adapter (index order).
+    pub fn member_counts(&self) -> Vec<usize> {
+        self.ledger.member_counts()
+    }
+
+    /// Verifies every adapter: replays it from its members and seed and compares bitwise.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        if !self.pending.is_empty() {
+            return Err(Error::NotTrained(self.pending.len()));
+        }
+        if !self.structure_is_current() {
+            // Samples were added across a capacity level and not yet trained.
+            return Err(Error::NotTrained(self.target_structure().0));
+        }
+        let mut report = VerifyReport::default();
+        for i in 0..self.adapters.len() {
+            // No cache: an independent replay from the raw encodings.
+            let (replayed, _) = self.replay(i, None)?;
+            report.adapters_checked += 1;
+            let same = match (&replayed, &self.adapters[i]) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.labels == b.labels && a.softmax == b.softmax && a.bits().eq(b.bits()),
+                _ => false,
+            };
+            if !same {
+                report.mismatches.push(i);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Flips one bit of one adapter weight (testing `verify`).
+    #[cfg(test)]
+    pub(crate) fn corrupt_adapter_bit(&mut self, i: usize, weight: usize, bit: u32) {
+        let p = self.adapters[i].as_mut().expect("trained adapter");
+        p.weight[weight] = f32::from_bits(p.weight[weight].to_bits() ^ (1 << bit));
+    }
+}
+
+impl Unlearner for LegoNet {
+    fn method(&self) -> &'static str {
+        "legonet"
+    }
+
+    /// [`LegoNet::add_many`] of one sample: validated before anything changes; a new label
+    /// becomes a class.
+    fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+        self.add_many(&[(id, encoding, label)])
+    }
+
+    fn train(&mut self) -> Result<TrainReport> {
+        self.train_some(usize::MAX)
+    }
+
+    fn predict(&self, encoding: &[f32]) -> Result<Prediction> {
+        validate_encoding(encoding, self.keys.dim())?;
+        // Adapters with pending (untrained) members answer with their last trained parameters:
+        // adds take effect at train(); forgets never wait (forget retrains at once).
+        let ranked = activation::ranked(&self.keys, encoding);
+        let mut used: Vec<usize> =
+            ranked[..self.activated].iter().copied().filter(|&i| self.adapters[i].is_some()).collect();
+        if used.is_empty() {
+            used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
+        }
+        ensemble(&self.adapters, used, encoding)
+    }
+
+    fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let start = now_ms();
+        self.ledger.check_removable(ids)?;
+        // A forget that crosses a capacity level rebuilds everything: keep the whole model to
+        // roll back to (rare). Otherwise training writes into scratch space first, so putting
+        // the removed samples back is enough.
+        let crosses = self.config.structure(self.ledger.len() - ids.len()) != self.structure();
+        let backup = crosses.then(|| self.clone());
+        let pending_before = self.pending.clone();
+        let mut removed = Vec::with_capacity(ids.len());
+        let mut touched = BTreeSet::new();
+        for &id in ids {
+            let s = self.ledger.remove(id)?;
+            touched.extend(s.adapters.iter().copied());
+            removed.push((id.to_string(), s));
+        }
+        // Only what the forgotten samples touched is retrained (adapters pending from earlier
+        // adds stay pending until train()), unless the structure changes, which retrains all.
+        let result = if crosses {
+            self.train()
+        } else {
+            self.pending.extend(touched.iter().copied());
+            self.retrain(touched.iter().copied().collect())
+        };
+        match result {
+            Ok(t) => Ok(ForgetReport {
+                forgotten: ids.len(),
+                adapters_retrained: t.adapters_trained,
+                adapters: if t.restructured { (0..self.keys.len()).collect() } else { touched.into_iter().collect() },
+                samples_replayed: t.samples_replayed,
+                params_retrained: t.params_trained,
+                restructured: t.restructured,
+                elapsed_ms: now_ms() - start,
+            }),
+            Err(e) => {
+                if let Some(b) = backup {
+                    *self = b;
+                } else {
+                    for (id, s) in removed {
+                        self.ledger.insert(id, s).expect("was stored a moment ago");
+                    }
+                    self.pending = pending_before;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ledger.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.member_counts()
+    }
+
+    fn structure(&self) -> (usize, usize) {
+        LegoNet::structure(self)
+    }
+}
+
+impl LegoNet {
+    /// Stores a validated sample with its activated adapters and marks them for training.
+    fn insert_routed(&mut self, id: &str, encoding: &[f32], label: &str, adapters: Vec<usize>) -> Result<()> {
+        self.pending.extend(adapters.iter().copied());
+        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
+        self.ledger.insert(id.to_string(), sample)
+    }
+
+    /// Adds a batch all-or-nothing: every item is checked (id free and unique in the batch,
+    /// encoding valid, label non-empty) before anything changes. Unknown labels are registered
+    /// as classes.
+    pub fn add_many(&mut self, items: &[(&str, &[f32], &str)]) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        for &(id, encoding, label) in items {
+            if id.is_empty() || label.is_empty() {
+                return Err(Error::InvalidInput("sample ids and labels must not be empty".into()));
+            }
+            if self.ledger.contains(id) || !seen.insert(id) {
+                return Err(Error::DuplicateId(id.to_string()));
+            }
+            validate_encoding(encoding, self.keys.dim())?;
+        }
+        let encodings: Vec<&[f32]> = items.iter().map(|&(_, e, _)| e).collect();
+        let routes = activation::activate_many(&self.keys, &encodings, self.activated);
+        for (&(id, encoding, label), adapters) in items.iter().zip(routes) {
+            if !self.classes.contains(label) {
+                self.classes.insert(label.to_string());
+            }
+            self.insert_routed(id, encoding, label, adapters).expect("validated above");
+        }
+        Ok(())
+    }
+
+    /// Trains at most `max` pending adapters (lowest index first), so a caller can interleave
+    /// progress reports and cancellation; `train()` is `train_some(usize::MAX)`.
+    pub fn train_some(&mut self, max: usize) -> Result<TrainReport> {
+        let start = now_ms();
+        let restructured = self.restructure()?;
+        let batch: Vec<usize> = self.pending.iter().copied().take(max).collect();
+        let mut report = self.retrain(batch)?;
+        report.restructured = restructured;
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    /// Retrains the pending adapters `batch` from scratch; all of them or, on error, none.
+    fn retrain(&mut self, batch: Vec<usize>) -> Result<TrainReport> {
+        let start = now_ms();
+        let mut report = TrainReport::default();
+        // Train into a scratch list first so a failure leaves the model as it was.
+        let mut fresh = Vec::with_capacity(batch.len());
+        for &i in &batch {
+            let (p, g) = self.replay(i, self.grams.0[i].as_ref())?;
+            if let Some(p) = &p {
+                report.adapters_trained += 1;
+                report.samples_replayed += self.ledger.members(i).count();
+                report.params_trained += p.num_params();
+            }
+            fresh.push((i, p, g));
+        }
+        for (i, p, g) in fresh {
+            self.adapters[i] = p;
+            self.grams.0[i] = g;
+            self.pending.remove(&i);
+        }
+        report.elapsed_ms = now_ms() - start;
+        Ok(report)
+    }
+
+    /// What a train can change, to put back if the caller abandons the train between
+    /// [`LegoNet::train_some`] chunks: the adapters' parameters and pending set, and — when the
+    /// next train restructures — the keys and every sample's route. No encoding is copied.
+    pub fn checkpoint(&self) -> Checkpoint {
+        let routes = (!self.structure_is_current())
+            .then(|| self.ledger.iter().map(|(_, s)| s.adapters.clone()).collect::<Vec<_>>());
+        Checkpoint {
+            samples: self.ledger.len(),
+            keys: routes.as_ref().map(|_| self.keys.clone()),
+            activated: self.activated,
+            routes,
+            adapters: self.adapters.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+
+    /// Puts the model back as it was at `checkpoint`; only `train_some` may have run since.
+    pub fn rollback(&mut self, checkpoint: Checkpoint) -> Result<()> {
+        if checkpoint.samples != self.ledger.len() {
+            return Err(Error::Internal("rollback after samples were added or forgotten".into()));
+        }
+        if let (Some(keys), Some(routes)) = (checkpoint.keys, checkpoint.routes) {
+            let n = keys.len();
+            self.keys = keys;
+            self.ledger.reroute(n, |_| routes);
+            self.grams = GramCache::new(n);
+        }
+        self.activated = checkpoint.activated;
+        self.adapters = checkpoint.adapters;
+        self.pending = checkpoint.pending;
+        Ok(())
+    }
+
+    /// The current (n, k): what the keys route to and how many adapters a sample activates.
+    pub fn structure(&self) -> (usize, usize) {
+        (self.keys.len(), self.activated)
+    }
+
+    /// Whether the structure is the one the configuration gives for the stored samples.
+    fn structure_is_current(&self) -> bool {
+        self.target_structure() == self.structure()
+    }
+
+    /// The (n, k) the configuration gives for the stored samples.
+    fn target_structure(&self) -> (usize, usize) {
+        self.config.structure(self.ledger.len())
+    }
+
+    /// Brings the structure in line with the sample count: the anchors re-dealt to the new n,
+    /// every sample re-routed, every adapter cleared and pending. Returns whether it changed.
+    fn restructure(&mut self) -> Result<bool> {
+        let (n, k) = self.target_structure();
+        if (n, k) == self.structure() {
+            return Ok(false);
+        }
+        if n != self.keys.len() {
+            self.keys = self.keys.with_adapters(n)?;
+        }
+        let keys = &self.keys;
+        self.ledger.reroute(n, |encodings| activation::activate_many(keys, encodings, k));
+        self.activated = k;
+        self.adapters = vec![None; n];
+        self.grams = GramCache::new(n);
+        self.pending = (0..n).collect();
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

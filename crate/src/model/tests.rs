@@ -1,0 +1,398 @@
+//! The model's contracts: exactness of forget, history independence, all-or-nothing verbs.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::capacity::Schedule;
+use crate::head::{HeadConfig, HeadKind};
+use crate::keys::{EncoderHead, tests::synthetic_head};
+
+pub(crate) const DIM: usize = 24;
+
+pub(crate) fn keys(n: usize) -> KeySet {
+    let (fc, w, b) = synthetic_head(DIM, 120, 11);
+    let head = EncoderHead { fc_weight: &fc, bn_weight: &w, bn_bias: &b, dim: DIM };
+    KeySet::derive(head, n, 0, "test-encoder").unwrap()
+}
+
+/// Random labelled encodings around class centres.
+pub(crate) fn dataset(n: usize, classes: usize, seed: u64) -> Vec<(String, Vec<f32>, String)> {
+    crate::head::tests::blobs(n, DIM, classes, seed)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (x, l))| (format!("s{i:04}"), x, l))
+        .collect()
+}
+
+pub(crate) fn model(cfg: &LegoNetConfig, classes: usize) -> LegoNet {
+    let mut m = cfg.init(keys(cfg.structure(0).0)).unwrap();
+    for c in 0..classes {
+        m.add_class(&format!("class{c}")).unwrap();
+    }
+    m
+}
+
+fn trained(cfg: &LegoNetConfig, data: &[(String, Vec<f32>, String)], classes: usize) -> LegoNet {
+    let mut m = model(cfg, classes);
+    for (id, x, l) in data {
+        m.add(id, x, l).unwrap();
+    }
+    m.train().unwrap();
+    m
+}
+
+fn configs() -> Vec<LegoNetConfig> {
+    vec![
+        LegoNetConfig::new().fixed(8, 2),
+        LegoNetConfig::new().fixed(6, 2).with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(3)),
+    ]
+}
+
+/// After forgetting, every adapter equals the from-scratch model on the survivors.
+fn assert_exact_forget(cfg: &LegoNetConfig, data: &[(String, Vec<f32>, String)], forget: &[&str]) {
+    let mut m = trained(cfg, data, 4);
+    let report = m.forget(forget).unwrap();
+    assert_eq!(report.forgotten, forget.len());
+    let survivors: Vec<_> = data.iter().filter(|d| !forget.contains(&d.0.as_str())).cloned().collect();
+    let scratch = trained(cfg, &survivors, 4);
+    for i in 0..m.structure().0 {
+        assert_eq!(m.adapter(i), scratch.adapter(i), "adapter {i}");
+        if let (Some(a), Some(b)) = (m.adapter(i), scratch.adapter(i)) {
+            assert!(a.bits().eq(b.bits()), "adapter {i} differs in bits");
+        }
+    }
+    assert_eq!(m.model_hash(), scratch.model_hash());
+    assert!(m.verify().unwrap().ok());
+}
+
+#[test]
+fn forget_is_exact_for_random_sets_one_adapter_and_a_class() {
+    let data = dataset(80, 4, 21);
+    for cfg in configs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // A random set.
+        let pick: Vec<&str> = data.iter().filter(|_| rng.random::<f32>() < 0.15).map(|d| d.0.as_str()).collect();
+        assert!(!pick.is_empty());
+        assert_exact_forget(&cfg, &data, &pick);
+        // Every member of one adapter (the first non-empty one).
+        let m = trained(&cfg, &data, 4);
+        let a = (0..m.structure().0).find(|&i| m.member_counts()[i] > 0).unwrap();
+        let members: Vec<String> = m.ledger.members(a).cloned().collect();
+        let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+        assert_exact_forget(&cfg, &data, &refs);
+        // A whole class.
+        let class: Vec<&str> = data.iter().filter(|d| d.2 == "class2").map(|d| d.0.as_str()).collect();
+        assert_exact_forget(&cfg, &data, &class);
+    }
+}
+
+#[test]
+fn forget_retrains_only_touched_adapters() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(80, 4, 3);
+    let mut m = trained(&cfg, &data, 4);
+    let touched = m.sample("s0007").unwrap().adapters.clone();
+    let expected_replay: usize = touched.iter().map(|&a| m.member_counts()[a] - 1).sum();
+    let r = m.forget(&["s0007"]).unwrap();
+    assert!(r.adapters_retrained <= 2);
+    assert_eq!(r.samples_replayed, expected_replay);
+}
+
+#[test]
+fn history_independence_three_orders_same_hash() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(60, 3, 9);
+    let extra = dataset(70, 3, 10)[60..].to_vec();
+    let extra: Vec<_> = extra.into_iter().map(|(id, x, l)| (format!("x{id}"), x, l)).collect();
+    // Order 1: add everything in order, train.
+    let a = trained(&cfg, &data, 3);
+    // Order 2: reversed adds interleaved with extras that are later forgotten.
+    let mut b = model(&cfg, 3);
+    for ((id, x, l), e) in data.iter().rev().zip(extra.iter().cycle()) {
+        b.add(id, x, l).unwrap();
+        if !b.ledger.contains(&e.0) {
+            b.add(&e.0, &e.1, &e.2).unwrap();
+        }
+    }
+    b.train().unwrap();
+    let ex: Vec<&str> = extra.iter().map(|e| e.0.as_str()).collect();
+    b.forget(&ex).unwrap();
+    // Order 3: add half, train, forget some, add the rest plus the forgotten back.
+    let mut c = model(&cfg, 3);
+    for (id, x, l) in &data[30..] {
+        c.add(id, x, l).unwrap();
+    }
+    c.train().unwrap();
+    c.forget(&["s0040", "s0041"]).unwrap();
+    for (id, x, l) in data[..30].iter().chain(&data[40..42]) {
+        c.add(id, x, l).unwrap();
+    }
+    c.train().unwrap();
+    assert_eq!(a.model_hash(), b.model_hash());
+    assert_eq!(a.model_hash(), c.model_hash());
+}
+
+#[test]
+fn verify_catches_one_flipped_bit() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let mut m = trained(&cfg, &dataset(80, 4, 4), 4);
+    assert!(m.verify().unwrap().ok());
+    let i = (0..8).find(|&i| m.adapter(i).is_some_and(|p| p.labels.len() > 1)).unwrap();
+    m.corrupt_adapter_bit(i, 5, 0);
+    assert_eq!(m.verify().unwrap().mismatches, vec![i]);
+}
+
+#[test]
+fn bad_inputs_are_rejected_and_state_untouched() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(40, 2, 6);
+    let mut m = trained(&cfg, &data, 2);
+    let before = m.clone();
+    let x = data[0].1.clone();
+    assert!(matches!(m.add("s0000", &x, "class0"), Err(Error::DuplicateId(_))));
+    assert!(matches!(m.add("new", &x[..5], "class0"), Err(Error::InvalidEncoding(_))));
+    let mut nan = x.clone();
+    nan[3] = f32::NAN;
+    assert!(matches!(m.add("new", &nan, "class0"), Err(Error::InvalidEncoding(_))));
+    assert!(matches!(m.add("", &x, "class0"), Err(Error::InvalidInput(_))));
+    assert!(matches!(m.forget(&["s0001", "missing"]), Err(Error::UnknownId(_))));
+    assert!(matches!(m.forget(&["s0001", "s0001"]), Err(Error::DuplicateId(_))));
+    assert!(matches!(m.remove_class("nope"), Err(Error::UnknownClass(_))));
+    assert!(matches!(m.add_class("class1"), Err(Error::DuplicateClass(_))));
+    assert!(matches!(m.predict(&nan), Err(Error::InvalidEncoding(_))));
+    assert_eq!(m, before);
+    assert!(matches!(LegoNetConfig::new().fixed(8, 9).init(keys(8)), Err(Error::InvalidConfig(_))));
+    assert!(matches!(LegoNetConfig::new().fixed(2000, 1).init(keys(8)), Err(Error::InvalidConfig(_))));
+}
+
+#[test]
+fn predict_learns_only_from_trained_adapters() {
+    let cfg = LegoNetConfig::new().fixed(4, 2);
+    let train = dataset(120, 3, 8);
+    let test = dataset(60, 3, 8);
+    let mut m = model(&cfg, 3);
+    assert!(matches!(m.predict(&train[0].1), Err(Error::EmptyModel)));
+    for (id, x, l) in &train {
+        m.add(id, x, l).unwrap();
+    }
+    // Untrained additions are not used until train().
+    assert!(matches!(m.predict(&train[0].1), Err(Error::EmptyModel)));
+    m.train().unwrap();
+    let ok = test.iter().filter(|(_, x, l)| &m.predict(x).unwrap().label == l).count();
+    assert!(ok as f32 / test.len() as f32 > 0.9, "{ok}");
+    let p = m.predict(&test[0].1).unwrap();
+    assert!(p.scores.windows(2).all(|w| w[0].1 >= w[1].1));
+}
+
+#[test]
+fn remove_class_forgets_all_its_samples() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(60, 3, 12);
+    let mut m = trained(&cfg, &data, 3);
+    let r = m.remove_class("class1").unwrap();
+    assert_eq!(r.forgotten, 20);
+    assert!(m.classes().all(|c| c != "class1"));
+    assert!(m.ledger.iter().all(|(_, s)| s.label != "class1"));
+    for i in 0..8 {
+        assert!(m.adapter(i).is_none_or(|p| !p.labels.contains(&"class1".to_string())));
+    }
+    let survivors: Vec<_> = data.iter().filter(|d| d.2 != "class1").cloned().collect();
+    let mut scratch = model(&cfg, 3);
+    for (id, x, l) in &survivors {
+        scratch.add(id, x, l).unwrap();
+    }
+    scratch.train().unwrap();
+    for i in 0..8 {
+        assert_eq!(m.adapter(i), scratch.adapter(i));
+    }
+}
+
+#[test]
+fn add_many_is_all_or_nothing_and_train_some_matches_train() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(40, 3, 17);
+    let items: Vec<(&str, &[f32], &str)> =
+        data.iter().map(|(id, x, l)| (id.as_str(), x.as_slice(), l.as_str())).collect();
+    let mut m = cfg.init(keys(8)).unwrap();
+    // A duplicate inside the batch, or a bad encoding at the end: nothing is added.
+    let mut dup = items.clone();
+    dup.push(items[0]);
+    assert!(matches!(m.add_many(&dup), Err(Error::DuplicateId(_))));
+    let mut bad = items.clone();
+    bad.push(("late", &data[0].1[..3], "class0"));
+    assert!(matches!(m.add_many(&bad), Err(Error::InvalidEncoding(_))));
+    assert_eq!(m.len(), 0);
+    assert_eq!(m.classes().count(), 0);
+    m.add_many(&items).unwrap();
+    assert_eq!(m.classes().count(), 3, "labels are registered");
+    // Chunked training gives the same bits as one train().
+    let mut whole = m.clone();
+    whole.train().unwrap();
+    let mut chunks = 0;
+    while m.pending() > 0 {
+        m.train_some(3).unwrap();
+        chunks += 1;
+    }
+    assert!(chunks > 1);
+    assert_eq!(m.model_hash(), whole.model_hash());
+    let s = m.summary();
+    assert_eq!(s.examples.len(), 40);
+    assert_eq!(s.member_counts.iter().sum::<usize>(), 80);
+    let mem = m.memory();
+    assert_eq!(mem.encoding_bytes, 40 * DIM * 4);
+    assert_eq!(mem.snapshot_bytes, m.export().len());
+    // The forget report names the adapters it touched.
+    let touched = m.sample("s0003").unwrap().adapters.clone();
+    let mut sorted = touched.clone();
+    sorted.sort();
+    assert_eq!(m.forget(&["s0003"]).unwrap().adapters, sorted);
+}
+
+fn small_levels() -> LegoNetConfig {
+    let l = |from, adapters, activated| crate::capacity::Level { from, adapters, activated };
+    LegoNetConfig::new().with_schedule(Schedule(vec![l(0, 1, 1), l(20, 4, 2), l(40, 8, 3)]))
+}
+
+#[test]
+fn capacity_levels_are_a_function_of_the_sample_set_alone() {
+    let cfg = small_levels();
+    let data = dataset(50, 3, 40);
+    let extra: Vec<_> =
+        dataset(60, 3, 41)[50..].iter().map(|(id, x, l)| (format!("x{id}"), x.clone(), l.clone())).collect();
+    let a = trained(&cfg, &data, 3);
+    assert_eq!(a.structure(), (8, 3));
+    // Up through every level, down through two of them by forgets, and up again.
+    let mut b = model(&cfg, 3);
+    let add = |m: &mut LegoNet, rows: &[(String, Vec<f32>, String)]| {
+        for (id, x, l) in rows {
+            m.add(id, x, l).unwrap();
+        }
+    };
+    add(&mut b, &data[..15]);
+    assert!(!b.train().unwrap().restructured);
+    assert_eq!(b.structure(), (1, 1));
+    add(&mut b, &data[15..30]);
+    add(&mut b, &extra);
+    assert_eq!(b.pending(), 8, "the next structure's adapters are pending");
+    assert!(matches!(b.verify(), Err(Error::NotTrained(_))));
+    assert!(b.train().unwrap().restructured);
+    assert_eq!(b.structure(), (8, 3));
+    let ids: Vec<&str> = data[5..25].iter().map(|d| d.0.as_str()).collect();
+    let r = b.forget(&ids).unwrap();
+    assert!(r.restructured);
+    assert_eq!(b.structure(), (4, 2));
+    assert_eq!(r.adapters, vec![0, 1, 2, 3]);
+    assert_eq!(r.adapters_retrained, b.member_counts().iter().filter(|&&c| c > 0).count());
+    assert_eq!(r.samples_replayed, b.member_counts().iter().sum::<usize>());
+    let ex: Vec<&str> = extra.iter().map(|d| d.0.as_str()).collect();
+    assert!(b.forget(&ex).unwrap().restructured);
+    assert_eq!(b.structure(), (1, 1));
+    assert!(b.verify().unwrap().ok());
+    add(&mut b, &data[5..25]);
+    add(&mut b, &data[30..]);
+    assert!(b.train().unwrap().restructured);
+    assert_eq!(a.model_hash(), b.model_hash());
+    assert!(b.verify().unwrap().ok());
+    // One forget right at a boundary: 40 -> 39 samples leaves level (8, 3).
+    let mut c = trained(&cfg, &data[..40], 3);
+    assert_eq!(c.structure(), (8, 3));
+    let r = c.forget(&["s0003"]).unwrap();
+    assert!(r.restructured);
+    let survivors: Vec<_> = data[..40].iter().filter(|d| d.0 != "s0003").cloned().collect();
+    assert_eq!(c.model_hash(), trained(&cfg, &survivors, 3).model_hash());
+    // Snapshots carry the levels; a trained structure that disagrees with them is refused.
+    let back = LegoNet::import(&c.export(), "test-encoder", c.keys()).unwrap();
+    assert_eq!(back, c);
+    let mut wrong = c.clone();
+    wrong.activated = 1;
+    assert!(matches!(LegoNet::import(&wrong.export(), "test-encoder", c.keys()), Err(Error::CorruptSnapshot(_))));
+}
+
+#[test]
+fn the_default_starts_as_one_head_on_everything() {
+    let cfg = LegoNetConfig::new();
+    let data = dataset(60, 3, 42);
+    let m = trained(&cfg, &data, 3);
+    assert_eq!(m.structure(), (1, 1));
+    let mut retrain = crate::baselines::Sharded::retrain(HeadConfig::new(), DIM, 0).unwrap();
+    for (id, x, l) in &data {
+        retrain.add(id, x, l).unwrap();
+    }
+    retrain.train().unwrap();
+    for (_, x, _) in dataset(20, 3, 43) {
+        assert_eq!(m.predict(&x).unwrap().scores, retrain.predict(&x).unwrap().scores);
+    }
+    assert!(matches!(cfg.clone().with_activated(Some(2)).validate(100), Err(Error::InvalidConfig(_))));
+}
+
+#[test]
+fn add_registers_a_new_label_like_add_many() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(4, 2, 21);
+    let mut one = model(&cfg, 0);
+    let mut many = model(&cfg, 0);
+    for (id, x, l) in &data {
+        one.add(id, x, l).unwrap();
+    }
+    let items: Vec<(&str, &[f32], &str)> =
+        data.iter().map(|(i, x, l)| (i.as_str(), x.as_slice(), l.as_str())).collect();
+    many.add_many(&items).unwrap();
+    assert_eq!(one, many);
+    assert_eq!(one.export(), many.export());
+    let labels: BTreeSet<&str> = data.iter().map(|(_, _, l)| l.as_str()).collect();
+    assert_eq!(one.classes().map(String::as_str).collect::<BTreeSet<_>>(), labels);
+}
+
+#[test]
+fn forget_retrains_only_what_the_forgotten_samples_touched() {
+    let cfg = LegoNetConfig::new().fixed(16, 1);
+    let data = dataset(120, 3, 22);
+    let mut m = trained(&cfg, &data[..100], 3);
+    // Adds after train leave their adapters pending; a forget must not train them on the side.
+    for (id, x, l) in &data[100..] {
+        m.add(id, x, l).unwrap();
+    }
+    let pending_before: BTreeSet<usize> =
+        data[100..].iter().flat_map(|(id, _, _)| m.sample(id).unwrap().adapters.clone()).collect();
+    let victim = data
+        .iter()
+        .take(100)
+        .find(|(id, _, _)| !pending_before.contains(&m.sample(id).unwrap().adapters[0]))
+        .expect("a sample in an adapter with no pending adds");
+    let hit = m.sample(&victim.0).unwrap().adapters.clone();
+    let r = m.forget(&[&victim.0]).unwrap();
+    assert_eq!(r.adapters, hit, "the report names exactly the adapters the sample activated");
+    assert_eq!(r.adapters_retrained, hit.len().min(r.adapters_retrained));
+    assert_eq!(m.pending(), pending_before.len(), "adds made before the forget are still pending");
+    assert!(matches!(m.verify(), Err(Error::NotTrained(_))));
+    m.train().unwrap();
+    // Same model as adding the survivors and training once.
+    let survivors: Vec<_> = data.iter().filter(|(id, _, _)| id != &victim.0).cloned().collect();
+    let fresh = trained(&cfg, &survivors, 3);
+    assert_eq!(m.export(), fresh.export());
+    assert!(m.verify().unwrap().ok());
+}
+
+#[test]
+fn rollback_puts_back_an_abandoned_train_with_or_without_a_restructure() {
+    let data = dataset(360, 3, 23);
+    for (cfg, have, add) in [(LegoNetConfig::new().fixed(16, 2), 100, 40), (LegoNetConfig::new(), 280, 40)] {
+        let mut m = trained(&cfg, &data[..have], 3);
+        for (id, x, l) in &data[have..have + add] {
+            m.add(id, x, l).unwrap();
+        }
+        let before = m.clone();
+        let bytes = m.export();
+        let c = m.checkpoint();
+        let r = m.train_some(2).unwrap();
+        assert!(r.adapters_trained > 0);
+        assert_ne!(m.export(), bytes);
+        m.rollback(c).unwrap();
+        assert_eq!(m, before);
+        assert_eq!(m.export(), bytes);
+        // and training afterwards gives the model trained in one go
+        m.train().unwrap();
+        assert_eq!(m.export(), trained(&cfg, &data[..have + add], 3).export());
+    }
+}

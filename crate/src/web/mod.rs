@@ -1,0 +1,85 @@
+//! The wasm-bindgen facade (wasm32 only): JS types in and out, async device initialisation, and
+//! every [`Error`] turned into a JS `Error` whose `code` is [`Error::code`]. No algorithm here.
+//!
+//! [`WasmEngine`] is what the npm package's Workers run (the encoder and one model);
+//! [`WasmEncoder`] is the encoder alone with its ImageNet logits and raw-tensor input, which the
+//! oracle test and the encoder benchmarks drive (it adds only its glue to the wasm: the network
+//! code is the engine's).
+
+mod encoder;
+mod engine;
+
+pub use encoder::WasmEncoder;
+pub use engine::WasmEngine;
+
+use std::rc::Rc;
+
+use js_sys::{Array, Float32Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::{BackendKind, Encoder, EncoderOutput, Error, WeightFile, imagenet};
+
+unsafe extern "C" {
+    /// Runs the static constructors (burn/cubecl `inventory` registrations); made by wasm-ld.
+    fn __wasm_call_ctors();
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    // wasm-ld wraps *every* export in a call to the static constructors unless the module calls
+    // them itself; that made each call from JS re-run them (0.4–0.6 ms measured, see
+    // docs/peers.md). Calling them once here, at instantiation, turns the wrapping off.
+    unsafe { __wasm_call_ctors() };
+    console_error_panic_hook::set_once();
+}
+
+/// A JS `Error` with `name = "LegoNetError"` and a stable `code`.
+pub(crate) fn js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("LegoNetError");
+    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+pub(crate) fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &key.into(), &value.into());
+}
+
+pub(crate) fn output_to_js(out: &EncoderOutput) -> JsValue {
+    let obj = Object::new();
+    set(&obj, "batch", out.batch as u32);
+    set(&obj, "encodings", Float32Array::from(out.encodings.as_slice()));
+    set(&obj, "logits", Float32Array::from(out.logits.as_slice()));
+    let top5 = Array::new();
+    for i in 0..out.batch {
+        let ranked = serde_wasm_bindgen::to_value(&imagenet::top_k(out.logits(i), 5)).unwrap_or(JsValue::NULL);
+        top5.push(&ranked);
+    }
+    set(&obj, "top5", top5);
+    obj.into()
+}
+
+/// Parses the weights and loads the encoder on `backend` (initialising wgpu if asked):
+/// (weights, encoder, backend, what runs it). Shared by both JS classes.
+pub(crate) async fn load_encoder(
+    weights: Vec<u8>,
+    backend: &str,
+) -> Result<(WeightFile, Rc<Encoder>, BackendKind, String), JsValue> {
+    let backend: BackendKind = backend.parse().map_err(js_error)?;
+    let weights = WeightFile::parse(weights).map_err(js_error)?;
+    let (device, description) = backend.init_async().await.map_err(js_error)?;
+    let encoder = Encoder::for_backend(&weights, backend, &device).map_err(js_error)?;
+    Ok((weights, Rc::new(encoder), backend, description))
+}
+
+pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(Error::Internal(format!("cannot convert result: {e}"))))
+}
+
+pub(crate) fn random_id() -> String {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).expect("crypto.getRandomValues");
+    hex::encode(b)
+}
