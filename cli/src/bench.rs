@@ -8,15 +8,15 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use legonet::encoder::default_weights_path;
 use legonet::preprocess::rgb_to_input;
 use legonet::shuffle::shuffle;
 use legonet::{
-    ENCODING_DIM, Encoder, Error, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Sharded, Unlearner, WeightFile,
+    ENCODING_DIM, Encoder, HeadConfig, HeadKind, KeySet, Knn, LegoNetConfig, Ncm, Sharded, Unlearner, WeightFile,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::encode::read_weights;
 use crate::error::{CliError, Result};
 use crate::stats::quantile;
 
@@ -167,17 +167,6 @@ fn photo_folder(dir: &Path) -> Result<Source> {
         return Err(io(dir, "need at least two class sub-folders of photos"));
     }
     Ok((classes, out))
-}
-
-fn load_weights(args: &BenchArgs) -> Result<WeightFile> {
-    let path = args.weights.clone().unwrap_or_else(default_weights_path);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::InvalidWeights(format!(
-            "cannot read {} ({e}); run the README's set-up or pass --weights",
-            path.display()
-        ))
-    })?;
-    Ok(WeightFile::parse(bytes)?)
 }
 
 /// Encodes through the frozen encoder, or reads the cache written by an earlier run.
@@ -406,7 +395,7 @@ fn row(set: &str, shots: Option<String>, method: &Method, head: &str, n_train: u
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let datasets = args.datasets.clone().unwrap_or_else(|| cache_dir().join("datasets"));
-    let weights = load_weights(&args)?;
+    let weights = read_weights(args.weights.as_deref())?;
     let encoder_id = weights.encoder_id().to_string();
     let (set, data) = match (&args.set, &args.images) {
         (Some(s), None) if s == "fashion-mnist-5k" => (s.clone(), encoded(s, || fashion(&datasets.join(s)), &weights)?),

@@ -138,6 +138,11 @@ impl LegoNet {
             }
         }
         for (i, p) in adapters.iter().enumerate() {
+            if let Some(p) = p
+                && !p.weight.iter().chain(&p.bias).all(|v| v.is_finite())
+            {
+                return Err(format!("adapter {i}: non-finite parameter"));
+            }
             if pending.contains(&i) {
                 continue; // stale by design until the next train()
             }
@@ -151,9 +156,6 @@ impl LegoNet {
                     let expected: Vec<&str> = member_labels.into_iter().collect();
                     if labels != expected || p.dim != dim || p.weight.len() != dim * c || p.bias.len() != c {
                         return Err(format!("adapter {i}: labels or shapes disagree with members"));
-                    }
-                    if !p.weight.iter().chain(&p.bias).all(|v| v.is_finite()) {
-                        return Err(format!("adapter {i}: non-finite parameter"));
                     }
                 }
                 None => return Err(format!("adapter {i}: members but no parameters")),

@@ -350,11 +350,12 @@ fn forget_retrains_only_what_the_forgotten_samples_touched() {
     let data = dataset(120, 3, 22);
     let mut m = trained(&cfg, &data[..100], 3);
     // Adds after train leave their adapters pending; a forget must not train them on the side.
-    for (id, x, l) in &data[100..] {
+    let late: Vec<_> = data[100..].iter().filter(|(_, _, l)| l == "class0").take(2).cloned().collect();
+    for (id, x, l) in &late {
         m.add(id, x, l).unwrap();
     }
     let pending_before: BTreeSet<usize> =
-        data[100..].iter().flat_map(|(id, _, _)| m.sample(id).unwrap().adapters.clone()).collect();
+        late.iter().flat_map(|(id, _, _)| m.sample(id).unwrap().adapters.clone()).collect();
     let victim = data
         .iter()
         .take(100)
@@ -368,7 +369,7 @@ fn forget_retrains_only_what_the_forgotten_samples_touched() {
     assert!(matches!(m.verify(), Err(Error::NotTrained(_))));
     m.train().unwrap();
     // Same model as adding the survivors and training once.
-    let survivors: Vec<_> = data.iter().filter(|(id, _, _)| id != &victim.0).cloned().collect();
+    let survivors: Vec<_> = data[..100].iter().chain(&late).filter(|(id, _, _)| id != &victim.0).cloned().collect();
     let fresh = trained(&cfg, &survivors, 3);
     assert_eq!(m.export(), fresh.export());
     assert!(m.verify().unwrap().ok());

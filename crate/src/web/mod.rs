@@ -16,7 +16,6 @@ use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::{BackendKind, Encoder, EncoderOutput, Error, WeightFile, imagenet};
 
