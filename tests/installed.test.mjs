@@ -25,7 +25,7 @@ import { CHROMIUM_FLAGS, DATASETS, datasetPhotos } from './browser.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = path.join(ROOT, 'tests/installed-app');
-/** The Vite the apps install (the version tests/vite-app's lockfile had; 8 keeps Worker URLs). */
+/** The Vite the apps install, pinned (the one the former tests/vite-app locked; Vite 8 keeps Worker URLs in dev). */
 const VITE = 'vite@8.3.8';
 const CLASSES = ['animals', 'monuments', 'tools'];
 const PHOTOS = datasetPhotos(CLASSES, { train: 6, heldOut: 2 });
