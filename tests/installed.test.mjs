@@ -8,7 +8,7 @@
 //      weights must come from the build's hashed assets;
 //   2. the same Vite app under the dev server (`vite`);
 //   3. a plain HTML page with an import map, its folder (node_modules included) served by a plain
-//      static server.
+//      static server — in Chromium, then in Firefox ESR (puppeteer-core, as tests/browser.mjs).
 // No request may fail or leave the origin; every request is logged. npm fetches only vite (and
 // its dependencies) from the registry, from its cache when it has them.
 import { test, before, after } from 'node:test';
@@ -21,7 +21,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sirv from 'sirv';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, DATASETS, datasetPhotos } from './browser.mjs';
+import puppeteer from 'puppeteer-core';
+import { CHROMIUM_FLAGS, DATASETS, FIREFOX, datasetPhotos } from './browser.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = path.join(ROOT, 'tests/installed-app');
@@ -94,9 +95,11 @@ function serveDir(dir) {
   })));
 }
 
-/** Opens `url` (the app), waits for the quickstart, checks its result and its requests. */
-async function runApp(url, label) {
-  const page = await context.newPage();
+/** Opens `url` (the app) in a new page of `browser` (Chromium's context by default, or
+ *  Firefox's puppeteer Browser: the calls below are common to both), waits for the quickstart,
+ *  checks its result and its requests. */
+async function runApp(url, label, browser = context) {
+  const page = await browser.newPage();
   const requests = [];
   const failed = [];
   page.on('request', (r) => requests.push(r.url()));
@@ -107,7 +110,10 @@ async function runApp(url, label) {
   try {
     const t = performance.now();
     await page.goto(url);
-    await page.waitForFunction(() => document.body?.dataset.done === 'yes', null, { timeout: 240_000 });
+    for (const until = Date.now() + 240_000; !(await page.evaluate(() => document.body?.dataset.done === 'yes'));) {
+      assert.ok(Date.now() < until, 'the quickstart finished within 4 minutes');
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const ms = performance.now() - t;
     const origin = new URL(url).origin;
     console.log(`[${label}] ${requests.length} requests: ${[...new Set(requests.map((u) => u.replace(origin, '')))].join(' ')}`);
@@ -215,11 +221,30 @@ test('installed: the quickstart in a plain page with an import map, on a static 
   const server = await serveDir(app);
   try {
     await runApp(`${server.url}/`, 'import map');
-    const served = (p) => server.log.some((e) => e.url === p && e.status === 200);
-    assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
-    assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0.safetensors'), 'the weights came from the installed weights package');
-    assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
+    checkImportMapLog(server.log);
   } finally {
+    await server.close();
+  }
+});
+
+/** The import-map page got the engine's files from the installed packages, and nothing failed. */
+function checkImportMapLog(log) {
+  const served = (p) => log.some((e) => e.url === p && e.status === 200);
+  assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
+  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0.safetensors'), 'the weights came from the installed weights package');
+  assert.deepEqual(log.filter((e) => e.status >= 400), [], 'the server answered every request');
+}
+
+test('installed: the same import-map page in Firefox ESR', { timeout: 600_000 }, async () => {
+  const app = path.join(tmp, 'importmap'); // the app of the previous test
+  assert.ok(fs.existsSync(path.join(app, 'node_modules/legonet')), 'the import-map app was installed by the previous test');
+  const server = await serveDir(app);
+  const firefox = await puppeteer.launch({ browser: 'firefox', protocol: 'webDriverBiDi', executablePath: FIREFOX, headless: true });
+  try {
+    await runApp(`${server.url}/`, 'import map, firefox', firefox);
+    checkImportMapLog(server.log);
+  } finally {
+    await firefox.close();
     await server.close();
   }
 });
