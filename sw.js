@@ -1,4 +1,5 @@
-// Service worker of the legonet demo (at the site root so that it controls index.html).
+// Service worker of the legonet demo (next to index.html so that it controls it, at the site's
+// root or under a sub-path: every URL here is relative to its scope).
 //
 // 1. Offline: on install it caches the page, the package (pkg/src, pkg/wasm), the weights and the
 //    sample photos; later visits work with no network. Page code (small) is served network-first,
@@ -53,7 +54,8 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-const isData = (u) => u.pathname.endsWith('.safetensors') || u.pathname.includes('/www/samples/');
+// Scope-relative: the demo may live under a sub-path (`./dev dist` on GitHub Pages: /legonet/).
+const isData = (u) => u.pathname.endsWith('.safetensors') || u.href.startsWith(url('www/samples/'));
 
 async function cacheFirst(request) {
   const cache = await caches.open(VERSION);

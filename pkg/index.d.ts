@@ -57,6 +57,9 @@ export interface TrainReport {
   /** The example count crossed a capacity level: keys re-dealt, every adapter retrained. */
   restructured: boolean;
   ms: number;
+  /** The clock's step in ms (browsers coarsen `performance.now()`: 0.1 ms in Chromium, 1 ms in
+   *  Firefox without cross-origin isolation): `ms` is a multiple of it, and 0 means "under it". */
+  msResolution: number;
 }
 export interface ForgetReport {
   forgotten: number;
@@ -68,10 +71,17 @@ export interface ForgetReport {
   /** The forget crossed a capacity level: every adapter was retrained (and is counted). */
   restructured: boolean;
   ms: number;
+  /** The clock's step in ms (browsers coarsen `performance.now()`: 0.1 ms in Chromium, 1 ms in
+   *  Firefox without cross-origin isolation): `ms` is a multiple of it, and 0 means "under it". */
+  msResolution: number;
 }
 /** The model's current structure: n adapters, k activated per example. */
 export interface Structure { adapters: number; activated: number }
-export interface VerifyReport { ok: boolean; adaptersChecked: number; mismatches: number[]; ms: number }
+export interface VerifyReport {
+  ok: boolean; adaptersChecked: number; mismatches: number[]; ms: number;
+  /** As in `ForgetReport`. */
+  msResolution: number;
+}
 /** A label and the ensemble's score for it in [0, 1] (the voting adapters' scores averaged: ridge
  *  estimates of the label's probability, clamped), highest first. */
 export interface ClassScore { label: string; score: number }
@@ -82,6 +92,8 @@ export interface CompareRow {
   accuracy: number | null;
   trainMs: number; forgetMs: number;
   adaptersRetrained: number; samplesReplayed: number; paramsRetrained: number;
+  /** The step of the clock that timed `trainMs` and `forgetMs` (as in `ForgetReport`). */
+  msResolution: number;
 }
 export interface MemoryReport {
   wasmBytes: number; samples: number; encodingBytes: number; adapterParams: number; keyBytes: number; snapshotBytes: number;

@@ -1,8 +1,13 @@
-// Shared set-up of the browser tests: the static server and a fresh headless Debian Chromium.
+// Shared set-up of the browser tests: the static server and a fresh headless Debian Chromium
+// (playwright-core) or Debian Firefox ESR (puppeteer-core over WebDriver BiDi: playwright-core
+// only drives its own patched Firefox). Both give a `page` with the calls the tests use (goto,
+// evaluate, waitForFunction, 'request' / 'console' / 'pageerror' events), so scenarios
+// (tests/scenarios.mjs) run unchanged in either.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 import { serve } from '../tools/serve.mjs';
 
 export const SHARED = process.env.LEGONET_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
@@ -38,28 +43,51 @@ export const CHROMIUM_FLAGS = [
 /** Chromium's fake camera (a test pattern) and an automatic yes to the permission prompt. */
 export const FAKE_CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
-/** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser;
- *  `camera: true` gives it the fake camera (the other tests keep the default flags). */
-export async function openBrowser({ camera = false } = {}) {
-  const server = await serve(0, '127.0.0.1', {
-    '/fixtures': path.join(SHARED, 'encoder-reference/fixtures'),
-    '/datasets': DATASETS,
-  });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-chromium-'));
+export const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
+
+/** Launches the browser on `profile`; resolves to { page, context, closeBrowser }. */
+async function launch(browser, profile, camera) {
+  if (browser === 'firefox') {
+    if (!fs.existsSync(FIREFOX)) throw new Error(`${FIREFOX} missing: run ./dev test (set-up installs Debian firefox-esr)`);
+    const ff = await puppeteer.launch({
+      browser: 'firefox', protocol: 'webDriverBiDi', executablePath: FIREFOX, headless: true, userDataDir: profile,
+      // No update, telemetry or safe-browsing traffic of the browser's own (puppeteer sets most).
+      extraPrefsFirefox: { 'network.captive-portal-service.enabled': false, 'network.connectivity-service.enabled': false },
+    });
+    const page = (await ff.pages())[0] ?? (await ff.newPage());
+    return { page, context: ff, closeBrowser: () => ff.close() };
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: false, // --headless is passed explicitly, with the flags that work on this machine
     args: camera ? [...CHROMIUM_FLAGS, ...FAKE_CAMERA_FLAGS] : CHROMIUM_FLAGS,
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  return { page, context, closeBrowser: () => context.close() };
+}
+
+/** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser
+ *  (`browser`: 'chromium' or 'firefox'); `camera: true` gives Chromium the fake camera (the
+ *  other tests keep the default flags). `requests`: what the page reported; `served`: what the
+ *  server answered (every request of the page and its Workers). */
+export async function openBrowser({ camera = false, browser = 'chromium' } = {}) {
+  const served = [];
+  const server = await serve(0, '127.0.0.1', {
+    '/fixtures': path.join(SHARED, 'encoder-reference/fixtures'),
+    '/datasets': DATASETS,
+  }, { log: served });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `legonet-${browser}-`));
+  const { page, context, closeBrowser } = await launch(browser, profile, camera);
+  const ua = await page.evaluate(() => navigator.userAgent);
+  const version = ua.match(/(Firefox|Chrome)\/[\d.]+/)?.[0] ?? ua; // e.g. 'Firefox/153.0', 'Chrome/156.0.0.0'
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
   page.on('pageerror', (e) => console.error('[page error]', e));
   return {
-    page, context, server, requests, profile,
+    page, context, server, requests, served, profile, browser, version,
     async close() {
-      await context.close();
+      await closeBrowser();
       await server.close();
       fs.rmSync(profile, { recursive: true, force: true });
     },

@@ -7,13 +7,18 @@
 // must read 0 after load, and Chromium itself must see no request after the app is ready; at the
 // end, a request from the page and one from a Worker must both show up on that counter.
 // Screenshots of every step (1280×800 and 390×844, full page) go to tests/out/demo/.
+// The site under test is what `./dev dist` publishes (tools/dist.mjs, built into a temporary
+// folder), served by a plain static server under a sub-path, /legonet/, as on GitHub Pages:
+// anything outside it is a 404, so a root-absolute URL anywhere in the demo fails here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { serve } from '../tools/serve.mjs';
+import sirv from 'sirv';
+import { buildDist } from '../tools/dist.mjs';
 import { CHROMIUM_FLAGS } from './browser.mjs';
 import { readFiles, windowsOf, filesHolding } from './scan.mjs';
 
@@ -26,13 +31,36 @@ const TRAIN = SAMPLES.filter((p) => !p.heldOut);
 const HELD_OUT = SAMPLES.filter((p) => p.heldOut);
 const missing = ['pkg/wasm/legonet_bg.wasm', 'weights/efficientnet-lite0.safetensors'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
 
+const BASE = '/legonet/';
 let b;
+
+/** `dir` under BASE and nothing else (BASE without its slash redirects, as static hosts do);
+ *  `log` gets every request the server answered. */
+function serveUnder(dir, log) {
+  const files = sirv(dir, { dev: true });
+  const srv = http.createServer((req, res) => {
+    const url = req.url;
+    res.on('finish', () => log.push({ url, status: res.statusCode }));
+    const notFound = () => { res.statusCode = 404; res.end('not found'); };
+    if (url === BASE.slice(0, -1)) { res.writeHead(301, { location: BASE }); return res.end(); }
+    if (!url.startsWith(BASE)) return notFound();
+    req.url = url.slice(BASE.length - 1);
+    files(req, res, notFound);
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)),
+  })));
+}
 
 before(async () => {
   if (missing.length) return;
   fs.rmSync(OUT, { recursive: true, force: true });
   fs.mkdirSync(OUT, { recursive: true });
-  const server = await serve(0, '127.0.0.1');
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-dist-'));
+  const manifest = buildDist(dist);
+  console.log(`[demo] dist: ${manifest.length} files, ${manifest.reduce((s, m) => s + m.bytes, 0)} bytes, served under ${BASE}`);
+  const served = [];
+  const server = await serveUnder(dist, served);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-demo-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -48,8 +76,11 @@ before(async () => {
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
   page.on('pageerror', (e) => console.error('[page error]', e));
   b = {
-    page, context, server, requests, profile,
-    async close() { await context.close(); await server.close(); fs.rmSync(profile, { recursive: true, force: true }); },
+    page, context, server, requests, served, profile,
+    async close() {
+      await context.close(); await server.close();
+      fs.rmSync(profile, { recursive: true, force: true }); fs.rmSync(dist, { recursive: true, force: true });
+    },
   };
 });
 
@@ -75,7 +106,7 @@ const whenIdle = () => b.page.waitForFunction(() => document.body.dataset.state 
 
 async function openDemo() {
   const t = Date.now();
-  await b.page.goto(`${b.server.url}/`);
+  await b.page.goto(`${b.server.url}${BASE}`);
   await whenIdle();
   return { ms: Date.now() - t, readyAt: Date.now() };
 }
@@ -311,6 +342,10 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await page.click('#req-details summary');
   await shot('counter-live');
   assert.deepEqual(overflow, [], 'at phone width nothing is wider than the screen');
+  // Everything the page, its Workers and the service worker asked for is in dist/ under BASE.
+  console.log(`[demo] the server answered ${b.served.length} requests, ${new Set(b.served.map((r) => r.url)).size} distinct URLs`);
+  assert.deepEqual(b.served.filter((r) => r.status >= 400), [], 'every request under the sub-path found its file in dist/');
+  assert.ok(b.served.every((r) => r.url.startsWith(BASE)), 'no request outside the sub-path');
 
   // After "Erase everything" and closing the browser, no thumbnail is in any file of the profile.
   await b.context.close();

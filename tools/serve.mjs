@@ -9,12 +9,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Starts the server; resolves to { url, close() }. Port 0 picks a free port. `mounts` maps URL
- * prefixes to extra folders (the tests mount the shared fixtures this way).
+ * prefixes to extra folders (the tests mount the shared fixtures this way); `log` collects requests.
  */
-export function serve(port = 8080, host = '127.0.0.1', mounts = {}) {
+export function serve(port = 8080, host = '127.0.0.1', mounts = {}, { log } = {}) {
   const files = sirv(root, { dev: true, dotfiles: false });
   const extra = Object.entries(mounts).map(([prefix, dir]) => [prefix, sirv(dir, { dev: true })]);
   const server = http.createServer((req, res) => {
+    // `log` (an array) gets every request as the server saw it: workers' ones included, whatever
+    // the browser's automation protocol reports.
+    if (log) { const url = req.url; res.on('finish', () => log.push({ url, status: res.statusCode, at: Date.now() })); }
     const notFound = () => { res.statusCode = 404; res.end('not found'); };
     for (const [prefix, handler] of extra) {
       if (req.url.startsWith(prefix + '/')) {

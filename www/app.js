@@ -486,7 +486,7 @@ function train() {
       });
       ui.everTrained = true;
       $('train-result').replaceChildren(h('span.ok', { text: '✓ Trained ' }),
-        `${r.adaptersTrained} adapter${r.adaptersTrained === 1 ? '' : 's'} on ${fmtInt(r.samplesReplayed)} photo-passes · ${fmtInt(r.paramsTrained)} parameters · ${fmtMs(r.ms)}`);
+        `${r.adaptersTrained} adapter${r.adaptersTrained === 1 ? '' : 's'} on ${fmtInt(r.samplesReplayed)} photo-passes · ${fmtInt(r.paramsTrained)} parameters · ${fmtMs(r.ms, r.msResolution)}`);
       $('train-result').dataset.done = 'yes';
       await persist();
     } catch (e) {
@@ -764,7 +764,7 @@ async function afterForget(r, ids, { title, shown, before }) {
       h('div', {}, h('dt', { text: 'Parameters retrained' }), h('dd', {
         text: adapterParams ? `${fmtInt(r.paramsRetrained)} of ${fmtInt(adapterParams)}` : fmtInt(r.paramsRetrained),
       })),
-      h('div', {}, h('dt', { text: 'Time' }), h('dd', { text: fmtMs(r.ms) }))),
+      h('div', {}, h('dt', { text: 'Time' }), h('dd', { text: fmtMs(r.ms, r.msResolution) }))),
     h('p.small.muted', {
       text: `Retraining from scratch would replay all ${fmtInt(left)} remaining photos and every parameter. The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`,
     }));
@@ -789,7 +789,7 @@ function verify() {
     el.dataset.ok = String(v.ok);
     if (v.ok) {
       el.replaceChildren(h('span.ok', { text: '✓ Bitwise identical. ' }),
-        `All ${v.adaptersChecked} adapters, retrained from their seeds on the photos that remain, equal the model bit for bit (${v.mismatches.length} mismatches, ${fmtMs(v.ms)}).`);
+        `All ${v.adaptersChecked} adapters, retrained from their seeds on the photos that remain, equal the model bit for bit (${v.mismatches.length} mismatches, ${fmtMs(v.ms, v.msResolution)}).`);
     } else {
       el.replaceChildren(h('span.bad', { text: '✗ Mismatch. ' }), `Adapters ${v.mismatches.join(', ')} differ from their replay (${v.adaptersChecked} checked).`);
     }
@@ -817,12 +817,13 @@ function compare() {
     const nTest = rows[0]?.nTest ?? 0;
     const nTrain = rows[0]?.nTrain ?? 0;
     const acc = (v) => `${(v * 100).toFixed(0)}%${nTest ? ` (${Math.round(v * nTest)}/${nTest})` : ''}`;
+    const ms = (v) => fmtMs(v, rows[0]?.msResolution);
     $('charts').replaceChildren(
-      barChart('Time to erase', '', mk('forgetMs'), { fmt: fmtMs, log: true }),
+      barChart('Time to erase', '', mk('forgetMs'), { fmt: ms, log: true }),
       barChart('Photos replayed', 'to erase', mk('samplesReplayed'), { fmt: fmtInt }),
       barChart('Parameters retrained', 'to erase', mk('paramsRetrained'), { fmt: fmtInt }),
       barChart('Accuracy', 'on the held-out photos', mk('accuracy'), { fmt: acc, max: 1, better: 'higher' }),
-      barChart('Time to train', 'before any erase', mk('trainMs'), { fmt: fmtMs, log: true }),
+      barChart('Time to train', 'before any erase', mk('trainMs'), { fmt: ms, log: true }),
     );
     $('charts').dataset.methods = rows.map((r) => r.method).join(',');
     $('compare-what').replaceChildren(`Each method trained on ${nTrain} of your ${ui.net.examples().length} photo descriptions, was tested on the ${nTest} others, then erased one “${victim.label}” photo. `

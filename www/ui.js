@@ -28,8 +28,14 @@ export function toast(message, kind = 'info', ms = 7000) {
   return el;
 }
 
-// Without cross-origin isolation, browsers round timers to 0.1 ms: 0 means "under 0.1 ms".
-export const fmtMs = (ms) => (ms === 0 ? '< 0.1 ms' : null) ?? (ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en')) + ' ms';
+/** Browsers coarsen timers (without cross-origin isolation Chromium to 0.1 ms, Firefox to 1 ms):
+ *  given the clock's `step` (a report's `msResolution`), a time under it reads "< step" and none
+ *  is printed finer than the step, so a 0 ms forget in Firefox does not pass for an exact 0. */
+export function fmtMs(ms, step = 0) {
+  if (step > 0 && ms < step) return `< ${+step.toPrecision(2)} ms`;
+  const places = Math.min(ms < 10 ? 2 : ms < 100 ? 1 : 0, step > 0 ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 2);
+  return `${places ? ms.toFixed(places) : Math.round(ms).toLocaleString('en')} ms`;
+}
 export const fmtInt = (n) => Math.round(n).toLocaleString('en');
 export function fmtBytes(b) {
   if (b == null) return '–';

@@ -17,6 +17,23 @@ let boundName = null; // the saved model (storage.js) kept in sync by forget/rem
 
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
 
+/** The smallest step of this scope's `performance.now()`, in ms: browsers coarsen it (without
+ *  cross-origin isolation Chromium to 0.1 ms, Firefox to 1 ms), so a report's `ms` of 0 means
+ *  "under this", not "instant". Measured once per engine: the least of a few observed steps. */
+function clockResolution() {
+  let least = Infinity;
+  let last = performance.now();
+  const until = last + 50; // a clock coarser than 50 ms is reported as 50
+  for (let steps = 0; steps < 4;) {
+    const now = performance.now();
+    if (now !== last) { least = Math.min(least, now - last); last = now; steps += 1; }
+    if (now >= until) break;
+  }
+  // Rounded to whole microseconds: the clamped steps are exact multiples, the subtraction is not.
+  return Math.min(Math.round(least * 1000) / 1000, 50);
+}
+let msResolution = null;
+
 async function encode(image) {
   const img = await toPixels(image);
   return engine.encodeRgba(img.data, img.width, img.height);
@@ -74,7 +91,7 @@ async function createEngine(weights, requested, config) {
 function forgetReport(r) {
   return {
     forgotten: r.forgotten, retrainedAdapters: r.adapters, samplesReplayed: r.samplesReplayed,
-    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs,
+    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs, msResolution,
   };
 }
 
@@ -121,6 +138,7 @@ async function persistIfBound() {
 const handlers = {
   async init({ encoderUrl, wasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
     await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+    msResolution = clockResolution(); // the Rust reports' clock (web-time) is this performance.now()
     const { bytes, fromCache } = await storage.fetchWeights(encoderUrl);
     const created = await createEngine(bytes, backend, config);
     engine = created.engine;
@@ -155,7 +173,7 @@ const handlers = {
     const total = engine.pendingAdapters();
     engine.trainBegin(); // an aborted train puts this exact state back
     let aborted = false;
-    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0 };
+    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0, msResolution };
     const t0 = performance.now();
     try {
       for (;;) {
@@ -209,13 +227,13 @@ const handlers = {
   },
 
   async compare({ forget }) {
-    return need().compare(forget ?? []);
+    return need().compare(forget ?? []).map((row) => ({ ...row, msResolution }));
   },
 
   async verify() {
     const t = performance.now();
     const r = need().verify();
-    return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t };
+    return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
   },
 
   async export() {

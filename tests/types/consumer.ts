@@ -82,39 +82,39 @@ function useProgress(p: Progress): void {
 }
 
 function useTrain(r: TrainReport): void {
-  const { adaptersTrained, samplesReplayed, paramsTrained, restructured, ms, ...rest } = r;
+  const { adaptersTrained, samplesReplayed, paramsTrained, restructured, ms, msResolution, ...rest } = r;
   only(rest);
-  const counts: number[] = [adaptersTrained, samplesReplayed, paramsTrained, ms];
+  const counts: number[] = [adaptersTrained, samplesReplayed, paramsTrained, ms, msResolution];
   const rebuilt: boolean = restructured;
 }
 
 function useForget(r: ForgetReport): void {
-  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, restructured, ms, ...rest } = r;
+  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, restructured, ms, msResolution, ...rest } = r;
   only(rest);
   const touched: number[] = retrainedAdapters;
   const rebuilt: boolean = restructured;
-  const counts: number[] = [forgotten, samplesReplayed, paramsRetrained, ms];
+  const counts: number[] = [forgotten, samplesReplayed, paramsRetrained, ms, msResolution];
   // @ts-expect-error one name per concept: samplesReplayed, as in TrainReport and CompareRow
   const old: number = r.replayedSamples;
 }
 
 function useVerify(r: VerifyReport): void {
-  const { ok, adaptersChecked, mismatches, ms, ...rest } = r;
+  const { ok, adaptersChecked, mismatches, ms, msResolution, ...rest } = r;
   only(rest);
   const bitwise: boolean = ok;
   const differing: number[] = mismatches;
-  const counts: number[] = [adaptersChecked, ms];
+  const counts: number[] = [adaptersChecked, ms, msResolution];
 }
 
 function useCompareRow(row: CompareRow): void {
   const {
-    method, nTrain, nTest, accuracy, trainMs, forgetMs, adaptersRetrained, samplesReplayed, paramsRetrained, ...rest
+    method, nTrain, nTest, accuracy, trainMs, forgetMs, adaptersRetrained, samplesReplayed, paramsRetrained, msResolution, ...rest
   } = row;
   only(rest);
   const names: Record<CompareRow['method'], string> = { legonet: 'LegoNet', retrain: 'Retrain', fixsisa: 'FixSISA', knn: 'KNN' };
   const name: string = names[method];
   const heldOut: number | null = accuracy;
-  const counts: number[] = [nTrain, nTest, trainMs, forgetMs, adaptersRetrained, samplesReplayed, paramsRetrained];
+  const counts: number[] = [nTrain, nTest, trainMs, forgetMs, adaptersRetrained, samplesReplayed, paramsRetrained, msResolution];
 }
 
 function useMemory(m: MemoryReport): void {

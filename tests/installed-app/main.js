@@ -1,10 +1,9 @@
-// pkg/README.md's quickstart in a Vite app, with the demo's real sample photos. The test
-// (tests/vite.test.mjs) serves the production build with /weights and /samples next to it and
-// reads window.legonetResult (or window.legonetError) once document.body.dataset.done is set.
+// pkg/README.md's quickstart as an app that installed the packages from their tarballs does it:
+// no encoderUrl (the weights come from @legonet/efficientnet-lite0). Real photos of 3 classes
+// (photos/photos.json, copied in by tests/installed.test.mjs): create on the CPU, add, train,
+// predict the held-out photos, forget one, verify. The test reads window.legonetResult (or
+// window.legonetError) once document.body.dataset.done is set.
 import { LegoNet } from 'legonet';
-
-const CLASSES = ['Fish', 'Monuments', 'Tools'];
-const TRAIN_PER_CLASS = 4;
 
 const logEl = document.getElementById('log');
 const log = (line) => { logEl.textContent += `${line}\n`; };
@@ -23,27 +22,28 @@ async function loadImg(url) {
 }
 
 async function run() {
-  const { photos } = await (await fetch('/samples/samples.json')).json();
-  const train = CLASSES.flatMap((c) => photos.filter((p) => p.label === c && !p.heldOut).slice(0, TRAIN_PER_CLASS));
-  const heldOut = CLASSES.map((c) => photos.find((p) => p.label === c && p.heldOut));
+  // Relative URLs: the app works wherever it is served from.
+  const photos = await (await fetch('photos/photos.json')).json();
+  const train = photos.filter((p) => !p.heldOut);
+  const heldOut = photos.filter((p) => p.heldOut);
 
-  const net = await LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu', adapters: 4, activated: 2 });
-  log(`backend: ${net.backend.kind}`);
+  const net = await LegoNet.create({ backend: 'cpu' });
+  log(`backend: ${net.backend.kind}; encoder ${net.encoderId}`);
 
   // One example alone (a Blob), the rest in one call.
   const [first, ...rest] = train;
-  const firstId = await net.addExample(await fetchBlob(`/samples/${first.file}`), first.label);
-  const restIds = await net.addExamples(await Promise.all(rest.map(async (p) => ({ image: await fetchBlob(`/samples/${p.file}`), label: p.label }))));
+  const firstId = await net.addExample(await fetchBlob(`photos/${first.file}`), first.label);
+  const restIds = await net.addExamples(await Promise.all(rest.map(async (p) => ({ image: await fetchBlob(`photos/${p.file}`), label: p.label }))));
   log(`added ${1 + restIds.length} examples; labels ${JSON.stringify(net.labels())}`);
 
   const progress = [];
   const trained = await net.train({ onProgress: (p) => progress.push(p) });
   log(`trained: ${JSON.stringify(trained)}`);
 
-  // Held-out photos: as an <img> element, as the README allows.
+  // Held-out photos as <img> elements, as the README allows.
   const predictions = [];
   for (const p of heldOut) {
-    const got = await net.predict(await loadImg(`/samples/${p.file}`));
+    const got = await net.predict(await loadImg(`photos/${p.file}`));
     predictions.push({ file: p.file, want: p.label, got });
     log(`${p.file}: ${got[0].label} ${got[0].score.toFixed(3)} (want ${p.label})`);
   }
