@@ -46,7 +46,7 @@ export const FAKE_CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-f
 export const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
 
 /** Launches the browser on `profile`; resolves to { page, context, closeBrowser }. */
-async function launch(browser, profile, camera) {
+async function launch(browser, profile, camera, flags = []) {
   if (browser === 'firefox') {
     if (!fs.existsSync(FIREFOX)) throw new Error(`${FIREFOX} missing: run ./dev test (set-up installs Debian firefox-esr)`);
     const ff = await puppeteer.launch({
@@ -60,7 +60,7 @@ async function launch(browser, profile, camera) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: false, // --headless is passed explicitly, with the flags that work on this machine
-    args: camera ? [...CHROMIUM_FLAGS, ...FAKE_CAMERA_FLAGS] : CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...(camera ? FAKE_CAMERA_FLAGS : []), ...flags],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return { page, context, closeBrowser: () => context.close() };
@@ -68,16 +68,16 @@ async function launch(browser, profile, camera) {
 
 /** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser
  *  (`browser`: 'chromium' or 'firefox'); `camera: true` gives Chromium the fake camera (the
- *  other tests keep the default flags). `requests`: what the page reported; `served`: what the
+ *  other tests keep the default flags); `flags`: more Chromium flags. `requests`: what the page reported; `served`: what the
  *  server answered (every request of the page and its Workers). */
-export async function openBrowser({ camera = false, browser = 'chromium' } = {}) {
+export async function openBrowser({ camera = false, browser = 'chromium', flags = [] } = {}) {
   const served = [];
   const server = await serve(0, '127.0.0.1', {
     '/fixtures': path.join(SHARED, 'encoder-reference/fixtures'),
     '/datasets': DATASETS,
   }, { log: served });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `legonet-${browser}-`));
-  const { page, context, closeBrowser } = await launch(browser, profile, camera);
+  const { page, context, closeBrowser } = await launch(browser, profile, camera, flags);
   const ua = await page.evaluate(() => navigator.userAgent);
   const version = ua.match(/(Firefox|Chrome)\/[\d.]+/)?.[0] ?? ua; // e.g. 'Firefox/153.0', 'Chrome/156.0.0.0'
   const requests = [];

@@ -38,6 +38,16 @@ fn check_removable(ids: &[&str], has: impl Fn(&str) -> bool) -> Result<()> {
     Ok(())
 }
 
+/// Stores one validated row of a one-row-per-sample baseline (KNN, NCM).
+fn insert_row(rows: &mut BTreeMap<String, Row>, dim: usize, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+    validate_encoding(encoding, dim)?;
+    if rows.contains_key(id) {
+        return Err(Error::DuplicateId(id.to_string()));
+    }
+    rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
+    Ok(())
+}
+
 /// Heads over a fixed partition of samples by id hash (Retrain when there is one shard).
 #[derive(Debug, Clone)]
 pub struct Sharded {
@@ -209,11 +219,7 @@ impl Unlearner for Knn {
     }
 
     fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
-        validate_encoding(encoding, self.dim)?;
-        if self.rows.contains_key(id) {
-            return Err(Error::DuplicateId(id.to_string()));
-        }
-        self.rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
+        insert_row(&mut self.rows, self.dim, id, encoding, label)?;
         Ok(())
     }
 
@@ -295,11 +301,7 @@ impl Unlearner for Ncm {
     }
 
     fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
-        validate_encoding(encoding, self.dim)?;
-        if self.rows.contains_key(id) {
-            return Err(Error::DuplicateId(id.to_string()));
-        }
-        self.rows.insert(id.to_string(), (Zeroizing::new(encoding.to_vec()), label.to_string()));
+        insert_row(&mut self.rows, self.dim, id, encoding, label)?;
         self.pending.insert(label.to_string());
         Ok(())
     }
