@@ -6,7 +6,7 @@
 // calls awaited one by one on a twin model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser, datasetPhotos } from './browser.mjs';
+import { openPkgPage, datasetPhotos } from './browser.mjs';
 
 const CYCLES = Number(process.env.LEGONET_SESSION_CYCLES ?? 1000);
 const OPTS = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu', seed: 3 };
@@ -14,9 +14,7 @@ const OPTS = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: '
 let b;
 before(async () => {
   // Precise heap figures and a gc() to call before each reading.
-  b = await openBrowser({ flags: ['--enable-precise-memory-info', '--js-flags=--expose-gc'] });
-  await b.page.goto(`${b.server.url}/tests/pages/pkg.html`);
-  await b.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+  b = await openPkgPage({ flags: ['--enable-precise-memory-info', '--js-flags=--expose-gc'] });
 });
 after(async () => { await b?.close(); });
 
