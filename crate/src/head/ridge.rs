@@ -62,35 +62,111 @@ fn dot_f32_x4(a: &[f32], b: [&[f32]; 4]) -> [f64; 4] {
     })
 }
 
+/// Rows of the panel tile in [`factor`]: 4 rows x 4 columns of dot products share their loads.
+const TILE: usize = 4;
+
+/// `L[i][j] = (A[i][j] - <L_i[..j], L_j[..j]>) / L[j][j]`, the dot exactly as [`dot`].
+#[inline(always)]
+fn entry(a: &mut [f64], n: usize, i: usize, j: usize) {
+    let (upper, lower) = a.split_at_mut(i * n);
+    let (row_j, row_i) = (&upper[j * n..j * n + j + 1], &mut lower[..n]);
+    row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / row_j[j];
+}
+
+/// In-place Cholesky factor (lower triangle) of a symmetric positive-definite `n x n` matrix.
+///
+/// Every entry has the bits of the plain column-by-column loop (`L[j][j]` from `dot(L_j, L_j)`,
+/// then `L[i][j]` for `i > j`), which is what makes a forget's re-solve equal a fresh one. The
+/// speed comes from the order only: columns go in blocks of [`TILE`] starting at a multiple of
+/// [`TILE`], and below the block [`TILE`] rows at a time, whose dots over the shared full lane
+/// chunks (`< 8 * floor(j0 / 8)`, all final) run together in registers; each entry then adds its
+/// own tail of fewer than [`LANES`] terms in lane order and is reduced as [`dot`] reduces it.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn factor(a: &mut [f64], n: usize) {
+    for j0 in (0..n).step_by(TILE) {
+        let jb = TILE.min(n - j0);
+        for j in j0..j0 + jb {
+            let row_j = &a[j * n..j * n + j];
+            // lambda > 0 keeps the matrix SPD; guard against round-off anyway.
+            a[j * n + j] = (a[j * n + j] - dot(row_j, row_j)).max(1e-12).sqrt();
+            for i in j + 1..j0 + jb {
+                entry(a, n, i, j);
+            }
+        }
+        let shared = j0 / LANES;
+        let mut i0 = j0 + jb;
+        while i0 + TILE <= n && jb == TILE {
+            let mut acc = [[[0.0f64; LANES]; TILE]; TILE];
+            for q in 0..shared {
+                let span = q * LANES..(q + 1) * LANES;
+                let ri: [&[f64; LANES]; TILE] =
+                    std::array::from_fn(|r| a[(i0 + r) * n..][span.clone()].try_into().expect("lane chunk"));
+                let rj: [&[f64; LANES]; TILE] =
+                    std::array::from_fn(|s| a[(j0 + s) * n..][span.clone()].try_into().expect("lane chunk"));
+                for r in 0..TILE {
+                    for s in 0..TILE {
+                        step(&mut acc[r][s], ri[r], rj[s]);
+                    }
+                }
+            }
+            for s in 0..TILE {
+                let j = j0 + s;
+                for (r, lanes) in acc.iter_mut().enumerate() {
+                    let i = i0 + r;
+                    let lanes = &mut lanes[s];
+                    for (l, t) in (shared * LANES..j).enumerate() {
+                        lanes[l] += a[i * n + t] * a[j * n + t];
+                    }
+                    a[i * n + j] = (a[i * n + j] - reduce(*lanes)) / a[j * n + j];
+                }
+            }
+            i0 += TILE;
+        }
+        for j in j0..j0 + jb {
+            for i in i0.max(j + 1)..n {
+                entry(a, n, i, j);
+            }
+        }
+    }
+}
+
 /// In-place Cholesky of a symmetric positive-definite `n x n` matrix (lower triangle), then
 /// solves `A X = B` for `B` of shape `[n, c]` in place.
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
-    for j in 0..n {
-        let row_j = &a[j * n..j * n + j];
-        // lambda > 0 keeps the matrix SPD; guard against round-off anyway.
-        let d = (a[j * n + j] - dot(row_j, row_j)).max(1e-12).sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let (upper, lower) = a.split_at_mut(i * n);
-            let (row_j, row_i) = (&upper[j * n..j * n + j], &mut lower[..n]);
-            row_i[j] = (row_i[j] - dot(&row_i[..j], row_j)) / d;
+pub(super) fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
+    factor(a, n);
+    // All c right-hand sides per row, each still summed over k in ascending order (the bits of
+    // one column at a time); the upper triangle takes L^T so the back substitution reads rows.
+    let mut s = vec![0.0f64; c];
+    for i in 0..n {
+        s.copy_from_slice(&b[i * c..(i + 1) * c]);
+        for k in 0..i {
+            let l = a[i * n + k];
+            for (v, &x) in s.iter_mut().zip(&b[k * c..(k + 1) * c]) {
+                *v -= l * x;
+            }
+        }
+        let d = a[i * n + i];
+        for (x, v) in b[i * c..(i + 1) * c].iter_mut().zip(&s) {
+            *x = v / d;
         }
     }
-    for col in 0..c {
-        for i in 0..n {
-            let mut s = b[i * c + col];
-            for k in 0..i {
-                s -= a[i * n + k] * b[k * c + col];
-            }
-            b[i * c + col] = s / a[i * n + i];
+    for i in 0..n {
+        for k in i + 1..n {
+            a[i * n + k] = a[k * n + i];
         }
-        for i in (0..n).rev() {
-            let mut s = b[i * c + col];
-            for k in i + 1..n {
-                s -= a[k * n + i] * b[k * c + col];
+    }
+    for i in (0..n).rev() {
+        s.copy_from_slice(&b[i * c..(i + 1) * c]);
+        for k in i + 1..n {
+            let l = a[i * n + k];
+            for (v, &x) in s.iter_mut().zip(&b[k * c..(k + 1) * c]) {
+                *v -= l * x;
             }
-            b[i * c + col] = s / a[i * n + i];
+        }
+        let d = a[i * n + i];
+        for (x, v) in b[i * c..(i + 1) * c].iter_mut().zip(&s) {
+            *x = v / d;
         }
     }
 }

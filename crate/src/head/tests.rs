@@ -143,3 +143,72 @@ fn validate_rejects_out_of_range() {
     assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_learning_rate(f64::NAN).validate().is_err());
     assert!(HeadConfig::new().validate().is_ok());
 }
+
+/// The plain column-by-column Cholesky and one-column-at-a-time substitutions that
+/// [`ridge::cholesky_solve`] must equal bit for bit.
+fn plain_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
+    let dot = |x: &[f64], y: &[f64]| {
+        let mut acc = [0.0f64; 8];
+        let (xc, xt) = x.as_chunks::<8>();
+        let (yc, yt) = y.as_chunks::<8>();
+        for (p, q) in xc.iter().zip(yc) {
+            for l in 0..8 {
+                acc[l] += p[l] * q[l];
+            }
+        }
+        for (l, (p, q)) in xt.iter().zip(yt).enumerate() {
+            acc[l] += p * q;
+        }
+        crate::lanes::reduce(acc)
+    };
+    for j in 0..n {
+        let d = (a[j * n + j] - dot(&a[j * n..j * n + j], &a[j * n..j * n + j])).max(1e-12).sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let v = (a[i * n + j] - dot(&a[i * n..i * n + j], &a[j * n..j * n + j])) / d;
+            a[i * n + j] = v;
+        }
+    }
+    for col in 0..c {
+        for i in 0..n {
+            let mut s = b[i * c + col];
+            for k in 0..i {
+                s -= a[i * n + k] * b[k * c + col];
+            }
+            b[i * c + col] = s / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[i * c + col];
+            for k in i + 1..n {
+                s -= a[k * n + i] * b[k * c + col];
+            }
+            b[i * c + col] = s / a[i * n + i];
+        }
+    }
+}
+
+#[test]
+fn tiled_cholesky_solve_equals_the_plain_loops_bit_for_bit() {
+    for n in (1..=41).chain([64, 97, 130]) {
+        let data = blobs(n, 2 * n + 3, 3, n as u64);
+        let xs: Vec<&[f32]> = data.iter().map(|d| d.0.as_slice()).collect();
+        let g = ridge::Gram::build(&xs, &[], None);
+        let mut a = g.k.clone();
+        for i in 0..n {
+            a[i * n + i] += 0.5;
+        }
+        let mut b = a.clone();
+        let c = 3;
+        let mut ya: Vec<f64> = (0..n * c).map(|v| ((v * 7919) % 13) as f64 / 13.0 - 0.4).collect();
+        let mut yb = ya.clone();
+        ridge::cholesky_solve(&mut a, n, &mut ya, c);
+        plain_solve(&mut b, n, &mut yb, c);
+        for i in 0..n {
+            for j in 0..=i {
+                assert_eq!(a[i * n + j].to_bits(), b[i * n + j].to_bits(), "n = {n}, L({i}, {j})");
+            }
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ya), bits(&yb), "n = {n}, solution");
+    }
+}
