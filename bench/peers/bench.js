@@ -136,6 +136,48 @@ async function trainingSet(name) {
   return { name: `${base}-${n}`, n, classes: meta.classes.length, x, y };
 }
 
+/**
+ * Held-out encodings for a training set, so every training row prints an accuracy beside its
+ * time: Fashion-MNIST's own 1,000 test images; for a prefix of the photos, the photos after it;
+ * for all 243 photos (nothing left over) `null`, and the caller uses 5-fold cross-validation.
+ */
+async function heldOut(name) {
+  const [base, nStr] = name.split(':');
+  if (base === 'fmnist-2000') {
+    const t = await trainingSet('fmnist-test-1000');
+    return { ...t, how: 'the 1,000 Fashion-MNIST test images' };
+  }
+  const sets = await (await fetch(`${CACHE}/sets.json`)).json();
+  const n = nStr ? Number(nStr) : sets[base].n;
+  if (n >= sets[base].n) return null;
+  const x = (await f32(`${CACHE}/${base}.enc.f32`)).slice(n * 1280);
+  const y = (await bytes(`${CACHE}/${base}.labels.u8`)).slice(n);
+  return { n: y.length, classes: sets[base].classes.length, x, y, how: `the other ${y.length} photos` };
+}
+
+/**
+ * Accuracy of `fit(trainX, trainY) -> predict(x) -> class` on held-out encodings: on `held`, or
+ * by 5-fold cross-validation over the training set when `held` is null (folds by index mod 5;
+ * the sets are stored shuffled).
+ */
+async function heldOutAccuracy(set, held, fitPredict) {
+  const rows = (x, idx) => idx.map((i) => x.slice(i * 1280, (i + 1) * 1280));
+  const splits = held
+    ? [{ train: [...Array(set.n).keys()], test: null }]
+    : [0, 1, 2, 3, 4].map((f) => ({ train: [...Array(set.n).keys()].filter((i) => i % 5 !== f),
+                                    test: [...Array(set.n).keys()].filter((i) => i % 5 === f) }));
+  let right = 0, total = 0;
+  for (const { train, test } of splits) {
+    const tx = rows(set.x, train), ty = train.map((i) => set.y[i]);
+    const qx = test ? rows(set.x, test) : rows(held.x, [...Array(held.n).keys()]);
+    const qy = test ? test.map((i) => set.y[i]) : Array.from(held.y);
+    const predicted = await fitPredict(tx, ty, qx);
+    predicted.forEach((c, i) => { right += c === qy[i] ? 1 : 0; });
+    total += qy.length;
+  }
+  return { accuracy: right / total, tested: total, how: held ? held.how : '5-fold cross-validation' };
+}
+
 /** Dense(1280->C) softmax head + Adam(1e-3), batch 32, `epochs` epochs, on TF.js. */
 async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], epochs = 20, reps = 5, backend = 'wasm', knnQueries = 50 } = {}) {
   if (!self.tf) {
@@ -174,7 +216,7 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
       return acc;
     };
     // (b) hand-written loop: optimizer.minimize over pre-sliced batches, no callbacks
-    const loopOnce = async (Xs, Ys) => {
+    const loopOnce = async (Xs, Ys, keep = false) => {
       const n = Xs.shape[0];
       const W = tf.variable(tf.initializers.glorotUniform({ seed: 1 }).apply([1280, set.classes]));
       const b = tf.variable(tf.zeros([set.classes]));
@@ -193,7 +235,9 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
       }
       const loss = (await last.data())[0];
       last.dispose(); batches.forEach(([xb, yb]) => { xb.dispose(); yb.dispose(); });
-      W.dispose(); b.dispose(); opt.dispose();
+      opt.dispose();
+      if (keep) return { W, b };
+      W.dispose(); b.dispose();
       return loss;
     };
     const timeIt = async (fn, r) => {
@@ -243,6 +287,27 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
                 forgetMs: median(fr) };
     knn.dispose(); rows.forEach((r) => r.dispose());
     X.dispose(); Y.dispose();
+
+    // Accuracy on held-out encodings (not timed): the hand-written loop's head and knn-classifier.
+    const held = await heldOut(setName);
+    out.loop.accuracy = await heldOutAccuracy(set, held, async (tx, ty, qx) => {
+      const Xt = tf.tensor2d(tx.flatMap((r) => Array.from(r)), [tx.length, 1280]);
+      const Yt = tf.oneHot(tf.tensor1d(ty, 'int32'), set.classes).toFloat();
+      const { W, b } = await loopOnce(Xt, Yt, true);
+      const Q = tf.tensor2d(qx.flatMap((r) => Array.from(r)), [qx.length, 1280]);
+      const scores = tf.add(tf.matMul(Q, W), b);
+      const pred = Array.from(await scores.argMax(1).data());
+      [Xt, Yt, W, b, Q, scores].forEach((t) => t.dispose());
+      return pred;
+    });
+    out.knn.accuracy = await heldOutAccuracy(set, held, async (tx, ty, qx) => {
+      const k = self.knnClassifier.create();
+      const kept = tx.map((r, i) => { const t = tf.tensor1d(r); k.addExample(t, ty[i]); return t; });
+      const pred = [];
+      for (const q of qx) { const t = tf.tensor1d(q); pred.push(Number((await k.predictClass(t, 3)).label)); t.dispose(); }
+      k.dispose(); kept.forEach((t) => t.dispose());
+      return pred;
+    });
     res.sets[set.name] = { n: set.n, classes: set.classes, ...out };
     await sleep(0);
   }
@@ -259,7 +324,7 @@ async function suiteTfjs({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'
  * KNN baseline (train / forget times).
  */
 async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmnist-2000'], reps = 5, backend = 'cpu',
-                                   configs = [{ adapters: 64, activated: 1 }, { adapters: 16, activated: 3 }], forgets = 5, queries = 50 } = {}) {
+                                   configs = [{}, { adapters: 64, activated: 1 }, { adapters: 16, activated: 3 }], forgets = 5, queries = 50 } = {}) {
   const mod = await import(LEGONET_JS);
   await mod.default();
   const api = Object.keys(mod);
@@ -275,9 +340,10 @@ async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmni
     const ids = labels.map((_, i) => `s${i}`);
     const out = {};
     for (const cfg of configs) {
-      const key = `${cfg.adapters}x${cfg.activated}`;
+      // {} is the library's default: (n, k) follow the sample count (crate/src/capacity.rs).
+      const key = cfg.adapters == null ? 'default' : `${cfg.adapters}x${cfg.activated}`;
       const train = [], add = [], forget = [], predict = [];
-      let first = null, report = null, compare = null;
+      let first = null, report = null, compare = null, structure = null;
       for (let r = 0; r <= reps; r++) { // r = 0 is the warm-up
         const engine = await mod.WasmEngine.create(weights, backend, { ...cfg, seed: 0 });
         const t0 = performance.now();
@@ -287,6 +353,8 @@ async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmni
         const t2 = performance.now();
         if (r > 0) { add.push(t1 - t0); train.push(t2 - t0); }
         if (r === reps) {
+          const { adapters, activated } = engine.stateCounts(); // the trained structure, before any forget
+          structure = { adapters, activated };
           const tq = performance.now(); engine.predict(encs[0]); first = performance.now() - tq;
           // Timed as a block, like knn-classifier's (see suiteTfjs).
           const nq = Math.min(queries, set.n - 1);
@@ -302,8 +370,17 @@ async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmni
         }
         engine.free();
       }
-      out[key] = { config: cfg, trainMs: median(train), trainRuns: train, addManyMs: median(add), forgetMs: median(forget), forgetRuns: forget,
-                   lastForgetReport: report, predictMs: median(predict), firstPredictMs: first, compare };
+      // Accuracy on held-out encodings (not timed), same configuration and seed.
+      const accuracy = await heldOutAccuracy(set, await heldOut(setName), async (tx, ty, qx) => {
+        const engine = await mod.WasmEngine.create(weights, backend, { ...cfg, seed: 0 });
+        engine.addMany(tx.map((_, i) => `h${i}`), tx, ty.map((c) => classNames[c]));
+        while (engine.pendingAdapters() > 0) engine.trainSome(1 << 30);
+        const pred = qx.map((q) => classNames.indexOf(engine.predict(q)[0].label));
+        engine.free();
+        return pred;
+      });
+      out[key] = { config: cfg, structure, trainMs: median(train), trainRuns: train, addManyMs: median(add), forgetMs: median(forget), forgetRuns: forget,
+                   lastForgetReport: report, predictMs: median(predict), firstPredictMs: first, compare, accuracy };
     }
     res.sets[set.name] = { n: set.n, classes: set.classes, configs: out };
   }

@@ -5,8 +5,9 @@
 - fixture inputs: the shared oracle's preprocessed photos ([1,3,224,224] f32) as one file;
 - encodings of real photos for the training rows, computed once with native onnxruntime from the
   graph above (checked against the oracle by tools/test_onnx_export.py):
-  `fmnist-2000` (Fashion-MNIST product photos, 10 classes, 200 per class) and `photos-243`
-  (all 243 GCompris photos, 6 classes). Preprocessing is the encoder contract (Pillow).
+  `fmnist-2000` (Fashion-MNIST product photos, 10 classes, 200 per class), `fmnist-test-1000`
+  (its held-out test images, for the rows' accuracy) and `photos-243` (all 243 GCompris photos,
+  6 classes). Preprocessing is the encoder contract (Pillow).
 
     ~/.cache/legonet/venv-peers/bin/python bench/peers/prepare.py
 
@@ -72,7 +73,7 @@ def main():
     meta_path = os.path.join(CACHE_DIR, "sets.json")
     if os.path.exists(meta_path):
         sets = json.load(open(meta_path))
-    todo = [s for s in ("fmnist-2000", "photos-243") if s not in sets]
+    todo = [s for s in ("fmnist-2000", "fmnist-test-1000", "photos-243") if s not in sets]
     for name in todo:
         sess = sess or ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
         if name == "fmnist-2000":
@@ -85,6 +86,14 @@ def main():
             y = labels[idx].astype(np.uint8)
             classes = [str(c) for c in range(10)]
             source = "Fashion-MNIST (dataset-fashion-mnist, MIT), first 200 train images per class"
+        elif name == "fmnist-test-1000":
+            # Held-out encodings for the accuracy beside each training row (never trained on).
+            d = os.path.join(DATASETS, "fashion-mnist-5k")
+            imgs = np.load(os.path.join(d, "test_images.npy"))
+            y = np.load(os.path.join(d, "test_labels.npy")).astype(np.uint8)
+            images = [Image.fromarray(im, "L") for im in imgs]
+            classes = [str(c) for c in range(10)]
+            source = "Fashion-MNIST (dataset-fashion-mnist, MIT), the 1,000-image test set of fashion-mnist-5k"
         else:
             d = os.path.join(DATASETS, "gcompris-photos")
             m = json.load(open(os.path.join(d, "manifest.json")))

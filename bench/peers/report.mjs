@@ -63,35 +63,55 @@ export function buildRows(r) {
   for (const [setName, s] of Object.entries(tf?.sets ?? {})) {
     const where = `${chrome}; TF.js ${tf.backend} (SIMD ${tf.wasmSimd ? 'yes' : 'no'}, threads ${tf.wasmThreads ? 'yes' : 'no'}); legonet WasmEngine '${lt?.backend ?? '?'}'`;
     const L = lt?.sets?.[setName]?.configs ?? {};
-    const d = L['64x1'], demo = L['16x3'];
     const ratio = (l, p) => (l != null && p ? l / p : null);
-    const trainNote = (c) => c ? `legonet ${c.config.adapters} adapters × ${c.config.activated} activated, ridge heads (its default); of which addMany ${fmt(c.addManyMs)} ms, training itself ${fmt(c.trainMs - c.addManyMs)} ms` : legNone;
-    rows.push({ group: 'training', name: `train on ${s.n} encodings (${s.classes} classes): legonet (64×1) vs TF.js Dense(1280→${s.classes}) + Adam, batch 32, ${tf.epochs} epochs, hand-written loop`,
-                unit: 'ms', legonet: d?.trainMs ?? null, peer: s.loop.ms, ratio: ratio(d?.trainMs, s.loop.ms), where, note: trainNote(d) });
-    rows.push({ group: 'training', name: `same, vs TF.js model.fit`,
-                unit: 'ms', legonet: d?.trainMs ?? null, peer: s.fit.ms, ratio: ratio(d?.trainMs, s.fit.ms), where, note: null });
-    if (demo) rows.push({ group: 'training', name: `same, legonet demo config (16×3) vs TF.js hand-written loop`,
-                unit: 'ms', legonet: demo.trainMs, peer: s.loop.ms, ratio: ratio(demo.trainMs, s.loop.ms), where, note: trainNote(demo) });
-    rows.push({ group: 'forget', name: `forget 1 of ${s.n}: legonet forget() (64×1, exact) vs TF.js exact retrain on n−1 (hand-written loop)`,
-                unit: 'ms', legonet: d?.forgetMs ?? null, peer: s.forgetLoop.ms, ratio: ratio(d?.forgetMs, s.forgetLoop.ms), where,
-                note: d ? `legonet's own report: ${fmt(d.lastForgetReport?.elapsedMs)} ms inside wasm, ${d.lastForgetReport?.samplesReplayed} samples replayed` : legNone });
-    if (demo) rows.push({ group: 'forget', name: `same, legonet demo config (16×3)`,
-                unit: 'ms', legonet: demo.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(demo.forgetMs, s.forgetLoop.ms), where,
-                note: `legonet's own report: ${fmt(demo.lastForgetReport?.elapsedMs)} ms inside wasm, ${demo.lastForgetReport?.samplesReplayed} samples replayed` });
-    rows.push({ group: 'predict', name: `predict one encoding: legonet predict() (64×1) vs knn-classifier predictClass k=3 over ${s.n} examples`,
-                unit: 'ms', legonet: d?.predictMs ?? null, peer: s.knn.predictMs, ratio: ratio(d?.predictMs, s.knn.predictMs), where,
-                note: `knn-classifier first call ${fmt(s.knn.firstPredictMs)} ms, addExample ×${s.n} ${fmt(s.knn.addAllMs)} ms, forget (clearClass + re-add) ${fmt(s.knn.forgetMs)} ms` +
-                      (d?.compare?.find ? `; legonet's KNN baseline (compare(), ${d.compare.find((c) => c.method === 'knn')?.nTrain} samples): build ${fmt(d.compare.find((c) => c.method === 'knn')?.trainMs)} ms, forget ${fmt(d.compare.find((c) => c.method === 'knn')?.forgetMs)} ms (timed inside wasm, ms resolution)` : '') });
+    const shape = (c) => c.structure ? `${c.structure.adapters}×${c.structure.activated}` : `${c.config.adapters}×${c.config.activated}`;
+    const label = (key, c) => key === 'default' ? `legonet's default (here ${shape(c)})` : `legonet ${shape(c)} (expert option)`;
+    const acc = (a) => a ? `${(100 * a.accuracy).toFixed(1)} %` : null;
+    const accNote = (lAcc, pAcc, peerName) => lAcc || pAcc
+      ? `accuracy on held-out encodings (${(lAcc ?? pAcc).how}): legonet ${acc(lAcc) ?? '—'}, ${peerName} ${acc(pAcc) ?? '—'}` : null;
+    const join = (...parts) => parts.filter(Boolean).join('; ');
+    // The library's default is the headline; other configurations are extra rows, each with its accuracy.
+    const keys = ['default', ...Object.keys(L).filter((k) => k !== 'default')].filter((k) => L[k]);
+    for (const key of keys) {
+      const c = L[key];
+      const head = key === 'default';
+      const trainNote = `${label(key, c)}, ridge heads; of which addMany ${fmt(c.addManyMs)} ms, training itself ${fmt(c.trainMs - c.addManyMs)} ms`;
+      rows.push({ group: 'training', name: head ? `train on ${s.n} encodings (${s.classes} classes): ${label(key, c)} vs TF.js Dense(1280→${s.classes}) + Adam, batch 32, ${tf.epochs} epochs, hand-written loop`
+                                                : `same, ${label(key, c)} vs TF.js hand-written loop`,
+                  unit: 'ms', legonet: c.trainMs, peer: s.loop.ms, ratio: ratio(c.trainMs, s.loop.ms), where,
+                  legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: s.loop.accuracy?.accuracy ?? null,
+                  note: join(trainNote, accNote(c.accuracy, s.loop.accuracy, 'TF.js loop')) });
+      if (head) rows.push({ group: 'training', name: `same, vs TF.js model.fit`,
+                  unit: 'ms', legonet: c.trainMs, peer: s.fit.ms, ratio: ratio(c.trainMs, s.fit.ms), where,
+                  legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: null, note: null });
+      rows.push({ group: 'forget', name: head ? `forget 1 of ${s.n}: ${label(key, c)}, exact forget() vs TF.js exact retrain on n−1 (hand-written loop)`
+                                              : `same, ${label(key, c)}`,
+                  unit: 'ms', legonet: c.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(c.forgetMs, s.forgetLoop.ms), where,
+                  legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: s.loop.accuracy?.accuracy ?? null,
+                  note: join(`legonet's own report: ${fmt(c.lastForgetReport?.elapsedMs)} ms inside wasm, ${c.lastForgetReport?.samplesReplayed} samples replayed`,
+                             accNote(c.accuracy, s.loop.accuracy, 'TF.js loop')) });
+      const knnBase = c.compare?.find ? c.compare.find((m) => m.method === 'knn') : null;
+      rows.push({ group: 'predict', name: head ? `predict one encoding: ${label(key, c)} predict() vs knn-classifier predictClass k=3 over ${s.n} examples`
+                                               : `same, ${label(key, c)}`,
+                  unit: 'ms', legonet: c.predictMs, peer: s.knn.predictMs, ratio: ratio(c.predictMs, s.knn.predictMs), where,
+                  legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: s.knn.accuracy?.accuracy ?? null,
+                  note: join(head && `knn-classifier first call ${fmt(s.knn.firstPredictMs)} ms, addExample ×${s.n} ${fmt(s.knn.addAllMs)} ms, forget (clearClass + re-add) ${fmt(s.knn.forgetMs)} ms` +
+                        (knnBase ? `; legonet's KNN baseline (compare(), ${knnBase.nTrain} samples): build ${fmt(knnBase.trainMs)} ms, forget ${fmt(knnBase.forgetMs)} ms (timed inside wasm, ms resolution)` : ''),
+                        accNote(c.accuracy, s.knn.accuracy, 'knn-classifier')) });
+    }
+    if (!keys.length) rows.push({ group: 'training', name: `train on ${s.n} encodings: legonet`, unit: 'ms', legonet: null, peer: s.loop.ms, ratio: null, where, note: legNone });
   }
   return rows;
 }
 
 export function renderTable(r) {
   const rows = r.rows ?? buildRows(r);
-  const lines = ['| row | legonet | peer | legonet / peer | machine / adapter | note |', '|---|---|---|---|---|---|'];
+  const lines = ['| row | legonet | peer | legonet / peer | held-out accuracy (legonet / peer) | machine / adapter | note |', '|---|---|---|---|---|---|---|'];
+  const pct = (a) => (a == null ? '—' : `${(100 * a).toFixed(1)} %`);
   for (const x of rows) {
     const ratio = x.ratio == null ? '—' : `**${x.ratio < 0.1 ? x.ratio.toPrecision(2) : x.ratio.toFixed(2)}**`;
-    lines.push(`| ${x.name} | ${fmt(x.legonet)} | ${fmt(x.peer)} ${x.unit} | ${ratio} | ${x.where} | ${x.note ?? ''} |`);
+    const accuracy = x.legonetAccuracy == null && x.peerAccuracy == null ? '' : `${pct(x.legonetAccuracy)} / ${pct(x.peerAccuracy)}`;
+    lines.push(`| ${x.name} | ${fmt(x.legonet)} | ${fmt(x.peer)} ${x.unit} | ${ratio} | ${accuracy} | ${x.where} | ${x.note ?? ''} |`);
   }
   return lines.join('\n') + '\n';
 }
@@ -107,8 +127,9 @@ export function renderSvg(r) {
     .replace('native encoder ', 'native ').replace(/^encoder /, 'browser ')
     .replace(/ \(\d+ classes\)/, '').replace(/Dense\(1280→\d+\) \+ Adam, batch 32, \d+ epochs, hand-written loop/, 'TF.js loop')
     .replace(' vs TF.js exact retrain on n−1 (hand-written loop)', ' vs TF.js retrain n−1').replace(', exact', '')
-    .replace(/predict one encoding: legonet predict\(\) \(64×1\) vs knn-classifier predictClass k=3 over (\d+) examples/, 'predict ($1): legonet vs knn-classifier')
-    .replace('legonet demo config (16×3) vs TF.js hand-written loop', 'legonet 16×3 vs TF.js loop');
+    .replace(/predict one encoding: (.*) predict\(\) vs knn-classifier predictClass k=3 over (\d+) examples/, 'predict ($2): $1 vs knn-classifier')
+    .replace(/legonet's default \(here ([0-9]+×[0-9]+)\)/, 'legonet default ($1)').replace(' (expert option)', '')
+    .replace(' vs TF.js hand-written loop', ' vs TF.js loop');
   const W = 1000, labelW = 520, barW = W - labelW - 60, rowH = 22, top = 56;
   const H = top + rows.length * rowH + 50;
   const lo = Math.log10(Math.min(0.1, ...rows.map((x) => x.ratio / 1.5))), hi = Math.log10(Math.max(20, ...rows.map((x) => x.ratio * 1.2)));

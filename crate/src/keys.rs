@@ -24,7 +24,7 @@
 //! neighbourhood together (samples near the same anchor share an adapter) while spreading the
 //! many neighbourhoods of any one domain over all adapters.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -46,6 +46,71 @@ pub struct EncoderHead<'a> {
     pub dim: usize,
 }
 
+/// The anchors of one encoder (1000 x 1280 floats, 5 MB), shared by every key set built on them
+/// (each n, each imported model), together with the key hashes already computed over them:
+/// without it every import and every capacity change would hash the 5 MB again.
+#[derive(Debug)]
+pub struct Anchors {
+    values: Box<[f32]>,
+    /// Key hashes computed over these anchors, by everything else the hash covers.
+    hashes: Mutex<Vec<(HashInput, String)>>,
+}
+
+/// What a key hash covers besides the anchors.
+#[derive(Debug, PartialEq)]
+struct HashInput {
+    dim: usize,
+    n_adapters: usize,
+    seed: u64,
+    encoder_id: String,
+    owners: Vec<u32>,
+}
+
+/// Key hashes one [`Anchors`] remembers: a model meets one per capacity level, a few in all.
+const REMEMBERED_HASHES: usize = 16;
+
+impl Anchors {
+    /// Wraps anchor values (row-major `[anchors, dim]`) for sharing.
+    pub fn new(values: Vec<f32>) -> Arc<Self> {
+        Arc::new(Self { values: values.into_boxed_slice(), hashes: Mutex::new(Vec::new()) })
+    }
+
+    /// The key hash of `input` over these anchors, computed once.
+    fn key_hash(&self, input: HashInput) -> String {
+        let mut memo = self.hashes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, hash)) = memo.iter().find(|(seen, _)| *seen == input) {
+            return hash.clone();
+        }
+        let mut h = Sha256::new();
+        h.update(b"legonet-keys-v2");
+        h.update((input.dim as u64).to_le_bytes());
+        h.update((input.n_adapters as u64).to_le_bytes());
+        h.update(input.seed.to_le_bytes());
+        h.update((input.encoder_id.len() as u64).to_le_bytes());
+        h.update(input.encoder_id.as_bytes());
+        for v in self.values.iter() {
+            h.update(v.to_bits().to_le_bytes());
+        }
+        for o in &input.owners {
+            h.update(o.to_le_bytes());
+        }
+        let hash = hex::encode(h.finalize());
+        if memo.len() == REMEMBERED_HASHES {
+            memo.remove(0);
+        }
+        memo.push((input, hash.clone()));
+        hash
+    }
+}
+
+/// Equal values are equal anchors (the remembered hashes are a cache).
+impl PartialEq for Anchors {
+    fn eq(&self, other: &Self) -> bool {
+        self.values.len() == other.values.len()
+            && self.values.iter().zip(other.values.iter()).all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
 /// A derived key set: anchors of `dim` floats, the adapter owning each, and the hash that
 /// identifies them.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +118,7 @@ pub struct KeySet {
     dim: usize,
     n_adapters: usize,
     /// Shared between the key sets of one encoder (every n, every imported model): 5 MB.
-    anchors: Arc<[f32]>,
+    anchors: Arc<Anchors>,
     owners: Vec<u32>,
     hash: String,
     seed: u64,
@@ -100,7 +165,7 @@ impl KeySet {
         for d in directions.chunks(dim) {
             anchors.extend(centre.iter().zip(d).map(|(c, v)| (c + scale * v) as f32));
         }
-        Self::from_parts(dim, n, anchors, deal(rows, n, seed), seed, encoder_id)
+        Self::from_parts(dim, n, Anchors::new(anchors), deal(rows, n, seed), seed, encoder_id)
     }
 
     /// The same anchors dealt to `n` adapters (what [`KeySet::derive`] gives for `n` with this
@@ -118,13 +183,12 @@ impl KeySet {
     pub fn from_parts(
         dim: usize,
         n_adapters: usize,
-        anchors: impl Into<Arc<[f32]>>,
+        anchors: Arc<Anchors>,
         owners: Vec<u32>,
         seed: u64,
         encoder_id: &str,
     ) -> Result<Self> {
-        let anchors = anchors.into();
-        if dim == 0 || anchors.len() != owners.len() * dim || owners.is_empty() {
+        if dim == 0 || anchors.values.len() != owners.len() * dim || owners.is_empty() {
             return Err(Error::InvalidConfig("anchors must be owners.len() x dim floats".into()));
         }
         let mut owned = vec![false; n_adapters];
@@ -137,20 +201,13 @@ impl KeySet {
         if owned.iter().any(|o| !o) {
             return Err(Error::InvalidConfig("every adapter must own at least one anchor".into()));
         }
-        let mut h = Sha256::new();
-        h.update(b"legonet-keys-v2");
-        h.update((dim as u64).to_le_bytes());
-        h.update((n_adapters as u64).to_le_bytes());
-        h.update(seed.to_le_bytes());
-        h.update((encoder_id.len() as u64).to_le_bytes());
-        h.update(encoder_id.as_bytes());
-        for v in anchors.iter() {
-            h.update(v.to_bits().to_le_bytes());
-        }
-        for o in &owners {
-            h.update(o.to_le_bytes());
-        }
-        let hash = hex::encode(h.finalize());
+        let hash = anchors.key_hash(HashInput {
+            dim,
+            n_adapters,
+            seed,
+            encoder_id: encoder_id.to_string(),
+            owners: owners.clone(),
+        });
         Ok(Self { dim, n_adapters, anchors, owners, hash, seed, encoder_id: encoder_id.to_string() })
     }
 
@@ -176,7 +233,7 @@ impl KeySet {
 
     /// Anchor `i` as a slice of `dim` floats.
     pub fn anchor(&self, i: usize) -> &[f32] {
-        &self.anchors[i * self.dim..(i + 1) * self.dim]
+        &self.anchors.values[i * self.dim..(i + 1) * self.dim]
     }
 
     /// The adapter owning anchor `i`.
@@ -186,11 +243,11 @@ impl KeySet {
 
     /// All anchors, row-major `[anchors, dim]`.
     pub fn anchors(&self) -> &[f32] {
-        &self.anchors
+        &self.anchors.values
     }
 
     /// The anchors, shared (no copy): another key set of the same encoder can be built on them.
-    pub fn shared_anchors(&self) -> Arc<[f32]> {
+    pub fn shared_anchors(&self) -> Arc<Anchors> {
         self.anchors.clone()
     }
 
@@ -361,10 +418,42 @@ pub(crate) mod tests {
         let short = EncoderHead { bn_bias: &b[..15], ..head };
         assert!(matches!(KeySet::derive(short, 4, 0, "e"), Err(Error::InvalidWeights(_))));
         // An adapter without anchors, an owner out of range, a ragged anchor array.
-        let bad = |o: Vec<u32>| KeySet::from_parts(2, 3, vec![0.0; 2 * o.len()], o, 0, "e");
+        let bad = |o: Vec<u32>| KeySet::from_parts(2, 3, Anchors::new(vec![0.0; 2 * o.len()]), o, 0, "e");
         assert!(bad(vec![0, 1, 1]).is_err());
         assert!(bad(vec![0, 1, 3]).is_err());
         assert!(bad(vec![0, 1, 2]).is_ok());
-        assert!(KeySet::from_parts(2, 1, vec![0.0; 3], vec![0], 0, "e").is_err());
+        assert!(KeySet::from_parts(2, 1, Anchors::new(vec![0.0; 3]), vec![0], 0, "e").is_err());
+    }
+
+    #[test]
+    fn remembered_key_hashes_equal_fresh_ones() {
+        let (fc, w, b) = synthetic_head(16, 50, 3);
+        let head = EncoderHead { fc_weight: &fc, bn_weight: &w, bn_bias: &b, dim: 16 };
+        let a = KeySet::derive(head, 5, 9, "enc").unwrap();
+        let fresh = |n: usize, owners: Vec<u32>, seed: u64, id: &str| {
+            KeySet::from_parts(16, n, Anchors::new(a.anchors().to_vec()), owners, seed, id).unwrap()
+        };
+        // Every field the hash covers, on the shared anchors (remembered after the first time)
+        // and on a copy of them (hashed afresh).
+        for _ in 0..2 {
+            let shared = |n: usize, owners: Vec<u32>, seed: u64, id: &str| {
+                KeySet::from_parts(16, n, a.shared_anchors(), owners, seed, id).unwrap()
+            };
+            // Two anchors of different adapters trade owners.
+            let mut swapped = a.owners().to_vec();
+            let other = swapped.iter().position(|&o| o != swapped[0]).unwrap();
+            swapped.swap(0, other);
+            assert_eq!(shared(5, a.owners().to_vec(), 9, "enc").hash(), a.hash());
+            assert_eq!(shared(5, swapped.clone(), 9, "enc").hash(), fresh(5, swapped.clone(), 9, "enc").hash());
+            assert_ne!(shared(5, swapped, 9, "enc").hash(), a.hash());
+            assert_eq!(shared(5, a.owners().to_vec(), 8, "enc").hash(), fresh(5, a.owners().to_vec(), 8, "enc").hash());
+            assert_eq!(shared(5, a.owners().to_vec(), 9, "en").hash(), fresh(5, a.owners().to_vec(), 9, "en").hash());
+            assert_eq!(a.with_adapters(2).unwrap().hash(), KeySet::derive(head, 2, 9, "enc").unwrap().hash());
+        }
+        // More inputs than are remembered: the oldest are hashed again, with the same result.
+        for n in 1..=REMEMBERED_HASHES + 2 {
+            assert_eq!(a.with_adapters(n).unwrap().hash(), KeySet::derive(head, n, 9, "enc").unwrap().hash());
+        }
+        assert_eq!(a.with_adapters(5).unwrap().hash(), a.hash());
     }
 }

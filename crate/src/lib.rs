@@ -34,7 +34,7 @@ pub use capacity::{Level, Schedule};
 pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use error::{Error, Result};
 pub use head::{AdapterParams, Gram, HeadConfig, HeadKind};
-pub use keys::{EncoderHead, KeySet};
+pub use keys::{Anchors, EncoderHead, KeySet};
 pub use model::{Checkpoint, ExampleSummary, LegoNet, LegoNetConfig, MemoryReport, ModelSummary};
 pub use unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport};
 

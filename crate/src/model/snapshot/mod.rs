@@ -537,7 +537,7 @@ mod tests {
         let foreign = crate::keys::KeySet::from_parts(
             m.keys().dim(),
             m.keys().len(),
-            m.keys().anchors().iter().map(|v| v + 1.0).collect::<Vec<f32>>(),
+            crate::keys::Anchors::new(m.keys().anchors().iter().map(|v| v + 1.0).collect()),
             m.keys().owners().to_vec(),
             0,
             "test-encoder",
