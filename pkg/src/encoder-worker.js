@@ -1,8 +1,9 @@
-// One encoder Worker of the pool (pool.js): its own wasm instance with an engine on 'cpu' that
-// is only ever asked to encode — no model of its own is used, no storage. It decodes a photo and
+// One encoder Worker of the pool (pool.js): its own instance of the CPU wasm (never the WebGPU
+// one: the pool runs only when the engine encodes on the CPU) with an engine on 'cpu' that is
+// only ever asked to encode — no model of its own is used, no storage. It decodes a photo and
 // returns its encoding; the engine Worker stays the one owner of the model. The very call the
-// engine makes (WasmEngine.encodeRgba: same wasm, same kernels, one thread, and whatever it
-// wipes after use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
+// engine makes (WasmEngine.encodeRgba: same kernels, one thread, and whatever it wipes after
+// use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
 // Protocol (engine → here → engine):
 //   { init: { weights: Uint8Array, wasmUrl? } } → { loaded: true } (every file fetched), then

@@ -1,7 +1,7 @@
 // Parallel encoding without cross-origin isolation. Wasm threads need SharedArrayBuffer, which a
 // page only gets with COOP/COEP headers; most hosts send neither. Instead the engine spreads a
-// batch of photos over a few encoder Workers (encoder-worker.js), each its own wasm instance
-// with its own copy of the weights, and keeps one lane for itself. The engine stays the one
+// batch of photos over a few encoder Workers (encoder-worker.js), each its own instance of the
+// CPU wasm with its own copy of the weights, and keeps one lane for itself. The engine stays the one
 // owner of the model: the pool only turns photos into encodings, in input order, and the engine
 // adds them in one all-or-nothing step, so ids, routing and the model are exactly what one
 // Worker gives (tests/pool.test.mjs checks the exported bytes at 1, 2 and 3 Workers).
