@@ -148,10 +148,14 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   // worker's install included), and nothing of the WebGPU wasm (headless Chromium's adapter is a
   // fallback). The server sends no-store and no compression: gzip -9 is what a compressing host
   // would send.
-  const fetched = b.served.filter((e) => e.status === 200)
-    .map((e) => fs.readFileSync(path.join(b.dist, decodeURIComponent(e.url.split('?')[0].slice(BASE.length)) || 'index.html')));
-  console.log(`[demo] first visit until ready: ${fetched.length} responses, ${fetched.reduce((s, d) => s + d.length, 0)} bytes, `
-    + `${fetched.reduce((s, d) => s + zlib.gzipSync(d, { level: 9 }).length, 0)} gzip -9`);
+  const fetched = b.served.filter((e) => e.status === 200).map((e) => {
+    const file = decodeURIComponent(e.url.split('?')[0].slice(BASE.length)) || 'index.html';
+    const data = fs.readFileSync(path.join(b.dist, file));
+    return { file, raw: data.length, gzip: zlib.gzipSync(data, { level: 9 }).length };
+  });
+  const sum = (list) => `${list.length} responses, ${list.reduce((s, f) => s + f.raw, 0)} bytes, ${list.reduce((s, f) => s + f.gzip, 0)} gzip -9`;
+  console.log(`[demo] first visit until ready: ${sum(fetched)}; of which sample photos: ${sum(fetched.filter((f) => f.file.startsWith('www/samples/')))}`);
+  for (const f of fetched.filter((f) => f.raw > 1e6)) console.log(`[demo]   ${f.file}: ${f.raw} bytes, ${f.gzip} gzip -9`);
   assert.ok(b.served.some((e) => e.url === `${BASE}pkg/wasm/legonet_bg.wasm`), 'the CPU wasm was fetched');
   assert.deepEqual(b.served.filter((e) => /legonet_webgpu/.test(e.url)), [], 'nothing of the WebGPU wasm was requested');
   assert.equal(await text('#req-count'), '0');

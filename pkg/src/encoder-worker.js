@@ -6,7 +6,7 @@
 // use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
 // Protocol (engine → here → engine):
-//   { init: { weights: Uint8Array, wasmUrl? } } → { loaded: true } (every file fetched), then
+//   { init: { weights: Uint8Array, wasmUrl?, wasmModule? } } → { loaded: true } (every file fetched), then
 //                                                 { ready: { wasmBytes } } | { initError: { code, message } }
 //   { job, image: Blob | ImageBitmap }          → { job, encoding: Float32Array, wasmBytes } | { job, error: { code, message } }
 // It deliberately imports neither pool.js nor worker.js: a bundler that follows `new Worker(new
@@ -19,8 +19,9 @@ import { decode, toPixels } from './image.js';
 let encoder = null;
 let memory = null; // the instance's WebAssembly.Memory, for the pool's memory report
 
-async function start({ weights, wasmUrl }) {
-  const exports = await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+async function start({ weights, wasmUrl, wasmModule }) {
+  // The engine's compiled CPU wasm when it has one (nothing fetched or compiled again), else the file.
+  const exports = await init(wasmModule || wasmUrl ? { module_or_path: wasmModule ?? wasmUrl } : undefined);
   memory = exports.memory;
   self.postMessage({ loaded: true }); // its last network request is behind it
   encoder = await WasmEngine.create(weights, 'cpu', null);

@@ -55,17 +55,19 @@ export class EncoderPool {
    * @param {object} o
    * @param {number} o.helpers extra Workers to start (lanes − 1)
    * @param {Uint8Array} [o.weights] the encoder weights; each Worker is sent its own copy
-   * @param {string} [o.wasmUrl] where the wasm is, if not next to its glue
+   * @param {string} [o.wasmUrl] where the CPU wasm is, if not next to its glue
+   * @param {WebAssembly.Module} [o.wasmModule] the CPU wasm, already compiled by the engine: sent
+   *        to each Worker (a Module is cloned, not re-fetched or re-compiled); else they fetch it
    * @param {{ decode: (image: Blob|ImageBitmap) => Promise<ImageBitmap>,
    *            encode: (bitmap: ImageBitmap) => Promise<Float32Array> }} o.local the engine's own
    *        lane, in two steps so that the next photo decodes while this one encodes
    */
-  constructor({ helpers, weights, wasmUrl, local }) {
+  constructor({ helpers, weights, wasmUrl, wasmModule, local }) {
     this.#local = local;
-    for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl);
+    for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl, wasmModule);
   }
 
-  #spawn(i, weights, wasmUrl) {
+  #spawn(i, weights, wasmUrl, wasmModule) {
     const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
@@ -75,7 +77,7 @@ export class EncoderPool {
     worker.onerror = (e) => { e.preventDefault?.(); this.#lose(h); };
     worker.onmessageerror = () => this.#lose(h);
     const copy = weights.slice();
-    worker.postMessage({ init: { weights: copy, wasmUrl } }, [copy.buffer]);
+    worker.postMessage({ init: { weights: copy, wasmUrl, wasmModule } }, [copy.buffer]);
     this.#helpers.push(h);
   }
 

@@ -79,8 +79,17 @@ async function loadWasm(requested, urls) {
     await glue.default(urls.webgpuWasmUrl ? { module_or_path: urls.webgpuWasmUrl } : undefined);
     return { adapter, Engine: glue.WasmEngine };
   }
-  await initCpu(urls.wasmUrl ? { module_or_path: urls.wasmUrl } : undefined);
-  return { adapter, Engine: CpuEngine };
+  // Compiled here rather than by the glue so that the encoder Workers get the Module itself.
+  const response = await fetch(urls.wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url));
+  if (!response.ok) throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} answered ${response.status}`);
+  let module;
+  try {
+    module = await WebAssembly.compileStreaming(response.clone());
+  } catch { // served without Content-Type application/wasm: compiled from the bytes
+    module = await WebAssembly.compile(await response.arrayBuffer());
+  }
+  await initCpu({ module_or_path: module });
+  return { adapter, Engine: CpuEngine, cpuModule: module };
 }
 
 /** Creates the engine on the requested backend from the wasm `loadWasm` chose; 'auto'
@@ -165,7 +174,7 @@ const handlers = {
     // extra Workers prepare their encoders in the background and join the first batch that finds
     // them ready; init only waits for their files, so no request is made after it.
     const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
-    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: ownLane });
+    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: ownLane });
     await pool.loaded;
     return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
   },
