@@ -49,15 +49,6 @@ impl BackendKind {
         !matches!(self, BackendKind::Wgpu)
     }
 
-    /// Whether this build has the backend (see the cargo features `webgpu` and `ndarray`).
-    pub fn is_built(self) -> bool {
-        match self {
-            BackendKind::Cpu | BackendKind::Flex => true,
-            BackendKind::Ndarray => cfg!(feature = "ndarray"),
-            BackendKind::Wgpu => cfg!(feature = "webgpu"),
-        }
-    }
-
     /// The error for a backend this build lacks.
     #[cfg(not(all(feature = "webgpu", feature = "ndarray")))]
     fn not_built(self) -> Error {

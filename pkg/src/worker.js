@@ -79,17 +79,24 @@ async function loadWasm(requested, urls) {
     await glue.default(urls.webgpuWasmUrl ? { module_or_path: urls.webgpuWasmUrl } : undefined);
     return { adapter, Engine: glue.WasmEngine };
   }
-  // Compiled here rather than by the glue so that the encoder Workers get the Module itself.
-  const response = await fetch(urls.wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url));
-  if (!response.ok) throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} answered ${response.status}`);
-  let module;
-  try {
-    module = await WebAssembly.compileStreaming(response.clone());
-  } catch { // served without Content-Type application/wasm: compiled from the bytes
-    module = await WebAssembly.compile(await response.arrayBuffer());
-  }
+  // Once per scope (an engine on the main thread may be created again).
+  cpuModule ??= compileCpuWasm(urls.wasmUrl).catch((e) => { cpuModule = null; throw e; });
+  const module = await cpuModule;
   await initCpu({ module_or_path: module });
   return { adapter, Engine: CpuEngine, cpuModule: module };
+}
+
+/** The CPU wasm, compiled here rather than by its glue so that the encoder Workers get the
+ *  `WebAssembly.Module` itself: they neither fetch nor compile it again. */
+let cpuModule = null;
+async function compileCpuWasm(wasmUrl) {
+  const response = await fetch(wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url));
+  if (!response.ok) throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} answered ${response.status}`);
+  try {
+    return await WebAssembly.compileStreaming(response.clone());
+  } catch { // served without Content-Type application/wasm: compiled from the bytes
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
 }
 
 /** Creates the engine on the requested backend from the wasm `loadWasm` chose; 'auto'
