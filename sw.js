@@ -3,12 +3,12 @@
 //
 // 1. Offline: on install it caches the page, the package (pkg/src, pkg/wasm), the weights and the
 //    sample photos; later visits work with no network. Page code (small) is served network-first,
-//    falling back to the cache offline; the wasm (35 MB) stale-while-revalidate (a rebuilt wasm is
+//    falling back to the cache offline; the wasm stale-while-revalidate (a rebuilt wasm is
 //    picked up on the next visit); the weights and the sample photos cache-first.
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page (`{ type: 'legonet-demo:request', url, from, at }`), which counts
 //    those made after the app was ready.
-const VERSION = 'legonet-demo-v2';
+const VERSION = 'legonet-demo-v3';
 
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/demo-state.js', 'www/render.js', 'www/actions.js', 'www/camera.js',
@@ -16,6 +16,8 @@ const CODE = [
   'pkg/src/index.js', 'pkg/src/errors.js', 'pkg/src/rpc.js', 'pkg/src/storage.js', 'pkg/src/worker.js',
   'pkg/src/image.js', 'pkg/src/pool.js', 'pkg/src/encoder-worker.js',
   'pkg/wasm/legonet.js', 'pkg/wasm/legonet_bg.wasm',
+  // Not pkg/wasm/legonet_webgpu*: the WebGPU wasm is fetched (and then cached, below) only where
+  // the engine may run on WebGPU, never by every visitor.
 ];
 const DATA = ['weights/efficientnet-lite0.safetensors', 'www/samples/samples.json'];
 

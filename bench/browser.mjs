@@ -2,7 +2,8 @@
 // ms/image (addExamples of real photos), train ms, single-sample and 10-sample forget ms
 // (median over repeated deletions), verify ms; the CPU encode throughput of addExamples with
 // 1, 2 and 4 encoder Workers (200 photos, page not cross-origin isolated) and what each extra
-// Worker costs in memory; plus the package's size (wasm raw and gzip).
+// Worker costs in memory; the cold start to the first prediction (coldStart below); plus the
+// package's size (each wasm, the JS and the weights, raw and gzip).
 // Run: `node bench/browser.mjs [out.json]` after `./dev test`, which builds pkg/wasm and the
 // datasets it needs (`./dev setup` builds no datasets).
 import fs from 'node:fs';
@@ -17,16 +18,32 @@ const root = path.resolve(import.meta.dirname, '..');
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const p95 = (v) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * 0.95))];
 
+/** Raw and gzip -9 bytes of what the package ships: each wasm, the JS (pkg/src and both wasm
+ *  glues), and the weights an app fetches. */
 function packageSize() {
-  const wasm = fs.readFileSync(path.join(root, 'pkg/wasm/legonet_bg.wasm'));
+  const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
+  const size = (files) => {
+    const data = files.map((f) => fs.readFileSync(path.join(root, f)));
+    return { raw: data.reduce((s, b) => s + b.length, 0), gzip: data.reduce((s, b) => s + gz(b), 0) };
+  };
   // Every module of pkg/src, listed from the folder so a new one is counted too.
   const src = fs.readdirSync(path.join(root, 'pkg/src')).filter((f) => f.endsWith('.js')).map((f) => `pkg/src/${f}`);
-  const js = ['pkg/wasm/legonet.js', ...src].map((f) => fs.readFileSync(path.join(root, f)));
-  const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
   return {
-    wasmRaw: wasm.length, wasmGzip: gz(wasm),
-    jsRaw: js.reduce((s, b) => s + b.length, 0), jsGzip: js.reduce((s, b) => s + gz(b), 0),
+    cpuWasm: size(['pkg/wasm/legonet_bg.wasm']),
+    webgpuWasm: size(['pkg/wasm/legonet_webgpu_bg.wasm']),
+    js: size([...src, 'pkg/wasm/legonet.js']),
+    webgpuGlue: size(['pkg/wasm/legonet_webgpu.js']),
+    weights: size(['weights/efficientnet-lite0.safetensors']),
   };
+}
+
+function printSize(s) {
+  const mb = ({ raw, gzip }) => `${(raw / 1e6).toFixed(2)} MB raw, ${(gzip / 1e6).toFixed(2)} MB gzip -9`;
+  const kb = ({ raw, gzip }) => `${(raw / 1e3).toFixed(0)} kB raw, ${(gzip / 1e3).toFixed(0)} kB gzip -9`;
+  console.log(`\npackage size: CPU wasm ${mb(s.cpuWasm)}; WebGPU wasm ${mb(s.webgpuWasm)} (fetched only where WebGPU may run);`
+    + ` JS ${kb(s.js)} (+ WebGPU glue ${kb(s.webgpuGlue)}); weights ${mb(s.weights)}`);
+  const cpuVisit = { raw: s.cpuWasm.raw + s.js.raw + s.weights.raw, gzip: s.cpuWasm.gzip + s.js.gzip + s.weights.gzip };
+  console.log(`  a visit without a real GPU fetches CPU wasm + JS + weights: ${mb(cpuVisit)} (the page itself excluded)`);
 }
 
 const THROUGHPUT_PHOTOS = Number(process.env.LEGONET_BENCH_THROUGHPUT ?? 200);
@@ -134,6 +151,94 @@ async function throughput(b) {
   return rows;
 }
 
+/**
+ * Cold start (issue 15): from a fresh page to its first prediction, in a fresh profile (empty
+ * HTTP cache, Cache API and OPFS: "cold") and then again in the same profile ("warm": the weights
+ * in the Cache API, where the package keeps them; this server sends no-store, so the wasm and the
+ * page's code are downloaded again, from loopback). A first prediction needs a trained model: a
+ * snapshot (3 classes, 4 photos each) is made beforehand in another profile and imported, as an
+ * app restoring a model would. Two measures per visit, each in its own profile:
+ * 1. through the package (`LegoNet.import(snapshot)` with its defaults: `backend: 'auto'`, the
+ *    encoder Workers), then `predict(photo)`: navigation to prediction, as an app sees it;
+ * 2. the same steps called one by one on bench/coldstart.html (the engine Worker's calls, CPU
+ *    wasm): download (wasm and weights at once), compile, instantiate, weight load (parse, BN
+ *    folding, packing, keys), snapshot import, first encode (decode + encode + predict).
+ */
+async function coldStart() {
+  const { train: snap, heldOut } = datasetPhotos(['animals', 'monuments', 'tools'], { train: 4, heldOut: 1 });
+  const photo = heldOut[0].url;
+  const weightsUrl = '/weights/efficientnet-lite0.safetensors';
+  const maker = await openBrowser();
+  let snapshot;
+  try {
+    await maker.page.goto(`${maker.server.url}/bench/browser.html`);
+    await maker.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+    snapshot = await maker.page.evaluate(async ({ snap, weightsUrl }) => {
+      const net = await window.legonet.LegoNet.create({ encoderUrl: weightsUrl, backend: 'cpu' });
+      await net.addExamples(await Promise.all(snap.map(async (p) => ({ image: await (await fetch(p.url)).blob(), label: p.label }))));
+      await net.train();
+      const bytes = await net.export();
+      net.dispose();
+      let bin = '';
+      for (const x of bytes) bin += String.fromCharCode(x);
+      return btoa(bin);
+    }, { snap, weightsUrl });
+  } finally {
+    await maker.close();
+  }
+  const rows = { package: [], steps: [] };
+  const pkg = await openBrowser();
+  try {
+    for (const visit of ['cold', 'warm']) {
+      const t0 = Date.now();
+      await pkg.page.goto(`${pkg.server.url}/bench/browser.html`);
+      await pkg.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+      const r = await pkg.page.evaluate(async ({ photo, weightsUrl, snapshot }) => {
+        const { LegoNet } = window.legonet;
+        const t = performance.now();
+        const net = await LegoNet.import(Uint8Array.from(atob(snapshot), (c) => c.charCodeAt(0)), { encoderUrl: weightsUrl });
+        const createMs = performance.now() - t;
+        const prediction = await net.predict(await (await fetch(photo)).blob());
+        const out = { createMs, sinceNavigation: performance.now(), backend: net.backend.kind, top: prediction[0] };
+        net.dispose();
+        return out;
+      }, { photo, weightsUrl, snapshot });
+      rows.package.push({ visit, ...r, wallMs: Date.now() - t0 });
+    }
+  } finally {
+    await pkg.close();
+  }
+  const steps = await openBrowser();
+  try {
+    for (const visit of ['cold', 'warm']) {
+      await steps.page.goto(`${steps.server.url}/bench/coldstart.html`);
+      await steps.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+      rows.steps.push({ visit, ...(await steps.page.evaluate((a) => window.coldStart(a), { photo, weightsUrl, snapshot })) });
+    }
+  } finally {
+    await steps.close();
+  }
+  console.log(`\ncold start to the first prediction (headless Chromium, loopback, ${os.cpus().length} cores; photo ${photo}):`);
+  for (const r of rows.package) {
+    console.log(`  package, ${r.visit}: ${r.sinceNavigation.toFixed(0)} ms from navigation (LegoNet.import ${r.createMs.toFixed(0)} ms, backend ${r.backend}); predicted ${JSON.stringify(r.top)}`);
+  }
+  for (const r of rows.steps) {
+    const m = r.ms;
+    console.log(`  steps, ${r.visit}: ${m.sinceNavigation.toFixed(0)} ms from navigation = page ${(m.sinceNavigation - m.download - m.compile - m.instantiate - m.weightLoad - m.snapshotImport - m.firstEncode).toFixed(0)}`
+      + ` + download ${m.download.toFixed(0)} (wasm ${(r.wasmBytes / 1e6).toFixed(2)} MB ${m.wasmDownload.toFixed(0)}, weights ${(r.weightsBytes / 1e6).toFixed(2)} MB ${m.weightsDownload.toFixed(0)}${r.weightsFromCache ? ' from the Cache API' : ''})`
+      + ` + compile ${m.compile.toFixed(0)} + instantiate ${m.instantiate.toFixed(0)} + weight load ${m.weightLoad.toFixed(0)} + snapshot import ${m.snapshotImport.toFixed(1)} + first encode ${m.firstEncode.toFixed(0)} ms`);
+  }
+  return rows;
+}
+
+// LEGONET_BENCH_ONLY=coldstart runs only the cold start.
+if (process.env.LEGONET_BENCH_ONLY === 'coldstart') {
+  const rows = await coldStart();
+  if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify({ coldStart: rows, size: packageSize(), date: new Date().toISOString() }, null, 2));
+  printSize(packageSize());
+  process.exit(0);
+}
+
 const { train } = datasetPhotos(CLASSES, { train: PER_CLASS, heldOut: 0 });
 const b = await openBrowser();
 const results = { photos: train.length, backends: [], size: packageSize(), date: new Date().toISOString() };
@@ -184,7 +289,6 @@ try {
 } finally {
   await b.close();
 }
-const s = results.size;
-const mb = (n) => (n / 1e6).toFixed(2);
-console.log(`\npackage size: wasm ${mb(s.wasmRaw)} MB raw, ${mb(s.wasmGzip)} MB gzip -9; JS ${(s.jsRaw / 1e3).toFixed(0)} kB raw, ${(s.jsGzip / 1e3).toFixed(0)} kB gzip (weights excluded)`);
+if (!ONLY_THROUGHPUT) results.coldStart = await coldStart();
+printSize(results.size);
 if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify(results, null, 2));

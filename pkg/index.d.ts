@@ -27,8 +27,13 @@ export interface LegoNetOptions {
   seed?: number;
   /** Run the engine in a module Worker (default true). `false` runs it on the calling thread. */
   worker?: boolean;
-  /** URL of `legonet_bg.wasm` if your bundler moves it (default: next to the package's wasm glue). */
+  /** URL of `legonet_bg.wasm`, the CPU wasm, if your bundler moves it (default: next to the
+   *  package's wasm glue). */
   wasmUrl?: string | URL;
+  /** URL of `legonet_webgpu_bg.wasm`, the WebGPU wasm, if your bundler moves it (default: next to
+   *  its glue). Fetched only when WebGPU may run: `backend: 'webgpu'`, or `'auto'` with a real
+   *  (non-fallback) adapter. */
+  webgpuWasmUrl?: string | URL;
   /** Lanes `addExamples` encodes photos on, the engine's Worker included: each extra one is a
    *  module Worker with its own wasm instance and copy of the weights (tens of MB; `memory()`
    *  reports each), used only to encode — the model stays in the engine, and ids, encodings and
@@ -143,7 +148,7 @@ export declare class LegoNet {
 }
 export default LegoNet;
 
-export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'adapters' | 'activated' | 'encoderWorkers'>>>;
+export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'webgpuWasmUrl' | 'adapters' | 'activated' | 'encoderWorkers'>>>;
 
 /** Every `code` a LegoNetError carries. The Rust core's codes keep their names (its `Error::code`);
  *  the package adds its own, from `ABORTED` on. A node test checks this list against both. */

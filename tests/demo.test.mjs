@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 import sirv from 'sirv';
 import { buildDist } from '../tools/dist.mjs';
@@ -58,6 +59,9 @@ before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-dist-'));
   const manifest = buildDist(dist);
+  for (const f of ['pkg/wasm/legonet_bg.wasm', 'pkg/wasm/legonet_webgpu_bg.wasm']) {
+    assert.ok(manifest.some((m) => m.file === f), `dist has ${f}`);
+  }
   console.log(`[demo] dist: ${manifest.length} files, ${manifest.reduce((s, m) => s + m.bytes, 0)} bytes, served under ${BASE}`);
   const served = [];
   const server = await serveUnder(dist, served);
@@ -76,7 +80,7 @@ before(async () => {
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
   page.on('pageerror', (e) => console.error('[page error]', e));
   b = {
-    page, context, server, requests, served, profile,
+    page, context, server, requests, served, profile, dist,
     async close() {
       await context.close(); await server.close();
       fs.rmSync(profile, { recursive: true, force: true }); fs.rmSync(dist, { recursive: true, force: true });
@@ -140,6 +144,20 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   // 1. First visit: the service worker caches the app, the engine starts.
   const first = await openDemo();
   console.log(`[demo] first load until ready: ${first.ms} ms`);
+  // What a first visit without a real GPU downloaded until ready (every response, the service
+  // worker's install included), and nothing of the WebGPU wasm (headless Chromium's adapter is a
+  // fallback). The server sends no-store and no compression: gzip -9 is what a compressing host
+  // would send.
+  const fetched = b.served.filter((e) => e.status === 200).map((e) => {
+    const file = decodeURIComponent(e.url.split('?')[0].slice(BASE.length)) || 'index.html';
+    const data = fs.readFileSync(path.join(b.dist, file));
+    return { file, raw: data.length, gzip: zlib.gzipSync(data, { level: 9 }).length };
+  });
+  const sum = (list) => `${list.length} responses, ${list.reduce((s, f) => s + f.raw, 0)} bytes, ${list.reduce((s, f) => s + f.gzip, 0)} gzip -9`;
+  console.log(`[demo] first visit until ready: ${sum(fetched)}; of which sample photos: ${sum(fetched.filter((f) => f.file.startsWith('www/samples/')))}`);
+  for (const f of fetched.filter((f) => f.raw > 1e6)) console.log(`[demo]   ${f.file}: ${f.raw} bytes, ${f.gzip} gzip -9`);
+  assert.ok(b.served.some((e) => e.url === `${BASE}pkg/wasm/legonet_bg.wasm`), 'the CPU wasm was fetched');
+  assert.deepEqual(b.served.filter((e) => /legonet_webgpu/.test(e.url)), [], 'nothing of the WebGPU wasm was requested');
   assert.equal(await text('#req-count'), '0');
   const backend = await text('#fact-backend');
   console.log(`[demo] backend: ${backend.replace(/\n/g, ' | ')}`);

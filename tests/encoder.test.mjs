@@ -43,13 +43,22 @@ function printBench(out) {
   }
 }
 
-for (const backend of ['cpu', 'flex', 'ndarray']) {
+// ndarray (burn's deprecated CPU backend) is native-only: the test wasm is the WebGPU wasm plus
+// `WasmEncoder` (tests/wasm/), so that building it recompiles only the legonet crate.
+for (const backend of ['cpu', 'flex']) {
   test(`encoder matches the oracle in Chromium on the CPU (${backend})`, { timeout: 300_000 }, async () => {
     const out = await b.page.evaluate(([be, n, reps]) => window.legonetCheck(be, n, { benchReps: reps }), [backend, NAMES, BENCH_REPS]);
     checkBounds(out);
     printBench(out);
   });
 }
+
+test('a backend the wasm was built without is refused with BACKEND', async () => {
+  const err = await b.page.evaluate(() => window.createError('ndarray'));
+  assert.equal(err?.name, 'LegoNetError');
+  assert.equal(err?.code, 'BACKEND');
+  assert.match(err.message, /not in this build \(cargo feature `ndarray`\)/);
+});
 
 test('encoder matches the oracle in Chromium on WebGPU when an adapter exists', { timeout: 600_000 }, async (t) => {
   const adapter = await b.page.evaluate(async () => !!(navigator.gpu && (await navigator.gpu.requestAdapter())));

@@ -141,6 +141,8 @@ async function runApp(url, label, browser = context) {
     assert.equal(r.examplesAfterForget, PHOTOS.train.length - 1);
     assert.ok(r.verify.ok, 'verify: every adapter replays bit for bit');
 
+    // On the CPU the WebGPU wasm (its glue or its binary) is never even requested.
+    assert.deepEqual(requests.filter((u) => /legonet_webgpu/.test(u)), [], 'nothing of the WebGPU wasm was requested');
     assert.deepEqual(failed, [], 'no request failed');
     assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !/^(data|blob):/.test(u)), [], 'no request left the origin');
   } finally {
@@ -170,10 +172,15 @@ after(async () => {
 test('npm pack ships what an app needs and nothing of the repository', () => {
   const legonet = tarballs.legonet.paths;
   for (const f of ['package.json', 'README.md', 'index.d.ts', 'src/index.js', 'src/worker.js', 'src/pool.js',
-    'src/encoder-worker.js', 'src/storage.js', 'src/rpc.js', 'src/image.js', 'src/errors.js', 'wasm/legonet.js', 'wasm/legonet_bg.wasm']) {
+    'src/encoder-worker.js', 'src/storage.js', 'src/rpc.js', 'src/image.js', 'src/errors.js', 'wasm/legonet.js', 'wasm/legonet_bg.wasm',
+    'wasm/legonet_webgpu.js', 'wasm/legonet_webgpu_bg.wasm']) {
     assert.ok(legonet.includes(f), `legonet's tarball has ${f} (${legonet.join(', ')})`);
   }
   assert.deepEqual(legonet.filter((f) => !/^(package\.json|README\.md|index\.d\.ts|src\/[\w-]+\.js|wasm\/[\w-]+\.(js|wasm|d\.ts))$/.test(f)), [], 'nothing else');
+  // The test/bench-only class (cargo feature `bench`, tests/wasm/) is not in the package's wasm.
+  for (const glue of ['wasm/legonet.d.ts', 'wasm/legonet_webgpu.d.ts']) {
+    assert.doesNotMatch(fs.readFileSync(path.join(ROOT, 'pkg', glue), 'utf8'), /WasmEncoder/, `${glue} declares no WasmEncoder`);
+  }
   assert.deepEqual(tarballs.weights.paths,
     ['LICENSE', 'NOTICE', 'README.md', 'efficientnet-lite0.safetensors', 'index.d.ts', 'index.js', 'package.json']);
 });
@@ -189,6 +196,9 @@ test('installed: the quickstart in a Vite production build, served alone', { tim
     // The engine ran from the build's own files: the bundled Workers, the hashed wasm and weights.
     const served = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
     assert.ok(served(/^\/assets\/legonet_bg-[\w-]+\.wasm$/), 'the wasm came from dist/assets');
+    // The build has the WebGPU wasm too (a dynamic import Vite followed), but the CPU run never asked for it.
+    assert.ok(assets.some((f) => /^legonet_webgpu_bg-[\w-]+\.wasm$/.test(f)), 'vite build emitted the WebGPU wasm');
+    assert.deepEqual(server.log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
     assert.ok(served(/^\/assets\/efficientnet-lite0-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
     assert.ok(served(/^\/assets\/worker-[\w-]+\.js$/), 'the engine Worker came from dist/assets');
     // With more than one core the engine starts encoder Workers (pkg/src/pool.js): Vite must
@@ -231,6 +241,7 @@ test('installed: the quickstart in a plain page with an import map, on a static 
 function checkImportMapLog(log) {
   const served = (p) => log.some((e) => e.url === p && e.status === 200);
   assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
+  assert.deepEqual(log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
   assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0.safetensors'), 'the weights came from the installed weights package');
   assert.deepEqual(log.filter((e) => e.status >= 400), [], 'the server answered every request');
 }

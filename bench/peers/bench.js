@@ -1,6 +1,7 @@
 // Benchmark page of the peer comparison (docs/peers.md). run.mjs opens it once per suite in the
 // same headless Chromium session and calls window.benchSuite(name, options):
-//   legonet     legonet's wasm encoder (pkg/wasm), backends cpu (fused kernels, the default) / flex / ndarray / wgpu
+//   legonet     legonet's wasm encoder (tests/wasm), backends cpu (fused kernels, the default) / flex / wgpu
+//               (ndarray is native-only since the wasm split: it reports "not in this build")
 //   ort-wasm    onnxruntime-web, `wasm` execution provider (1 thread, SIMD)
 //   ort-webgpu  onnxruntime-web, `webgpu` execution provider
 //   tfjs        TF.js (wasm backend): Dense(1280->C) + Adam head training (model.fit and a
@@ -9,8 +10,9 @@
 // Every timing: warm-up first, then the median of the timed repetitions.
 const NM = '/bench/peers/node_modules';
 const CACHE = '/bench/peers/cache';
-// legonet's wasm-bindgen output: pkg/wasm (./dev builds it) unless run.mjs says otherwise
-const LEGONET_JS = new URLSearchParams(location.search).get('legonet') ?? '/pkg/wasm/legonet.js';
+// legonet's test/bench wasm (tests/wasm: `WasmEncoder` is only there; ./dev builds it) unless
+// run.mjs says otherwise
+const LEGONET_JS = new URLSearchParams(location.search).get('legonet') ?? '/tests/wasm/legonet.js';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const bytes = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`); return new Uint8Array(await r.arrayBuffer()); };

@@ -29,11 +29,12 @@ const native = !args.includes('--no-native');
 const backends = args.includes('--backends') ? args[args.indexOf('--backends') + 1].split(',') : undefined;
 const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
 
-// legonet's wasm: pkg/wasm (built by ./dev) or, with --bind, wasm-bindgen run here on the built
-// target/wasm32-unknown-unknown/release/legonet.wasm into bench/peers/cache/wasm (no cargo build).
-let legonetJs = '/pkg/wasm/legonet.js';
-if (args.includes('--bind') || !fs.existsSync(path.join(ROOT, 'pkg/wasm/legonet.js'))) {
-  const wasm = path.join(process.env.CARGO_TARGET_DIR ?? path.join(CACHE, 'target'), 'wasm32-unknown-unknown/release/legonet.wasm');
+// legonet's wasm: the test/bench wasm in tests/wasm (built by ./dev: the WebGPU wasm plus
+// `WasmEncoder`, cargo feature `bench`) or, with --bind, wasm-bindgen run here on the last built
+// target/wasm32-unknown-unknown/wasm/legonet.wasm into bench/peers/cache/wasm (no cargo build).
+let legonetJs = '/tests/wasm/legonet.js';
+if (args.includes('--bind') || !fs.existsSync(path.join(ROOT, 'tests/wasm/legonet.js'))) {
+  const wasm = path.join(process.env.CARGO_TARGET_DIR ?? path.join(CACHE, 'target'), 'wasm32-unknown-unknown/wasm/legonet.wasm');
   if (fs.existsSync(wasm)) {
     execFileSync(path.join(CACHE, 'tools/bin/wasm-bindgen'), ['--target', 'web', '--out-dir', path.join(HERE, 'cache/wasm'), wasm]);
     legonetJs = '/bench/peers/cache/wasm/legonet.js';

@@ -1,5 +1,9 @@
 //! Which burn device runs the math. burn 0.22 dispatches at run time through `Device`, so one
 //! code path serves every backend; this module only names the choices and builds the device.
+//!
+//! Every kind is always named (the same names natively, in both wasm files and in JS), but a
+//! build has only the backends its cargo features compiled in (`webgpu`, `ndarray`; natively
+//! all): asking for one it lacks is [`Error::Backend`], never a different backend.
 
 use std::{fmt, str::FromStr};
 
@@ -45,12 +49,22 @@ impl BackendKind {
         !matches!(self, BackendKind::Wgpu)
     }
 
+    /// The error for a backend this build lacks.
+    #[cfg(not(all(feature = "webgpu", feature = "ndarray")))]
+    fn not_built(self) -> Error {
+        let feature = if self == BackendKind::Wgpu { "webgpu" } else { "ndarray" };
+        Error::Backend(format!("the {self} backend is not in this build (cargo feature `{feature}`)"))
+    }
+
     /// A CPU device (no initialisation needed). Errors for [`BackendKind::Wgpu`].
     pub fn cpu_device(self) -> Result<Device> {
         match self {
             BackendKind::Cpu | BackendKind::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
             BackendKind::Ndarray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            BackendKind::Ndarray => Err(self.not_built()),
             BackendKind::Wgpu => Err(Error::Backend("wgpu needs asynchronous initialisation".into())),
         }
     }
@@ -60,12 +74,15 @@ impl BackendKind {
     #[cfg(not(target_family = "wasm"))]
     pub fn init(self) -> Result<(Device, String)> {
         match self {
+            #[cfg(feature = "webgpu")]
             BackendKind::Wgpu => {
                 let (device, setup) = Device::wgpu_options()
                     .init_with_setup()
                     .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
                 Ok((device, describe_adapter(&setup.adapter.get_info())))
             }
+            #[cfg(not(feature = "webgpu"))]
+            BackendKind::Wgpu => Err(self.not_built()),
             cpu => Ok((cpu.cpu_device()?, cpu.name().to_string())),
         }
     }
@@ -73,6 +90,7 @@ impl BackendKind {
     /// Builds the device, awaiting wgpu's adapter and device requests (required in browsers).
     pub async fn init_async(self) -> Result<(Device, String)> {
         match self {
+            #[cfg(feature = "webgpu")]
             BackendKind::Wgpu => {
                 let (device, setup) = Device::wgpu_options()
                     .init_with_setup_async()
@@ -80,11 +98,14 @@ impl BackendKind {
                     .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
                 Ok((device, describe_adapter(&setup.adapter.get_info())))
             }
+            #[cfg(not(feature = "webgpu"))]
+            BackendKind::Wgpu => Err(self.not_built()),
             cpu => Ok((cpu.cpu_device()?, cpu.name().to_string())),
         }
     }
 }
 
+#[cfg(feature = "webgpu")]
 fn describe_adapter(info: &burn::tensor::wgpu::wgpu::AdapterInfo) -> String {
     format!("wgpu {:?}: {} ({:?}, driver {})", info.backend, info.name, info.device_type, info.driver)
 }

@@ -1,11 +1,12 @@
-// One encoder Worker of the pool (pool.js): its own wasm instance with an engine on 'cpu' that
-// is only ever asked to encode — no model of its own is used, no storage. It decodes a photo and
+// One encoder Worker of the pool (pool.js): its own instance of the CPU wasm (never the WebGPU
+// one: the pool runs only when the engine encodes on the CPU) with an engine on 'cpu' that is
+// only ever asked to encode — no model of its own is used, no storage. It decodes a photo and
 // returns its encoding; the engine Worker stays the one owner of the model. The very call the
-// engine makes (WasmEngine.encodeRgba: same wasm, same kernels, one thread, and whatever it
-// wipes after use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
+// engine makes (WasmEngine.encodeRgba: same kernels, one thread, and whatever it wipes after
+// use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
 // Protocol (engine → here → engine):
-//   { init: { weights: Uint8Array, wasmUrl? } } → { loaded: true } (every file fetched), then
+//   { init: { weights: Uint8Array, wasmUrl?, wasmModule? } } → { loaded: true } (every file fetched), then
 //                                                 { ready: { wasmBytes } } | { initError: { code, message } }
 //   { job, image: Blob | ImageBitmap }          → { job, encoding: Float32Array, wasmBytes } | { job, error: { code, message } }
 // It deliberately imports neither pool.js nor worker.js: a bundler that follows `new Worker(new
@@ -18,8 +19,9 @@ import { decode, toPixels } from './image.js';
 let encoder = null;
 let memory = null; // the instance's WebAssembly.Memory, for the pool's memory report
 
-async function start({ weights, wasmUrl }) {
-  const exports = await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+async function start({ weights, wasmUrl, wasmModule }) {
+  // The engine's compiled CPU wasm when it has one (nothing fetched or compiled again), else the file.
+  const exports = await init(wasmModule || wasmUrl ? { module_or_path: wasmModule ?? wasmUrl } : undefined);
   memory = exports.memory;
   self.postMessage({ loaded: true }); // its last network request is behind it
   encoder = await WasmEngine.create(weights, 'cpu', null);

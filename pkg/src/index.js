@@ -82,9 +82,9 @@ export class LegoNet {
     net.#terminate = terminate;
     try {
       const encoderUrl = new URL(weights, globalThis.location?.href).href;
-      const wasmUrl = opts.wasmUrl ? new URL(opts.wasmUrl, globalThis.location?.href).href : undefined;
+      const absolute = (u) => (u ? new URL(u, globalThis.location?.href).href : undefined);
       const out = await client.call('init', {
-        encoderUrl, wasmUrl, backend: opts.backend, encoderWorkers: lanes,
+        encoderUrl, wasmUrl: absolute(opts.wasmUrl), webgpuWasmUrl: absolute(opts.webgpuWasmUrl), backend: opts.backend, encoderWorkers: lanes,
         config: { adapters: opts.adapters, activated: opts.activated, seed: opts.seed },
       });
       net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache, encoderWorkers: out.encoderWorkers };

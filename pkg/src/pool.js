@@ -1,7 +1,7 @@
 // Parallel encoding without cross-origin isolation. Wasm threads need SharedArrayBuffer, which a
 // page only gets with COOP/COEP headers; most hosts send neither. Instead the engine spreads a
-// batch of photos over a few encoder Workers (encoder-worker.js), each its own wasm instance
-// with its own copy of the weights, and keeps one lane for itself. The engine stays the one
+// batch of photos over a few encoder Workers (encoder-worker.js), each its own instance of the
+// CPU wasm with its own copy of the weights, and keeps one lane for itself. The engine stays the one
 // owner of the model: the pool only turns photos into encodings, in input order, and the engine
 // adds them in one all-or-nothing step, so ids, routing and the model are exactly what one
 // Worker gives (tests/pool.test.mjs checks the exported bytes at 1, 2 and 3 Workers).
@@ -55,17 +55,19 @@ export class EncoderPool {
    * @param {object} o
    * @param {number} o.helpers extra Workers to start (lanes − 1)
    * @param {Uint8Array} [o.weights] the encoder weights; each Worker is sent its own copy
-   * @param {string} [o.wasmUrl] where the wasm is, if not next to its glue
+   * @param {string} [o.wasmUrl] where the CPU wasm is, if not next to its glue
+   * @param {WebAssembly.Module} [o.wasmModule] the CPU wasm, already compiled by the engine: sent
+   *        to each Worker (a Module is cloned, not re-fetched or re-compiled); else they fetch it
    * @param {{ decode: (image: Blob|ImageBitmap) => Promise<ImageBitmap>,
    *            encode: (bitmap: ImageBitmap) => Promise<Float32Array> }} o.local the engine's own
    *        lane, in two steps so that the next photo decodes while this one encodes
    */
-  constructor({ helpers, weights, wasmUrl, local }) {
+  constructor({ helpers, weights, wasmUrl, wasmModule, local }) {
     this.#local = local;
-    for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl);
+    for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl, wasmModule);
   }
 
-  #spawn(i, weights, wasmUrl) {
+  #spawn(i, weights, wasmUrl, wasmModule) {
     const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
@@ -75,7 +77,7 @@ export class EncoderPool {
     worker.onerror = (e) => { e.preventDefault?.(); this.#lose(h); };
     worker.onmessageerror = () => this.#lose(h);
     const copy = weights.slice();
-    worker.postMessage({ init: { weights: copy, wasmUrl } }, [copy.buffer]);
+    worker.postMessage({ init: { weights: copy, wasmUrl, wasmModule } }, [copy.buffer]);
     this.#helpers.push(h);
   }
 

@@ -2,7 +2,7 @@
 // main thread through a MessageChannel when `worker: false`. It owns the wasm instance, the
 // encoder, the LegoNet model and the storage; the facade (index.js) talks to it via rpc.js.
 
-import init, { WasmEngine } from '../wasm/legonet.js';
+import initCpu, { WasmEngine as CpuEngine } from '../wasm/legonet.js';
 import { errorToWire, AbortError, LegoNetError } from './errors.js';
 import { decode, toPixels } from './image.js';
 import * as storage from './storage.js';
@@ -63,21 +63,56 @@ async function timeEncode(e) {
   return performance.now() - t;
 }
 
-/** Creates the engine on the requested backend; 'auto' measures, and never picks a fallback adapter. */
-async function createEngine(weights, requested, config) {
+/**
+ * The package has two wasm files (README, "Two wasm files"). The CPU wasm (`legonet_bg.wasm`: the
+ * fused kernels, LegoNet, preprocessing) is all most visitors fetch. The WebGPU wasm
+ * (`legonet_webgpu_bg.wasm`: the same plus burn's WebGPU encoder, CubeCL included, many times
+ * larger) is imported only once a WebGPU run is possible: `'webgpu'` asked for, or `'auto'`
+ * seeing a real (non-fallback) adapter. Resolves to { adapter, Engine } (the chosen wasm's
+ * `WasmEngine`). `urls`: the overrides { wasmUrl, webgpuWasmUrl }.
+ */
+async function loadWasm(requested, urls) {
   const adapter = requested === 'cpu' ? null : await gpuAdapter();
-  const cpu = async () => WasmEngine.create(weights, 'cpu', config);
-  if (requested === 'cpu') return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter: null, reason: 'requested' } };
+  if (requested === 'webgpu' && !adapter) throw new LegoNetError('BACKEND', 'WebGPU was requested but navigator.gpu gives no adapter');
+  if (requested === 'webgpu' || (requested === 'auto' && adapter && !adapter.isFallbackAdapter)) {
+    const glue = await import('../wasm/legonet_webgpu.js');
+    await glue.default(urls.webgpuWasmUrl ? { module_or_path: urls.webgpuWasmUrl } : undefined);
+    return { adapter, Engine: glue.WasmEngine };
+  }
+  // Once per scope (an engine on the main thread may be created again).
+  cpuModule ??= compileCpuWasm(urls.wasmUrl).catch((e) => { cpuModule = null; throw e; });
+  const module = await cpuModule;
+  await initCpu({ module_or_path: module });
+  return { adapter, Engine: CpuEngine, cpuModule: module };
+}
+
+/** The CPU wasm, compiled here rather than by its glue so that the encoder Workers get the
+ *  `WebAssembly.Module` itself: they neither fetch nor compile it again. */
+let cpuModule = null;
+async function compileCpuWasm(wasmUrl) {
+  const response = await fetch(wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url));
+  if (!response.ok) throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} answered ${response.status}`);
+  try {
+    return await WebAssembly.compileStreaming(response.clone());
+  } catch { // served without Content-Type application/wasm: compiled from the bytes
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+}
+
+/** Creates the engine on the requested backend from the wasm `loadWasm` chose; 'auto'
+ *  measures, and never picks a fallback adapter. */
+async function createEngine(weights, requested, config, { adapter, Engine }) {
+  const cpu = async (reason) => ({ engine: await Engine.create(weights, 'cpu', config), backend: { kind: 'cpu', name: 'cpu', adapter, reason } });
+  if (requested === 'cpu') return cpu('requested');
   if (requested === 'webgpu') {
-    if (!adapter) throw new LegoNetError('BACKEND', 'WebGPU was requested but navigator.gpu gives no adapter');
-    const e = await WasmEngine.create(weights, 'wgpu', config);
+    const e = await Engine.create(weights, 'wgpu', config);
     return { engine: e, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: e.device, reason: 'requested' } };
   }
-  if (!adapter) return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter: null, reason: 'no WebGPU adapter' } };
-  if (adapter.isFallbackAdapter) {
-    return { engine: await cpu(), backend: { kind: 'cpu', name: 'cpu', adapter, reason: 'the only WebGPU adapter is a software fallback' } };
-  }
-  const [c, g] = [await cpu(), await WasmEngine.create(weights, 'wgpu', config)];
+  if (!adapter) return cpu('no WebGPU adapter');
+  if (adapter.isFallbackAdapter) return cpu('the only WebGPU adapter is a software fallback');
+  // A real adapter: both candidates run in the WebGPU wasm (its CPU engine is the CPU wasm's
+  // code, bit for bit), so the CPU wasm is not fetched as well.
+  const [c, g] = [await Engine.create(weights, 'cpu', config), await Engine.create(weights, 'wgpu', config)];
   const [cpuMs, gpuMs] = [await timeEncode(c), await timeEncode(g)];
   const gpuWins = gpuMs < cpuMs;
   (gpuWins ? c : g).free();
@@ -136,17 +171,17 @@ async function persistIfBound() {
 }
 
 const handlers = {
-  async init({ encoderUrl, wasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
-    await init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+  async init({ encoderUrl, wasmUrl, webgpuWasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
     msResolution = clockResolution(); // the Rust reports' clock (web-time) is this performance.now()
-    const { bytes, fromCache } = await storage.fetchWeights(encoderUrl);
-    const created = await createEngine(bytes, backend, config);
+    // The weights and the wasm download at once (a first visit waits for the longer, not both).
+    const [{ bytes, fromCache }, wasm] = await Promise.all([storage.fetchWeights(encoderUrl), loadWasm(backend, { wasmUrl, webgpuWasmUrl })]);
+    const created = await createEngine(bytes, backend, config, wasm);
     engine = created.engine;
     // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
     // extra Workers prepare their encoders in the background and join the first batch that finds
     // them ready; init only waits for their files, so no request is made after it.
     const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
-    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, local: ownLane });
+    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: ownLane });
     await pool.loaded;
     return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
   },

@@ -1,5 +1,6 @@
 // Test page: runs the wasm encoder on the shared fixtures and reports numbers to the test.
-import init, { WasmEncoder } from '../../pkg/wasm/legonet.js';
+// `WasmEncoder` is only in the test/bench wasm (tests/wasm/, cargo feature `bench`; ./dev builds it).
+import init, { WasmEncoder } from '../wasm/legonet.js';
 
 const f32 = async (url) => new Float32Array(await (await fetch(url)).arrayBuffer());
 
@@ -75,5 +76,17 @@ window.legonetCheck = async function (backend, names, { benchReps = 0 } = {}) {
                 loadMs, results, bench, badInput, adapter: await adapterInfo() };
   encoder.free();
   return out;
+};
+/** The error `WasmEncoder.create` rejects with on `backend` (null if it succeeds). */
+window.createError = async function (backend) {
+  ready ??= init();
+  await ready;
+  const weights = new Uint8Array(await (await fetch('/weights/efficientnet-lite0.safetensors')).arrayBuffer());
+  try {
+    (await WasmEncoder.create(weights, backend)).free();
+    return null;
+  } catch (e) {
+    return { name: e.name, code: e.code, message: e.message };
+  }
 };
 document.getElementById('status').textContent = 'ready';

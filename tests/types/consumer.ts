@@ -44,6 +44,7 @@ const options: Required<LegoNetOptions> = {
   seed: 0,
   worker: true,
   wasmUrl: '/assets/legonet_bg.wasm',
+  webgpuWasmUrl: new URL('/assets/legonet_webgpu_bg.wasm', 'https://example.org'),
   encoderWorkers: 2,
 };
 const backends: NonNullable<LegoNetOptions['backend']>[] = ['auto', 'webgpu', 'cpu'];

@@ -1,14 +1,15 @@
-//! [`WasmEncoder`]: the frozen encoder alone (encodings, ImageNet logits and top-5).
+//! [`WasmEncoder`]: the frozen encoder alone (encodings, ImageNet logits and top-5), for the
+//! oracle test and the encoder benchmarks only (cargo feature `bench`, the wasm in tests/wasm/).
 
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{Array, Float32Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_error, load_encoder, output_to_js};
+use super::{js_error, load_encoder};
 use crate::preprocess::{INPUT_LEN, rgba_to_input};
-use crate::{BackendKind, Encoder};
+use crate::{BackendKind, Encoder, EncoderOutput, imagenet};
 
 /// The frozen encoder on a CPU or WebGPU device.
 #[wasm_bindgen]
@@ -77,4 +78,22 @@ impl WasmEncoder {
             Ok(output_to_js(&out))
         })
     }
+}
+
+/// `{ batch, encodings, logits, top5 }` of a batch.
+fn output_to_js(out: &EncoderOutput) -> JsValue {
+    let obj = Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&obj, &key.into(), &value);
+    };
+    set("batch", (out.batch as u32).into());
+    set("encodings", Float32Array::from(out.encodings.as_slice()).into());
+    set("logits", Float32Array::from(out.logits.as_slice()).into());
+    let top5 = Array::new();
+    for i in 0..out.batch {
+        let ranked = serde_wasm_bindgen::to_value(&imagenet::top_k(out.logits(i), 5)).unwrap_or(JsValue::NULL);
+        top5.push(&ranked);
+    }
+    set("top5", top5.into());
+    obj.into()
 }

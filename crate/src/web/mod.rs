@@ -1,23 +1,25 @@
 //! The wasm-bindgen facade (wasm32 only): JS types in and out, async device initialisation, and
 //! every [`Error`] turned into a JS `Error` whose `code` is [`Error::code`]. No algorithm here.
 //!
-//! [`WasmEngine`] is what the npm package's Workers run (the encoder and one model);
-//! [`WasmEncoder`] is the encoder alone with its ImageNet logits and raw-tensor input, which the
-//! oracle test and the encoder benchmarks drive (it adds only its glue to the wasm: the network
-//! code is the engine's).
+//! [`WasmEngine`] is what the npm package's Workers run (the encoder and one model).
+//! `WasmEncoder` (cargo feature `bench`) is the encoder alone with its ImageNet logits and
+//! raw-tensor input, which the oracle test and the encoder benchmarks drive; it is built only
+//! into their wasm (tests/wasm/), never into the package's.
 
+#[cfg(feature = "bench")]
 mod encoder;
 mod engine;
 
+#[cfg(feature = "bench")]
 pub use encoder::WasmEncoder;
 pub use engine::WasmEngine;
 
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Object, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use crate::{BackendKind, Encoder, EncoderOutput, Error, WeightFile, imagenet};
+use crate::{BackendKind, Encoder, Error, WeightFile};
 
 unsafe extern "C" {
     /// Runs the static constructors (burn/cubecl `inventory` registrations); made by wasm-ld.
@@ -39,24 +41,6 @@ pub(crate) fn js_error(e: Error) -> JsValue {
     err.set_name("LegoNetError");
     let _ = Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
-}
-
-pub(crate) fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &key.into(), &value.into());
-}
-
-pub(crate) fn output_to_js(out: &EncoderOutput) -> JsValue {
-    let obj = Object::new();
-    set(&obj, "batch", out.batch as u32);
-    set(&obj, "encodings", Float32Array::from(out.encodings.as_slice()));
-    set(&obj, "logits", Float32Array::from(out.logits.as_slice()));
-    let top5 = Array::new();
-    for i in 0..out.batch {
-        let ranked = serde_wasm_bindgen::to_value(&imagenet::top_k(out.logits(i), 5)).unwrap_or(JsValue::NULL);
-        top5.push(&ranked);
-    }
-    set(&obj, "top5", top5);
-    obj.into()
 }
 
 /// Parses the weights and loads the encoder on `backend` (initialising wgpu if asked):
