@@ -423,7 +423,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for c in &args.configs {
         let usage = || CliError::Usage(format!("--configs entry {c:?} is not auto or n:k, with or without /C"));
         let (structure, cap) = match c.split_once('/') {
-            Some((s, cap)) => (s, Some(cap.parse::<usize>().map_err(|_| usage())?).map(|c| (c != 0).then_some(c))),
+            Some((s, cap)) => {
+                let cap: usize = cap.parse().map_err(|_| usage())?;
+                (s, Some((cap != 0).then_some(cap)))
+            }
             None => (c.as_str(), None),
         };
         let fixed = match structure {
