@@ -503,11 +503,12 @@ mod tests {
             b[pos] ^= 0x10;
             assert!(matches!(m.restore(&b), Err(Error::CorruptSnapshot(_))), "bit at {pos}");
         }
-        // Wrong (older) versions: v2 routed with the f64 distance, so it is refused, not misread.
-        for old in [1u32, 2, 3] {
+        // Wrong (older) versions: v2 routed with the f64 distance and v4 has no member cap, so
+        // they are refused, not misread.
+        for old in [1u32, 2, 3, 4] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
-            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 4 }) if found == old));
+            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 5 }) if found == old));
         }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
