@@ -3,7 +3,8 @@
 // cached by `legonet bench --set fashion-mnist-5k`) in a seeded order are added to a fresh
 // WasmEngine, trained, then single samples are forgotten one at a time; p50 / p95 of the wall
 // time around each `forget` call (JS → wasm → report) and the (n, k) the model chose.
-// Run: `node bench/forget.mjs [--sizes 500,2000,4000] [--forgets 60] [out.json]` after ./dev setup.
+// Run: `node bench/forget.mjs [--sizes 500,2000,4000] [--forgets 60] [--member-cap C] [out.json]`
+// after ./dev setup (`--member-cap`: the engine's `memberCap` instead of the default; 0 = none).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,8 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args.splice(i, 2)[1] : dflt; };
 const sizes = opt('--sizes', '500,2000,4000').split(',').map(Number);
 const forgets = Number(opt('--forgets', '60'));
+const memberCap = opt('--member-cap', undefined);
+const config = memberCap === undefined ? undefined : { memberCap: Number(memberCap) };
 const outFile = args[0];
 const cache = process.env.LEGONET_CACHE ?? path.join(os.homedir(), '.cache/legonet');
 const encDir = path.join(cache, 'encodings');
@@ -43,17 +46,17 @@ train.slice(0, maxN).forEach((t, i) => buf.copy(payload, i * 5120, t.offset, t.o
 const labels = train.slice(0, maxN).map((t) => t.label);
 
 const b = await openBrowser();
-const results = { date: new Date().toISOString(), encodings: file, forgets, sizes: [] };
+const results = { date: new Date().toISOString(), encodings: file, forgets, config: config ?? 'default', sizes: [] };
 try {
   await b.page.route('**/__bench/encodings.bin', (route) => route.fulfill({ body: payload, contentType: 'application/octet-stream' }));
   await b.page.goto(`${b.server.url}/bench/browser.html`);
   for (const n of sizes) {
-    const r = await b.page.evaluate(async ({ n, labels, forgets }) => {
+    const r = await b.page.evaluate(async ({ n, labels, forgets, config }) => {
       const m = await import('/pkg/wasm/legonet.js');
       await m.default();
       const weights = new Uint8Array(await (await fetch('/weights/efficientnet-lite0.safetensors')).arrayBuffer());
       const all = new Float32Array(await (await fetch('/__bench/encodings.bin')).arrayBuffer());
-      const eng = await m.WasmEngine.create(weights, 'cpu', undefined);
+      const eng = await m.WasmEngine.create(weights, 'cpu', config);
       const ids = labels.slice(0, n).map((_, i) => `s${i}`);
       const encodings = ids.map((_, i) => all.subarray(i * 1280, (i + 1) * 1280));
       eng.addMany(ids, encodings, labels.slice(0, n));
@@ -75,9 +78,9 @@ try {
       eng.free();
       times.sort((a, b) => a - b);
       const q = (f) => times[Math.min(times.length - 1, Math.round((times.length - 1) * f))];
-      return { n, adapters: state.adapters, activated: state.activated, trainMs, p50: q(0.5), p95: q(0.95), max: times.at(-1), restructures, verifyOk: verify.mismatches.length === 0 };
-    }, { n, labels, forgets });
-    console.log(`N = ${r.n}: ${r.adapters}×${r.activated}, train ${r.trainMs.toFixed(0)} ms, forget p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)} ms, max ${r.max.toFixed(2)} ms over ${forgets} (${r.restructures} restructures), verify ${r.verifyOk}`);
+      return { n, adapters: state.adapters, activated: state.activated, membersMax: Math.max(...state.memberCounts), trainMs, p50: q(0.5), p95: q(0.95), max: times.at(-1), restructures, verifyOk: verify.mismatches.length === 0 };
+    }, { n, labels, forgets, config });
+    console.log(`N = ${r.n}: ${r.adapters}×${r.activated} (largest adapter ${r.membersMax}), train ${r.trainMs.toFixed(0)} ms, forget p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)} ms, max ${r.max.toFixed(2)} ms over ${forgets} (${r.restructures} restructures), verify ${r.verifyOk}`);
     results.sizes.push(r);
   }
 } finally {

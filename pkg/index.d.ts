@@ -23,6 +23,10 @@ export interface LegoNetOptions {
   adapters?: number;
   /** Expert option: a fixed number of adapters each example activates, k. */
   activated?: number;
+  /** Expert option: the most examples one ridge solve takes (default 300, at least 16; 0: no
+   *  cap). An adapter holding more is trained as the mean of heads on shards of its examples
+   *  (by a hash of the id), which bounds every forget's cost however crowded one adapter gets. */
+  memberCap?: number;
   /** Model seed (default 0). */
   seed?: number;
   /** Run the engine in a module Worker (default true). `false` runs it on the calling thread. */
@@ -148,7 +152,7 @@ export declare class LegoNet {
 }
 export default LegoNet;
 
-export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'webgpuWasmUrl' | 'adapters' | 'activated' | 'encoderWorkers'>>>;
+export declare const DEFAULTS: Readonly<Required<Omit<LegoNetOptions, 'encoderUrl' | 'wasmUrl' | 'webgpuWasmUrl' | 'adapters' | 'activated' | 'memberCap' | 'encoderWorkers'>>>;
 
 /** Every `code` a LegoNetError carries. The Rust core's codes keep their names (its `Error::code`);
  *  the package adds its own, from `ABORTED` on. A node test checks this list against both. */

@@ -52,7 +52,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     forgets: usize,
     /// LegoNet structures, comma-separated: `auto` (the library's default: capacity levels by
-    /// sample count) or a fixed `n:k`.
+    /// sample count) or a fixed `n:k`, either with an optional `/C` member cap instead of the
+    /// default one (`/0`: no cap).
     #[arg(long, value_delimiter = ',', default_value = "auto,32:3,16:3,4:2")]
     configs: Vec<String>,
     /// Also run every method with the burn-autodiff softmax head (slower).
@@ -269,13 +270,16 @@ struct Row {
     members_min: usize,
     members_median: usize,
     members_max: usize,
+    /// LegoNet's member cap (`None`: no cap, or not LegoNet).
+    member_cap: Option<usize>,
 }
 
 /// A method to build fresh for each run.
 #[derive(Clone)]
 enum Method {
-    /// `None`: the capacity levels (the library's default).
-    LegoNet(Option<(usize, usize)>),
+    /// Fixed (n, k) (`None`: the capacity levels) and a member cap other than the default
+    /// (`Some(None)`: no cap).
+    LegoNet(Option<(usize, usize)>, Option<Option<usize>>),
     Retrain,
     FixSisa(usize),
     Knn(usize),
@@ -306,10 +310,13 @@ fn build(
     classes: &[String],
 ) -> Result<Box<dyn Unlearner>> {
     Ok(match method {
-        Method::LegoNet(fixed) => {
+        Method::LegoNet(fixed, cap) => {
             let mut cfg = LegoNetConfig::new().with_seed(seed).with_head(head.clone());
             if let Some((n, k)) = fixed {
                 cfg = cfg.fixed(*n, *k);
+            }
+            if let Some(cap) = cap {
+                cfg = cfg.with_member_cap(*cap);
             }
             let mut m = cfg.init(keys(cfg.structure(0).0)?)?;
             for c in classes {
@@ -358,7 +365,7 @@ fn measure(model: &mut dyn Unlearner, split: &Split, forgets: usize, rng: &mut C
 fn row(set: &str, shots: Option<String>, method: &Method, head: &str, n_train: usize, runs: Vec<Measured>) -> Row {
     let (n, k) = runs[0].structure;
     let (name, default) = match method {
-        Method::LegoNet(fixed) => ("legonet", fixed.is_none()),
+        Method::LegoNet(fixed, cap) => ("legonet", fixed.is_none() && cap.is_none()),
         Method::Retrain => ("retrain", false),
         Method::FixSisa(_) => ("fixsisa", false),
         Method::Knn(_) => ("knn", false),
@@ -390,6 +397,10 @@ fn row(set: &str, shots: Option<String>, method: &Method, head: &str, n_train: u
         members_min: members.first().copied().unwrap_or(0),
         members_median: members.get(members.len().saturating_sub(1) / 2).copied().unwrap_or(0),
         members_max: members.last().copied().unwrap_or(0),
+        member_cap: match method {
+            Method::LegoNet(_, cap) => cap.unwrap_or(LegoNetConfig::new().member_cap),
+            _ => None,
+        },
     }
 }
 
@@ -410,15 +421,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let keys = |n: usize| Ok(weights.key_set(n, args.seed)?);
     let mut methods = Vec::new();
     for c in &args.configs {
-        if c == "auto" {
-            methods.push(Method::LegoNet(None));
-            continue;
-        }
-        let (n, k) = c
-            .split_once(':')
-            .and_then(|(n, k)| Some((n.parse().ok()?, k.parse().ok()?)))
-            .ok_or_else(|| CliError::Usage(format!("--configs entry {c:?} is not auto or n:k")))?;
-        methods.push(Method::LegoNet(Some((n, k))));
+        let usage = || CliError::Usage(format!("--configs entry {c:?} is not auto or n:k, with or without /C"));
+        let (structure, cap) = match c.split_once('/') {
+            Some((s, cap)) => {
+                let cap: usize = cap.parse().map_err(|_| usage())?;
+                (s, Some((cap != 0).then_some(cap)))
+            }
+            None => (c.as_str(), None),
+        };
+        let fixed = match structure {
+            "auto" => None,
+            s => Some(s.split_once(':').and_then(|(n, k)| Some((n.parse().ok()?, k.parse().ok()?))).ok_or_else(usage)?),
+        };
+        methods.push(Method::LegoNet(fixed, cap));
     }
     if !args.no_baselines {
         methods.extend([Method::Retrain, Method::FixSisa(args.shards), Method::Knn(args.knn_k), Method::Ncm]);
@@ -551,16 +566,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| method | head | n | k | default | shots | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |"
+        "| method | head | n | k | cap | default | shots | N train | accuracy | train ms | forget ms (median / p95) | forget×10 ms | samples / forget | params / forget | members min/med/max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} / {:.2} | {:.2} | {:.1} | {:.0} | {}/{}/{} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2} / {:.2} | {:.2} | {:.1} | {:.0} | {}/{}/{} |",
             r.method,
             r.head,
             r.n,
             r.k,
+            r.member_cap.map_or("-".to_string(), |c| c.to_string()),
             if r.default { "yes" } else { "" },
             r.shots.as_deref().unwrap_or("-"),
             r.n_train,
@@ -583,7 +599,10 @@ fn print_table(rows: &[Row]) {
 fn plot(rows: &[Row], set: &str) -> String {
     let name = |r: &Row| match (r.method.as_str(), r.default) {
         ("legonet", true) => "legonet (default)".to_string(),
-        ("legonet", false) => format!("legonet {}:{}", r.n, r.k),
+        ("legonet", false) => match r.member_cap {
+            Some(c) => format!("legonet {}:{}/{c}", r.n, r.k),
+            None => format!("legonet {}:{}", r.n, r.k),
+        },
         (m, _) => m.to_string(),
     };
     let mut series: Vec<(String, Vec<&Row>)> = Vec::new();

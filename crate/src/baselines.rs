@@ -153,7 +153,8 @@ impl Unlearner for Sharded {
             return Err(Error::NotTrained(self.pending.len()));
         }
         let used: Vec<usize> = (0..self.params.len()).filter(|&s| self.params[s].is_some()).collect();
-        ensemble(&self.params, used, encoding)
+        let weights = vec![1.0; used.len()];
+        ensemble(&self.params, used, &weights, encoding)
     }
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {

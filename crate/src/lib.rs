@@ -25,6 +25,7 @@ pub mod le;
 pub mod ledger;
 pub mod model;
 pub mod preprocess;
+pub mod shards;
 pub mod shuffle;
 pub mod unlearner;
 

@@ -11,7 +11,8 @@ use crate::{Error, Result};
 pub struct TrainReport {
     /// Adapters retrained (empty adapters are cleared, not counted).
     pub adapters_trained: usize,
-    /// Samples fed to training (a sample in k retrained adapters counts k times).
+    /// Samples fed to training (a sample in k retrained adapters counts k times; of an adapter
+    /// over the member cap, only the shards re-solved count).
     pub samples_replayed: usize,
     /// Parameters produced by the retraining.
     pub params_trained: usize,
@@ -32,7 +33,8 @@ pub struct ForgetReport {
     pub adapters_retrained: usize,
     /// Which adapters were touched (retrained, or cleared when no member survived), ascending.
     pub adapters: Vec<usize>,
-    /// Samples replayed by that retraining.
+    /// Samples replayed by that retraining (of an adapter over the member cap, those of the
+    /// shards re-solved: the forgotten sample's, or all of them when the shard count changed).
     pub samples_replayed: usize,
     /// Parameters retrained.
     pub params_retrained: usize,
@@ -107,19 +109,25 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// Ensemble rule shared with the baselines: the trained units `used` (indices into `params`)
-/// score `encoding`; each label's score is averaged over them (0 where a unit lacks the label).
-pub(crate) fn ensemble(params: &[Option<AdapterParams>], used: Vec<usize>, encoding: &[f32]) -> Result<Prediction> {
+/// score `encoding`; each label's score is their weighted mean, `weights` parallel to `used`
+/// (0 where a unit lacks the label). Unit weights give the plain mean, bit for bit.
+pub(crate) fn ensemble(
+    params: &[Option<AdapterParams>],
+    used: Vec<usize>,
+    weights: &[f64],
+    encoding: &[f32],
+) -> Result<Prediction> {
     let mut sums: std::collections::BTreeMap<&str, f64> = Default::default();
-    for &i in &used {
+    for (&i, &w) in used.iter().zip(weights) {
         let p = params[i].as_ref().expect("only trained units vote");
         for (l, v) in p.labels.iter().zip(p.predict(encoding)) {
-            *sums.entry(l.as_str()).or_default() += v as f64;
+            *sums.entry(l.as_str()).or_default() += w * v as f64;
         }
     }
     if used.is_empty() {
         return Err(Error::EmptyModel);
     }
-    let n = used.len() as f64;
+    let n: f64 = weights[..used.len()].iter().sum();
     let mut scores: Vec<(String, f32)> = sums.into_iter().map(|(l, s)| (l.to_string(), (s / n) as f32)).collect();
     scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(Prediction { label: scores[0].0.clone(), scores, adapters: used })

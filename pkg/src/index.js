@@ -85,7 +85,7 @@ export class LegoNet {
       const absolute = (u) => (u ? new URL(u, globalThis.location?.href).href : undefined);
       const out = await client.call('init', {
         encoderUrl, wasmUrl: absolute(opts.wasmUrl), webgpuWasmUrl: absolute(opts.webgpuWasmUrl), backend: opts.backend, encoderWorkers: lanes,
-        config: { adapters: opts.adapters, activated: opts.activated, seed: opts.seed },
+        config: { adapters: opts.adapters, activated: opts.activated, memberCap: opts.memberCap, seed: opts.seed },
       });
       net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache, encoderWorkers: out.encoderWorkers };
       net.#state = out.state;

@@ -41,6 +41,7 @@ const options: Required<LegoNetOptions> = {
   backend: 'auto',
   adapters: 32,
   activated: 3,
+  memberCap: 300,
   seed: 0,
   worker: true,
   wasmUrl: '/assets/legonet_bg.wasm',

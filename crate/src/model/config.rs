@@ -6,7 +6,11 @@ use super::LegoNet;
 use crate::capacity::Schedule;
 use crate::head::HeadConfig;
 use crate::keys::KeySet;
+use crate::shards::MIN_CAP;
 use crate::{Error, Result};
+
+/// The default member cap (docs/core.md: chosen by `legonet bench` and the wasm forget bench).
+pub const DEFAULT_MEMBER_CAP: usize = 300;
 
 /// LegoNet hyper-parameters.
 #[derive(Config, Debug, PartialEq)]
@@ -22,6 +26,11 @@ pub struct LegoNetConfig {
     /// (n, k) by stored-sample count, used when `adapters` and `activated` are `None`.
     #[config(default = "Schedule::default()")]
     pub schedule: Schedule,
+    /// Most members one ridge solve takes: an adapter holding more is trained as the mean of
+    /// ⌈m / cap⌉ heads on members sharded by a hash of their id ([`crate::shards`]), which
+    /// bounds the cost of any forget however crowded one adapter gets. `None`: never sharded.
+    #[config(default = "Some(DEFAULT_MEMBER_CAP)")]
+    pub member_cap: Option<usize>,
     /// Model seed (anchor deal and per-adapter seeds).
     #[config(default = 0)]
     pub seed: u64,
@@ -49,6 +58,11 @@ impl LegoNetConfig {
             }
             (None, None) => self.schedule.validate(max_adapters)?,
             _ => return Err(Error::InvalidConfig("set both adapters and activated, or neither".into())),
+        }
+        if let Some(c) = self.member_cap
+            && c < MIN_CAP
+        {
+            return Err(Error::InvalidConfig(format!("member_cap must be at least {MIN_CAP} (got {c})")));
         }
         self.head.validate()
     }

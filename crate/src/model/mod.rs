@@ -8,9 +8,10 @@
 //!   the survivors (see the tests), and `verify` can replay every adapter and compare bits.
 //! * `predict` (the ensemble rule): take the k activated adapters of the encoding; drop those
 //!   with no members; if none is left, use the single nearest adapter that has members. The
-//!   score of a label is the sum of the used adapters' scores for it divided by the number of
-//!   used adapters (an adapter that never saw the label contributes 0). The prediction is the
-//!   highest score, ties broken by the smaller label.
+//!   score of a label is the weighted mean of the used adapters' scores for it, the r-th used
+//!   adapter (nearest first, r from 0) weighing 1 / (r + 1) (an adapter that never saw the
+//!   label contributes 0). The prediction is the highest score, ties broken by the smaller
+//!   label.
 
 mod config;
 pub mod snapshot;
@@ -24,24 +25,26 @@ pub use config::LegoNetConfig;
 pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
 
 use crate::activation;
-use crate::head::{AdapterParams, Gram};
+use crate::head::AdapterParams;
 use crate::keys::KeySet;
 use crate::ledger::{Ledger, Sample, validate_encoding};
+use crate::shards::{self, ShardCache};
 use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport, ensemble, now_ms};
 use crate::{Error, Result};
 
-/// Per-adapter raw Gram matrices kept between trainings: speed only, never state, so they
-/// are ignored by equality and not exported (a restored model rebuilds them on first retrain).
+/// Per-adapter shard solutions and raw Gram matrices kept between trainings: speed only, never
+/// state, so they are ignored by equality and not exported (a restored model rebuilds them on
+/// first retrain).
 #[derive(Debug, Clone)]
-struct GramCache(Vec<Option<Gram>>);
+struct SolveCache(Vec<Option<ShardCache>>);
 
-impl GramCache {
+impl SolveCache {
     fn new(n: usize) -> Self {
         Self(vec![None; n])
     }
 }
 
-impl PartialEq for GramCache {
+impl PartialEq for SolveCache {
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -71,7 +74,7 @@ pub struct LegoNet {
     adapters: Vec<Option<AdapterParams>>,
     /// Adapters whose members changed since they were last trained ("pending").
     pending: BTreeSet<usize>,
-    grams: GramCache,
+    solves: SolveCache,
 }
 
 impl LegoNet {
@@ -87,7 +90,7 @@ impl LegoNet {
             activated: k,
             classes: BTreeSet::new(),
             pending: BTreeSet::new(),
-            grams: GramCache::new(n),
+            solves: SolveCache::new(n),
         }
     }
 
@@ -173,7 +176,7 @@ impl LegoNet {
             ledger,
             adapters,
             pending,
-            grams: GramCache::new(n),
+            solves: SolveCache::new(n),
         })
     }
 
@@ -254,9 +257,10 @@ impl LegoNet {
         u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
     }
 
-    /// Trains adapter `i` from scratch on its current members (`None` if it has none);
-    /// `cache` only skips recomputing Gram entries (the result is bitwise the same).
-    fn replay(&self, i: usize, cache: Option<&Gram>) -> Result<(Option<AdapterParams>, Option<Gram>)> {
+    /// Trains adapter `i` from scratch on its current members (`None` if it has none), in shards
+    /// when it holds more than the member cap ([`crate::shards`]); `cache` only skips re-solving
+    /// unchanged shards and recomputing Gram entries (the result is bitwise the same).
+    fn replay(&self, i: usize, cache: Option<ShardCache>) -> Result<Option<shards::Trained>> {
         let ids: Vec<&str> = self.ledger.members(i).map(String::as_str).collect();
         let members: Vec<(&[f32], &str)> = ids
             .iter()
@@ -266,10 +270,10 @@ impl LegoNet {
             })
             .collect();
         if members.is_empty() {
-            return Ok((None, None));
+            return Ok(None);
         }
-        let (p, g) = self.config.head.train_cached(&members, &ids, cache, self.keys.dim(), self.adapter_seed(i))?;
-        Ok((Some(p), g))
+        let c = &self.config;
+        shards::train(&c.head, &members, &ids, c.member_cap, cache, self.keys.dim(), self.adapter_seed(i)).map(Some)
     }
 
     /// Members per adapter (index order).
@@ -289,7 +293,7 @@ impl LegoNet {
         let mut report = VerifyReport::default();
         for i in 0..self.adapters.len() {
             // No cache: an independent replay from the raw encodings.
-            let (replayed, _) = self.replay(i, None)?;
+            let replayed = self.replay(i, None)?.map(|t| t.params);
             report.adapters_checked += 1;
             let same = match (&replayed, &self.adapters[i]) {
                 (None, None) => true,
@@ -336,7 +340,9 @@ impl Unlearner for LegoNet {
         if used.is_empty() {
             used.extend(ranked.iter().copied().find(|&i| self.adapters[i].is_some()));
         }
-        ensemble(&self.adapters, used, encoding)
+        // Nearer adapters weigh more: the r-th used adapter (nearest first) has weight 1 / (r + 1).
+        let weights: Vec<f64> = (0..used.len()).map(|r| 1.0 / (r as f64 + 1.0)).collect();
+        ensemble(&self.adapters, used, &weights, encoding)
     }
 
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
@@ -451,18 +457,24 @@ impl LegoNet {
         let mut report = TrainReport::default();
         // Train into a scratch list first so a failure leaves the model as it was.
         let mut fresh = Vec::with_capacity(batch.len());
-        for &i in &batch {
-            let (p, g) = self.replay(i, self.grams.0[i].as_ref())?;
-            if let Some(p) = &p {
-                report.adapters_trained += 1;
-                report.samples_replayed += self.ledger.members(i).count();
-                report.params_trained += p.num_params();
-            }
+        // The caches are taken out (a failed train only loses them: they are speed, not state).
+        let caches: Vec<Option<ShardCache>> = batch.iter().map(|&i| self.solves.0[i].take()).collect();
+        for (&i, cache) in batch.iter().zip(caches) {
+            let trained = self.replay(i, cache)?;
+            let (p, g) = match trained {
+                Some(t) => {
+                    report.adapters_trained += 1;
+                    report.samples_replayed += t.replayed;
+                    report.params_trained += t.params.num_params();
+                    (Some(t.params), Some(t.cache))
+                }
+                None => (None, None),
+            };
             fresh.push((i, p, g));
         }
         for (i, p, g) in fresh {
             self.adapters[i] = p;
-            self.grams.0[i] = g;
+            self.solves.0[i] = g;
             self.pending.remove(&i);
         }
         report.elapsed_ms = now_ms() - start;
@@ -494,7 +506,7 @@ impl LegoNet {
             let n = keys.len();
             self.keys = keys;
             self.ledger.reroute(n, |_| routes);
-            self.grams = GramCache::new(n);
+            self.solves = SolveCache::new(n);
         }
         self.activated = checkpoint.activated;
         self.adapters = checkpoint.adapters;
@@ -531,7 +543,7 @@ impl LegoNet {
         self.ledger.reroute(n, |encodings| activation::activate_many(keys, encodings, k));
         self.activated = k;
         self.adapters = vec![None; n];
-        self.grams = GramCache::new(n);
+        self.solves = SolveCache::new(n);
         self.pending = (0..n).collect();
         Ok(true)
     }

@@ -397,3 +397,63 @@ fn rollback_puts_back_an_abandoned_train_with_or_without_a_restructure() {
         assert_eq!(m.export(), trained(&cfg, &data[..have + add], 3).export());
     }
 }
+
+#[test]
+fn member_cap_shards_are_a_function_of_the_member_set_alone() {
+    use crate::shards::shard_of;
+    let cap = crate::shards::MIN_CAP;
+    let cfg = LegoNetConfig::new().fixed(2, 1).with_member_cap(Some(cap));
+    let data = dataset(90, 3, 44);
+    let a = trained(&cfg, &data, 3);
+    assert!(a.member_counts().iter().any(|&m| m > 2 * cap), "some adapter has 3+ shards");
+    assert_ne!(a.model_hash(), trained(&cfg.clone().with_member_cap(None), &data, 3).model_hash());
+    assert!(a.verify().unwrap().ok());
+    // Up across shard counts, down across them by forgets, and up again.
+    let mut b = model(&cfg, 3);
+    for (id, x, l) in &data[60..] {
+        b.add(id, x, l).unwrap();
+    }
+    b.train().unwrap();
+    for (id, x, l) in &data[..60] {
+        b.add(id, x, l).unwrap();
+    }
+    b.train().unwrap();
+    let ids: Vec<&str> = data[10..70].iter().map(|d| d.0.as_str()).collect();
+    b.forget(&ids).unwrap();
+    assert!(b.member_counts().iter().all(|&m| m <= 2 * cap));
+    assert!(b.verify().unwrap().ok());
+    for (id, x, l) in &data[10..70] {
+        b.add(id, x, l).unwrap();
+    }
+    b.train().unwrap();
+    assert_eq!(a.model_hash(), b.model_hash());
+    // One forget at a time: the report counts the shard it re-solved, or every member of the
+    // adapter when the shard count changed; the model is always the from-scratch one.
+    let mut c = a.clone();
+    let mut survivors = data.clone();
+    let (mut within, mut across) = (0, 0);
+    for victim in data.iter().step_by(3).map(|d| d.0.clone()) {
+        let adapter = c.sample(&victim).unwrap().adapters[0];
+        let before = c.member_counts()[adapter];
+        let (s0, s1) = (before.div_ceil(cap), (before - 1).div_ceil(cap));
+        let r = c.forget(&[&victim]).unwrap();
+        survivors.retain(|d| d.0 != victim);
+        let members: Vec<&String> = c.ledger.members(adapter).collect();
+        let expected = if s0 == s1 {
+            within += 1;
+            members.iter().filter(|id| shard_of(id, s1) == shard_of(&victim, s1)).count()
+        } else {
+            across += 1;
+            members.len()
+        };
+        assert_eq!(r.samples_replayed, expected, "forget {victim}");
+        assert_eq!(c.export(), trained(&cfg, &survivors, 3).export(), "forget {victim}");
+    }
+    assert!(within > 0 && across > 0, "forgets within and across shard counts ({within}, {across})");
+    assert!(c.verify().unwrap().ok());
+    // The cap travels in the snapshot.
+    let back = LegoNet::import(&a.export(), "test-encoder", a.keys()).unwrap();
+    assert_eq!(back, a);
+    assert_eq!(back.config().member_cap, Some(cap));
+    assert!(matches!(cfg.with_member_cap(Some(cap - 1)).validate(100), Err(Error::InvalidConfig(_))));
+}

@@ -11,12 +11,13 @@ use super::{js_error, load_encoder, random_id, to_js};
 use crate::preprocess::rgba_to_input;
 use crate::{BackendKind, Encoder, Error};
 
-/// `{ adapters, activated, seed }` from JS (all optional).
+/// `{ adapters, activated, memberCap, seed }` from JS (all optional; `memberCap: 0` = no cap).
 #[derive(serde::Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct JsConfig {
     adapters: Option<usize>,
     activated: Option<usize>,
+    member_cap: Option<usize>,
     seed: Option<u64>,
 }
 
@@ -48,6 +49,9 @@ impl WasmEngine {
             if cfg.adapters.is_some() || cfg.activated.is_some() {
                 let n = cfg.adapters.unwrap_or(32);
                 lc = lc.fixed(n, cfg.activated.unwrap_or(n.min(3)));
+            }
+            if let Some(c) = cfg.member_cap {
+                lc.member_cap = (c != 0).then_some(c);
             }
             if let Some(s) = cfg.seed {
                 lc.seed = s;

@@ -3,10 +3,10 @@
 //! Layout (all integers little-endian, strings as u32 length + UTF-8, floats as IEEE bits):
 //!
 //! ```text
-//! "LEGONET\0"  u32 version (= 4; 3 = the lane-summed f32 activation distance, 4 = capacity levels)  u64 body length  body  SHA-256(everything before it)
+//! "LEGONET\0"  u32 version (= 5; 3 = the lane-summed f32 activation distance, 4 = capacity levels, 5 = member cap)  u64 body length  body  SHA-256(everything before it)
 //! body: encoder id, key hash, config (current n, current k, seed, capacity flag u8 then
 //!       (when adaptive) u64 level count and (from, n, k) per level, head kind u8, ridge lambda f64, epochs,
-//!       learning rate f64, batch size), dim, anchor owners (u32 each),
+//!       learning rate f64, batch size, member cap (0 = none)), dim, anchor owners (u32 each),
 //!       classes, samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
 //!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices.
@@ -37,7 +37,7 @@ use crate::{Error, Result};
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LEGONET\0";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 const HEADER: usize = 8 + 4 + 8;
 const CHECKSUM: usize = 32;
@@ -249,6 +249,7 @@ fn write_body(m: &LegoNet, w: &mut Writer) {
     w.u64(c.head.epochs as u64);
     w.f64(c.head.learning_rate);
     w.u64(c.head.batch_size as u64);
+    w.u64(c.member_cap.unwrap_or(0) as u64);
     w.u64(m.keys.dim() as u64);
     w.u64(m.keys.owners().len() as u64);
     for &o in m.keys.owners() {
@@ -344,11 +345,13 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
         .with_epochs(r.usize()?)
         .with_learning_rate(r.f64()?)
         .with_batch_size(r.usize()?);
+    let member_cap = Some(r.usize()?).filter(|&c| c != 0);
     let config = match schedule {
         Some(s) => LegoNetConfig::new().with_schedule(s),
         None => LegoNetConfig::new().fixed(n_adapters, k),
     }
     .with_seed(seed)
+    .with_member_cap(member_cap)
     .with_head(head);
     config.validate(anchors_from.num_anchors()).map_err(|e| corrupt(format!("config: {e}")))?;
     if n_adapters == 0 || n_adapters > anchors_from.num_anchors() {
@@ -500,11 +503,12 @@ mod tests {
             b[pos] ^= 0x10;
             assert!(matches!(m.restore(&b), Err(Error::CorruptSnapshot(_))), "bit at {pos}");
         }
-        // Wrong (older) versions: v2 routed with the f64 distance, so it is refused, not misread.
-        for old in [1u32, 2, 3] {
+        // Wrong (older) versions: v2 routed with the f64 distance and v4 has no member cap, so
+        // they are refused, not misread.
+        for old in [1u32, 2, 3, 4] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
-            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 4 }) if found == old));
+            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 5 }) if found == old));
         }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
