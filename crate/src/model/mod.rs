@@ -12,7 +12,10 @@
 //!   used adapters (an adapter that never saw the label contributes 0). The prediction is the
 //!   highest score, ties broken by the smaller label.
 
+pub mod audit;
 mod config;
+pub mod digest;
+pub mod receipt;
 pub mod snapshot;
 mod summary;
 
@@ -20,7 +23,9 @@ use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 
+pub use audit::{AUDIT_TOLERANCE, AuditMatch, PhotoAudit};
 pub use config::LegoNetConfig;
+pub use receipt::{AdapterChange, ForgetReceipt, RECEIPT_VERSION, ReceiptCheck, ReceiptConfig, fresh_salt};
 pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
 
 use crate::activation;
@@ -72,6 +77,8 @@ pub struct LegoNet {
     /// Adapters whose members changed since they were last trained ("pending").
     pending: BTreeSet<usize>,
     grams: GramCache,
+    /// Where the model's deletion receipts stand (count and last hash; see [`receipt`]).
+    receipts: receipt::ReceiptChain,
 }
 
 impl LegoNet {
@@ -88,6 +95,7 @@ impl LegoNet {
             classes: BTreeSet::new(),
             pending: BTreeSet::new(),
             grams: GramCache::new(n),
+            receipts: Default::default(),
         }
     }
 
@@ -174,6 +182,7 @@ impl LegoNet {
             adapters,
             pending,
             grams: GramCache::new(n),
+            receipts: Default::default(),
         })
     }
 
@@ -230,16 +239,10 @@ impl LegoNet {
         Ok(())
     }
 
-    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it.
+    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it
+    /// (its receipt: [`LegoNet::remove_class_with_receipt`]).
     pub fn remove_class(&mut self, name: &str) -> Result<ForgetReport> {
-        if !self.classes.contains(name) {
-            return Err(Error::UnknownClass(name.to_string()));
-        }
-        let ids = self.ledger.ids_with_label(name);
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let report = self.forget(&refs)?;
-        self.classes.remove(name);
-        Ok(report)
+        self.remove_class_with_receipt(name, receipt::fresh_salt()).map(|(r, _)| r)
     }
 
     /// Seed of adapter `i`: SHA-256 of (model seed, index, key hash, encoder id).
@@ -339,7 +342,29 @@ impl Unlearner for LegoNet {
         ensemble(&self.adapters, used, encoding)
     }
 
+    /// Forgets with a fresh salt; the receipt is recorded in the chain and dropped (ask
+    /// [`LegoNet::forget_with_receipt`] for it).
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        self.forget_with_receipt(ids, receipt::fresh_salt()).map(|(r, _)| r)
+    }
+
+    fn len(&self) -> usize {
+        self.ledger.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.member_counts()
+    }
+
+    fn structure(&self) -> (usize, usize) {
+        LegoNet::structure(self)
+    }
+}
+
+impl LegoNet {
+    /// Removes `ids` and retrains what they touched, all-or-nothing (the receipt is made around
+    /// it, in [`receipt`]).
+    fn forget_samples(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
         self.ledger.check_removable(ids)?;
         // A forget that crosses a capacity level rebuilds everything: keep the whole model to
@@ -386,25 +411,13 @@ impl Unlearner for LegoNet {
             }
         }
     }
-
-    fn len(&self) -> usize {
-        self.ledger.len()
-    }
-
-    fn members_per_adapter(&self) -> Vec<usize> {
-        self.member_counts()
-    }
-
-    fn structure(&self) -> (usize, usize) {
-        LegoNet::structure(self)
-    }
 }
 
 impl LegoNet {
     /// Stores a validated sample with its activated adapters and marks them for training.
     fn insert_routed(&mut self, id: &str, encoding: &[f32], label: &str, adapters: Vec<usize>) -> Result<()> {
         self.pending.extend(adapters.iter().copied());
-        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
+        let sample = Sample::new(label.to_string(), encoding.to_vec(), adapters);
         self.ledger.insert(id.to_string(), sample)
     }
 
