@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod encode;
 mod error;
+mod membership;
 mod stats;
 mod verify;
 
