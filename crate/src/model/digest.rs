@@ -7,8 +7,9 @@
 //! The model hash leaves out the receipt chain (the history of forgets): a receipt names the
 //! model after its forget, so the hash cannot cover the receipt itself, and two models built by
 //! different histories of adds and forgets are the same model, with the same hash. It hashes each
-//! encoding through the digest computed once when the sample was stored, so it costs a pass over
-//! the adapters' parameters, not over every encoding.
+//! encoding through the digest computed once when the sample was stored, and each adapter through
+//! the weights hash computed when it was trained, so it costs a pass over hashes, not over every
+//! encoding and weight.
 
 use sha2::{Digest, Sha256};
 
@@ -43,8 +44,8 @@ impl Fields {
     }
 }
 
-/// The configuration's fields, in a fixed order (shared by the model hash and the receipts).
-pub(crate) fn config_fields(f: &mut Fields, c: &LegoNetConfig) {
+/// The configuration's fields, in a fixed order.
+fn config_fields(f: &mut Fields, c: &LegoNetConfig) {
     f.u64(c.is_adaptive() as u64);
     if let (Some(n), Some(k)) = (c.adapters, c.activated) {
         f.u64(n as u64);
@@ -116,12 +117,12 @@ impl LegoNet {
                 f.u64(a as u64);
             }
         }
-        for a in &self.adapters {
-            match a {
+        for d in &self.weight_digests.0 {
+            match d {
                 None => f.u64(0),
-                Some(p) => {
+                Some(d) => {
                     f.u64(1);
-                    f.bytes(&weights_digest(p));
+                    f.bytes(d);
                 }
             }
         }
@@ -130,6 +131,11 @@ impl LegoNet {
             f.u64(p as u64);
         }
         hex::encode(f.finish())
+    }
+
+    /// Weights hash of adapter `i` (`None` when it has no parameters).
+    pub fn weights_hash(&self, i: usize) -> Option<String> {
+        self.weight_digests.0[i].map(hex::encode)
     }
 
     /// SHA-256 of adapter `i`'s member set: each member's id and encoding digest, in id order

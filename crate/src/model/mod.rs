@@ -52,6 +52,24 @@ impl PartialEq for GramCache {
     }
 }
 
+/// Each adapter's weights hash ([`digest::weights_digest`]), kept beside its parameters so that
+/// the model hash a forget's receipt needs costs a pass over hashes, not over every weight.
+/// Derived from the adapters (ignored by equality, not exported); set wherever they change.
+#[derive(Debug, Clone)]
+struct WeightDigests(Vec<Option<[u8; 32]>>);
+
+impl WeightDigests {
+    fn of(adapters: &[Option<AdapterParams>]) -> Self {
+        Self(adapters.iter().map(|a| a.as_ref().map(digest::weights_digest)).collect())
+    }
+}
+
+impl PartialEq for WeightDigests {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// A model's trainable state at one moment (see [`LegoNet::checkpoint`]).
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
@@ -77,6 +95,7 @@ pub struct LegoNet {
     /// Adapters whose members changed since they were last trained ("pending").
     pending: BTreeSet<usize>,
     grams: GramCache,
+    weight_digests: WeightDigests,
     /// Where the model's deletion receipts stand (count and last hash; see [`receipt`]).
     receipts: receipt::ReceiptChain,
 }
@@ -95,6 +114,7 @@ impl LegoNet {
             classes: BTreeSet::new(),
             pending: BTreeSet::new(),
             grams: GramCache::new(n),
+            weight_digests: WeightDigests(vec![None; n]),
             receipts: Default::default(),
         }
     }
@@ -182,6 +202,7 @@ impl LegoNet {
             adapters,
             pending,
             grams: GramCache::new(n),
+            weight_digests: WeightDigests(vec![None; n]),
             receipts: Default::default(),
         })
     }
@@ -311,6 +332,7 @@ impl LegoNet {
     pub(crate) fn corrupt_adapter_bit(&mut self, i: usize, weight: usize, bit: u32) {
         let p = self.adapters[i].as_mut().expect("trained adapter");
         p.weight[weight] = f32::from_bits(p.weight[weight].to_bits() ^ (1 << bit));
+        self.weight_digests = WeightDigests::of(&self.adapters);
     }
 }
 
@@ -474,6 +496,7 @@ impl LegoNet {
             fresh.push((i, p, g));
         }
         for (i, p, g) in fresh {
+            self.weight_digests.0[i] = p.as_ref().map(digest::weights_digest);
             self.adapters[i] = p;
             self.grams.0[i] = g;
             self.pending.remove(&i);
@@ -511,6 +534,7 @@ impl LegoNet {
         }
         self.activated = checkpoint.activated;
         self.adapters = checkpoint.adapters;
+        self.weight_digests = WeightDigests::of(&self.adapters);
         self.pending = checkpoint.pending;
         Ok(())
     }
@@ -544,6 +568,7 @@ impl LegoNet {
         self.ledger.reroute(n, |encodings| activation::activate_many(keys, encodings, k));
         self.activated = k;
         self.adapters = vec![None; n];
+        self.weight_digests = WeightDigests(vec![None; n]);
         self.grams = GramCache::new(n);
         self.pending = (0..n).collect();
         Ok(true)

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::LegoNet;
-use super::digest::{Fields, config_fields, weights_digest};
+use super::digest::{Fields, weights_digest};
 use crate::head::HeadKind;
 use crate::unlearner::ForgetReport;
 use crate::{Error, Result};
@@ -320,7 +320,7 @@ impl LegoNet {
                     adapter: i,
                     members_before: before.get(&i).cloned(),
                     members_after: now.then(|| hex::encode(self.member_set_digest(i))),
-                    weights_after: if now { self.adapters[i].as_ref().map(|p| hex::encode(weights_digest(p))) } else { None },
+                    weights_after: if now { self.weights_hash(i) } else { None },
                 }
             })
             .collect();
@@ -398,6 +398,7 @@ impl LegoNet {
         }
         for a in &last.adapters {
             let (members, weights) = if a.adapter < self.keys.len() {
+                // From the parameters themselves, not the kept hashes.
                 (
                     Some(hex::encode(self.member_set_digest(a.adapter))),
                     self.adapters[a.adapter].as_ref().map(|p| hex::encode(weights_digest(p))),
