@@ -47,8 +47,7 @@ pub fn run(args: AuditArgs) -> Result<()> {
     }
     let verify = model.verify()?;
     if args.json {
-        let rows: Vec<_> =
-            photos.iter().map(|(name, a)| serde_json::json!({ "photo": name, "audit": a })).collect();
+        let rows: Vec<_> = photos.iter().map(|(name, a)| serde_json::json!({ "photo": name, "audit": a })).collect();
         let out = serde_json::json!({
             "modelHash": model.model_hash(),
             "photos": rows,

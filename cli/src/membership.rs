@@ -46,7 +46,8 @@ pub struct AuditRow {
 
 /// P(member score > unseen score) + ½ P(tie), by ranks.
 pub fn auc(members: &[f64], unseen: &[f64]) -> f64 {
-    let mut all: Vec<(f64, bool)> = members.iter().map(|&s| (s, true)).chain(unseen.iter().map(|&s| (s, false))).collect();
+    let mut all: Vec<(f64, bool)> =
+        members.iter().map(|&s| (s, true)).chain(unseen.iter().map(|&s| (s, false))).collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut rank_sum = 0.0;
     let mut i = 0;
@@ -246,14 +247,39 @@ pub fn run(plan: &Plan, keys: &dyn Fn(usize) -> Result<KeySet>, seed: u64) -> Re
     push("softmax", "trained on the pool", "forgotten", &original.confidence(&f), &original.confidence(u));
     let mut tuned = Softmax { w: original.w.clone(), b: original.b.clone(), ..Softmax::new(dim, plan.classes.len()) };
     tuned.sgd(&kept, 2, SGD_LR, false, seed + 1);
-    push("softmax", "fine-tuned 2 epochs without F (approximate)", "forgotten", &tuned.confidence(&f), &tuned.confidence(u));
-    let mut ascended = Softmax { w: original.w.clone(), b: original.b.clone(), ..Softmax::new(dim, plan.classes.len()) };
+    push(
+        "softmax",
+        "fine-tuned 2 epochs without F (approximate)",
+        "forgotten",
+        &tuned.confidence(&f),
+        &tuned.confidence(u),
+    );
+    let mut ascended =
+        Softmax { w: original.w.clone(), b: original.b.clone(), ..Softmax::new(dim, plan.classes.len()) };
     ascended.sgd(&f, 1, SGD_LR * 0.1, true, seed + 2);
-    push("softmax", "1 epoch of gradient ascent on F (approximate)", "forgotten", &ascended.confidence(&f), &ascended.confidence(u));
+    push(
+        "softmax",
+        "1 epoch of gradient ascent on F (approximate)",
+        "forgotten",
+        &ascended.confidence(&f),
+        &ascended.confidence(u),
+    );
     let mut retrained = Softmax::new(dim, plan.classes.len());
     retrained.sgd(&kept, 30, SGD_LR, false, seed);
-    push("softmax", "retrained from scratch without F", "forgotten", &retrained.confidence(&f), &retrained.confidence(u));
-    push("softmax", "fine-tuned 2 epochs without F (approximate)", "retained", &tuned.confidence(&r), &tuned.confidence(u));
+    push(
+        "softmax",
+        "retrained from scratch without F",
+        "forgotten",
+        &retrained.confidence(&f),
+        &retrained.confidence(u),
+    );
+    push(
+        "softmax",
+        "fine-tuned 2 epochs without F (approximate)",
+        "retained",
+        &tuned.confidence(&r),
+        &tuned.confidence(u),
+    );
     Ok(rows)
 }
 

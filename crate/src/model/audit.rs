@@ -61,12 +61,23 @@ impl LegoNet {
             .iter()
             .map(|(id, s)| {
                 let d2: f64 = encoding.iter().zip(&s.encoding).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
-                AuditMatch { id: id.clone(), label: s.label.clone(), distance: d2.sqrt() / norm, adapters: s.adapters.clone() }
+                AuditMatch {
+                    id: id.clone(),
+                    label: s.label.clone(),
+                    distance: d2.sqrt() / norm,
+                    adapters: s.adapters.clone(),
+                }
             })
             .collect();
         all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.id.cmp(&b.id)));
         let nearest = all.first().cloned();
         all.retain(|m| m.distance <= AUDIT_TOLERANCE);
-        Ok(PhotoAudit { held: !all.is_empty(), matches: all, nearest, tolerance: AUDIT_TOLERANCE, examples: self.ledger.len() })
+        Ok(PhotoAudit {
+            held: !all.is_empty(),
+            matches: all,
+            nearest,
+            tolerance: AUDIT_TOLERANCE,
+            examples: self.ledger.len(),
+        })
     }
 }

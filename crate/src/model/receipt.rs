@@ -186,7 +186,10 @@ fn bad(msg: impl Into<String>) -> Error {
 /// 32 bytes from 64 lowercase hex digits.
 fn hash32(field: &str, s: &str) -> Result<[u8; 32]> {
     let ok = s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let bytes = ok.then(|| hex::decode(s).ok()).flatten().ok_or_else(|| bad(format!("{field}: not 64 lowercase hex digits")))?;
+    let bytes = ok
+        .then(|| hex::decode(s).ok())
+        .flatten()
+        .ok_or_else(|| bad(format!("{field}: not 64 lowercase hex digits")))?;
     Ok(bytes.try_into().expect("32 bytes"))
 }
 
@@ -208,7 +211,12 @@ impl ForgetReceipt {
         if (self.sequence == 1) != self.previous_receipt.is_none() {
             return Err(bad("the first receipt, and only it, has no previous receipt"));
         }
-        for (field, v) in [("keyHash", &self.key_hash), ("modelBefore", &self.model_before), ("modelAfter", &self.model_after), ("salt", &self.salt)] {
+        for (field, v) in [
+            ("keyHash", &self.key_hash),
+            ("modelBefore", &self.model_before),
+            ("modelAfter", &self.model_after),
+            ("salt", &self.salt),
+        ] {
             hash32(field, v)?;
         }
         if self.config.seed.parse::<u64>().map(|s| s.to_string()) != Ok(self.config.seed.clone()) {
@@ -299,15 +307,19 @@ impl LegoNet {
         } else {
             ids.iter().flat_map(|id| self.ledger.get(id).expect("checked").adapters.iter().copied()).collect()
         };
-        let before: BTreeMap<usize, String> = touched.iter().map(|&i| (i, hex::encode(self.member_set_digest(i)))).collect();
+        let before: BTreeMap<usize, String> =
+            touched.iter().map(|&i| (i, hex::encode(self.member_set_digest(i)))).collect();
         let mut forgotten: Vec<String> = ids
             .iter()
             .map(|id| hex::encode(commitment(&salt, id, &self.ledger.get(id).expect("checked").digest)))
             .collect();
         forgotten.sort();
         let report = self.forget_samples(ids)?;
-        let after: BTreeSet<usize> =
-            if report.restructured { (0..self.keys.len()).collect() } else { report.adapters.iter().copied().collect() };
+        let after: BTreeSet<usize> = if report.restructured {
+            (0..self.keys.len()).collect()
+        } else {
+            report.adapters.iter().copied().collect()
+        };
         let adapters = before
             .keys()
             .chain(&after)
@@ -373,7 +385,10 @@ impl LegoNet {
             if i > 0 {
                 let prev = &chain[i - 1];
                 if r.previous_receipt.as_deref() != Some(prev.hash().as_str()) || r.sequence != prev.sequence + 1 {
-                    fail(&mut check, format!("receipt {} does not follow receipt {} (chain broken)", r.sequence, prev.sequence));
+                    fail(
+                        &mut check,
+                        format!("receipt {} does not follow receipt {} (chain broken)", r.sequence, prev.sequence),
+                    );
                 }
             }
         }
@@ -417,7 +432,10 @@ impl LegoNet {
             check.commitments += committed.len();
             for (id, s) in self.ledger.iter() {
                 if committed.contains(hex::encode(commitment(&salt, id, &s.digest)).as_str()) {
-                    fail(&mut check, format!("receipt {}: example {id:?} was forgotten but is in the model", r.sequence));
+                    fail(
+                        &mut check,
+                        format!("receipt {}: example {id:?} was forgotten but is in the model", r.sequence),
+                    );
                 }
             }
         }
@@ -531,7 +549,11 @@ mod tests {
         back.add("s0002", &data[2].1, &data[2].2).unwrap();
         back.train().unwrap();
         let check = back.check_receipts(&chain).unwrap();
-        assert!(check.failures.iter().any(|f| f.contains("\"s0002\" was forgotten but is in the model")), "{:?}", check.failures);
+        assert!(
+            check.failures.iter().any(|f| f.contains("\"s0002\" was forgotten but is in the model")),
+            "{:?}",
+            check.failures
+        );
         assert!(check.failures.iter().any(|f| f.contains("model hash")));
         // One flipped weight bit: other model hash, other weights hash, a replay mismatch.
         let mut bit = m.clone();

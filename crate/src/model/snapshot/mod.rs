@@ -510,7 +510,9 @@ mod tests {
         for other in [1u32, 2, 3, 4, VERSION + 1] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&other.to_le_bytes());
-            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: VERSION }) if found == other));
+            assert!(
+                matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: VERSION }) if found == other)
+            );
         }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
