@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 pub use audit::{AUDIT_TOLERANCE, AuditMatch, PhotoAudit};
 pub use config::LegoNetConfig;
-pub use receipt::{AdapterChange, ForgetReceipt, RECEIPT_VERSION, ReceiptCheck, ReceiptConfig, fresh_salt};
+pub use receipt::{AdapterChange, ForgetReceipt, RECEIPT_VERSION, ReceiptCheck, ReceiptConfig, derived_salt};
 pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
 
 use crate::activation;
@@ -199,10 +199,10 @@ impl LegoNet {
             activated: k,
             classes: class_set,
             ledger,
+            weight_digests: WeightDigests::of(&adapters),
             adapters,
             pending,
             grams: GramCache::new(n),
-            weight_digests: WeightDigests(vec![None; n]),
             receipts: Default::default(),
         })
     }
@@ -263,7 +263,10 @@ impl LegoNet {
     /// Forgets every sample of class `name` (retraining what they touched) and unregisters it
     /// (its receipt: [`LegoNet::remove_class_with_receipt`]).
     pub fn remove_class(&mut self, name: &str) -> Result<ForgetReport> {
-        self.remove_class_with_receipt(name, receipt::fresh_salt()).map(|(r, _)| r)
+        let ids = self.ledger.ids_with_label(name);
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let salt = receipt::derived_salt(self, &refs);
+        self.remove_class_with_receipt(name, salt).map(|(r, _)| r)
     }
 
     /// Seed of adapter `i`: SHA-256 of (model seed, index, key hash, encoder id).
@@ -364,10 +367,11 @@ impl Unlearner for LegoNet {
         ensemble(&self.adapters, used, encoding)
     }
 
-    /// Forgets with a fresh salt; the receipt is recorded in the chain and dropped (ask
-    /// [`LegoNet::forget_with_receipt`] for it).
+    /// Forgets with a derived salt ([`receipt::derived_salt`]); the receipt is recorded in the
+    /// chain and dropped (ask [`LegoNet::forget_with_receipt`] for it, with a random salt).
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
-        self.forget_with_receipt(ids, receipt::fresh_salt()).map(|(r, _)| r)
+        let salt = receipt::derived_salt(self, ids);
+        self.forget_with_receipt(ids, salt).map(|(r, _)| r)
     }
 
     fn len(&self) -> usize {

@@ -12,8 +12,9 @@
 //!
 //! **The salt and who can open a commitment.** A commitment is
 //! `SHA-256(tag, salt, id, encoding digest)`, where the encoding digest is the SHA-256 of the
-//! encoding's bits. The salt is 32 fresh random bytes per forget, drawn from the platform's
-//! CSPRNG, and it is *in the receipt*: a checker needs it to recompute the commitment of every
+//! encoding's bits. The salt is 32 fresh random bytes per forget, drawn from the browser's
+//! CSPRNG by the package (the core takes it as an argument and draws no randomness itself; forgets
+//! made without one, in the benchmarks, derive it: [`derived_salt`]), and it is *in the receipt*: a checker needs it to recompute the commitment of every
 //! example the model still holds and find none among the forgotten ones. The receipt therefore
 //! reveals neither an encoding (only a hash of a hash of it) nor an id, and the random salt makes
 //! two receipts for the same example unlinkable. Opening a commitment needs the example's id
@@ -163,11 +164,18 @@ impl ReceiptCheck {
     }
 }
 
-/// 32 fresh random bytes from the platform's CSPRNG (`crypto.getRandomValues` in browsers).
-pub fn fresh_salt() -> [u8; 32] {
-    let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt).expect("the platform's random source");
-    salt
+/// The salt of a forget made without one ([`crate::Unlearner::forget`], `remove_class`: the
+/// benchmarks and comparisons): derived from the model hash before the forget, the chain position
+/// and the ids, so such receipts are reproducible. The package's forgets pass 32 random bytes
+/// (`crypto.getRandomValues`) instead; the core itself draws no randomness.
+pub fn derived_salt(m: &LegoNet, ids: &[&str]) -> [u8; 32] {
+    let mut f = Fields::new("legonet-derived-salt-v1");
+    f.str(&m.model_hash());
+    f.u64(m.receipts.count);
+    for id in ids {
+        f.str(id);
+    }
+    f.finish()
 }
 
 /// The commitment to a forgotten example: `SHA-256(tag, salt, id, encoding digest)`.
@@ -294,8 +302,8 @@ impl LegoNet {
         self.receipts.last.map(hex::encode)
     }
 
-    /// [`crate::Unlearner::forget`] with a receipt whose commitments use `salt` (draw it with
-    /// [`fresh_salt`]); the model's receipt chain advances. All-or-nothing like `forget`.
+    /// [`crate::Unlearner::forget`] with a receipt whose commitments use `salt` (32 random bytes
+    /// from the platform's CSPRNG); the model's receipt chain advances. All-or-nothing like `forget`.
     pub fn forget_with_receipt(&mut self, ids: &[&str], salt: [u8; 32]) -> Result<(ForgetReport, ForgetReceipt)> {
         self.ledger.check_removable(ids)?;
         let model_before = self.model_hash();
@@ -361,9 +369,12 @@ impl LegoNet {
         }
         let ids = self.ledger.ids_with_label(name);
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let out = self.forget_with_receipt(&refs, salt)?;
+        let (report, mut receipt) = self.forget_with_receipt(&refs, salt)?;
+        // The class goes too: the receipt names the model without it.
         self.classes.remove(name);
-        Ok(out)
+        receipt.model_after = self.model_hash();
+        self.receipts.last = Some(hash32("receipt", &receipt.hash()).expect("hex of a digest"));
+        Ok((report, receipt))
     }
 
     /// Checks `chain` (this model's receipts, oldest first; any tail of its chain) against this
@@ -499,7 +510,11 @@ mod tests {
             assert!(m.check_receipts(&chain[1..]).unwrap().ok());
             let back = LegoNet::import(&m.export(), "test-encoder", m.keys()).unwrap();
             assert_eq!(back, m);
-            assert!(back.check_receipts(&chain).unwrap().ok());
+            for i in 0..m.structure().0 {
+                assert_eq!(m.weights_hash(i), back.weights_hash(i), "adapter {i}");
+            }
+            let c = back.check_receipts(&chain).unwrap();
+            assert!(c.ok(), "{:?}", c.failures);
             // The receipt leaks neither an id nor the encoding's digest.
             let json = serde_json::to_string(&chain[0]).unwrap();
             assert!(!json.contains("s0003"));

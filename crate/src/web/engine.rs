@@ -7,8 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use super::{js_error, load_encoder, random_id, to_js};
-use crate::model::fresh_salt;
+use super::{fresh_salt, js_error, load_encoder, random_id, to_js};
 use crate::preprocess::rgba_to_input;
 use crate::{BackendKind, Encoder, Error};
 
