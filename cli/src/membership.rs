@@ -73,7 +73,6 @@ fn auc_se(a: f64, m: usize, u: usize) -> f64 {
 /// A linear softmax classifier trained by plain minibatch SGD in f64 (the approximate
 /// baseline: it has a warm start to fine-tune from, which LegoNet's heads do not need).
 struct Softmax {
-    dim: usize,
     classes: usize,
     w: Vec<f64>,
     b: Vec<f64>,
@@ -85,7 +84,7 @@ const SGD_DECAY: f64 = 1e-4;
 
 impl Softmax {
     fn new(dim: usize, classes: usize) -> Softmax {
-        Softmax { dim, classes, w: vec![0.0; dim * classes], b: vec![0.0; classes] }
+        Softmax { classes, w: vec![0.0; dim * classes], b: vec![0.0; classes] }
     }
 
     fn probs(&self, x: &[f32]) -> Vec<f64> {
