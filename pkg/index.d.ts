@@ -83,6 +83,72 @@ export interface ForgetReport {
   /** The clock's step in ms (browsers coarsen `performance.now()`: 0.1 ms in Chromium, 1 ms in
    *  Firefox without cross-origin isolation): `ms` is a multiple of it, and 0 means "under it". */
   msResolution: number;
+  /** The forget's deletion receipt: hand it to the person whose photos were forgotten. */
+  receipt: ForgetReceipt;
+}
+/** The configuration a receipt names (the model's after the forget). */
+export interface ReceiptConfig {
+  adapters: number; activated: number;
+  /** n and k fixed by the options, rather than following the example count. */
+  fixed: boolean;
+  /** The capacity levels as [from examples, n, k] (empty when fixed). */
+  capacity: [number, number, number][];
+  /** Decimal (JSON numbers cannot hold every u64). */
+  seed: string;
+  head: 'ridge' | 'softmax';
+  ridgeLambda: number; epochs: number; learningRate: number; batchSize: number;
+}
+/** One adapter a forget retrained: hashes (hex SHA-256) of its member set before and after and of
+ *  its weights after (null where it did not exist, or has no member left). */
+export interface AdapterChange {
+  adapter: number;
+  membersBefore: string | null; membersAfter: string | null; weightsAfter: string | null;
+}
+/** A deletion receipt (version 1): compact, canonical (its hash is over fixed fields, not this
+ *  JSON), chained to the model's previous receipt. It names the model before and after, and
+ *  commits to each forgotten example as SHA-256(salt, id, encoding hash) without revealing either;
+ *  the salt is random per forget and is in the receipt, so anyone can check that a model holds
+ *  none of the committed examples (`legonet verify MODEL --receipts FILE`, `checkReceipts`). */
+export interface ForgetReceipt {
+  version: 1;
+  /** 1 for the model's first forget, then one more per forget. */
+  sequence: number;
+  /** Hash of the receipt before this one (null for the first). */
+  previousReceipt: string | null;
+  encoderId: string; keyHash: string;
+  config: ReceiptConfig;
+  modelBefore: string; modelAfter: string;
+  salt: string;
+  /** One commitment per forgotten example, sorted. */
+  forgotten: string[];
+  adapters: AdapterChange[];
+}
+/** What `checkReceipts` found: `failures` is empty when the receipts and the model agree. */
+export interface ReceiptCheck {
+  receipts: number; commitments: number; adaptersReplayed: number;
+  failures: string[];
+}
+/** A stored example and its relative distance ‖x − s‖ / ‖x‖ to the audited photo. */
+export interface AuditMatch { id: string; label: string; distance: number; adapters: number[] }
+/** What `audit(image)` found. */
+export interface PhotoAudit {
+  /** Whether a stored example lies within `tolerance` of the photo. */
+  held: boolean;
+  /** Every stored example within `tolerance`, nearest first. */
+  matches: AuditMatch[];
+  /** The nearest stored example, matching or not (null when the model holds none). */
+  nearest: AuditMatch | null;
+  /** Relative distance under which an example counts as the photo (1e-3). */
+  tolerance: number;
+  /** Stored examples compared. */
+  examples: number;
+  /** Every adapter replayed: with `held: false`, no adapter was trained on the photo. */
+  verify: VerifyReport;
+  /** The model hash (what a deletion receipt's `modelAfter` names). */
+  modelHash: string;
+  /** Receipts this model has issued, and the last one's hash (null before the first forget). */
+  receiptCount: number;
+  lastReceipt: string | null;
 }
 /** The model's current structure: n adapters, k activated per example. */
 export interface Structure { adapters: number; activated: number }
@@ -126,6 +192,12 @@ export declare class LegoNet {
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;
   verify(): Promise<VerifyReport>;
+  /** Is this photo in the model? Encoded here, matched within `tolerance`, every adapter replayed.
+   *  An image that cannot be decoded: `InvalidImageError`. */
+  audit(image: ImageLike): Promise<PhotoAudit>;
+  /** Checks receipts (oldest first; any tail of the model's chain) against this model. Something
+   *  that is not a receipt: `ReceiptError` `INVALID_RECEIPT`. */
+  checkReceipts(receipts: ForgetReceipt | ForgetReceipt[]): Promise<ReceiptCheck>;
   compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
   export(): Promise<Uint8Array>;
   /** Saves under `name` (this origin's private file system, crash-safe, overwritten in place so
@@ -167,6 +239,7 @@ export type ErrorCode =
   | 'EMPTY_MODEL'      // predict with no trained adapter to vote
   | 'NOT_TRAINED'      // verify while adapters wait for train()
   | 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH'
+  | 'INVALID_RECEIPT'  // a deletion receipt that is malformed or of another version
   | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback)
   | 'ABORTED'          // through an AbortSignal; the model is as before
   | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL'
@@ -189,6 +262,10 @@ export declare class SampleIdError extends LegoNetError {
 export declare class SnapshotError extends LegoNetError {
   constructor(code: 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH', message: string, options?: ErrorOptions);
   readonly code: 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH';
+}
+export declare class ReceiptError extends LegoNetError {
+  constructor(message: string, options?: ErrorOptions);
+  readonly code: 'INVALID_RECEIPT';
 }
 export declare class AbortError extends LegoNetError {
   constructor(message?: string, options?: ErrorOptions);

@@ -221,6 +221,13 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   console.log(`[demo] forget report: ${(await text('#forget-report')).replace(/\n+/g, ' | ')}`);
   assert.ok(retrained.length >= 1 && retrained.length <= 3, 'an erase retrains 1..k adapters');
   assert.equal(lit, retrained.length, 'the retrained adapters are lit');
+  // "Download the receipt": the session's receipts, the last one this erase's.
+  const receipts = await page.evaluate(async () => (await fetch(document.querySelector('#receipt-download').href)).json());
+  const last = receipts.at(-1);
+  assert.equal(last.forgotten.length, 1, 'one commitment for the one erased photo');
+  assert.deepEqual(last.adapters.map((a) => String(a.adapter)), retrained, 'the receipt names the retrained adapters');
+  assert.ok(!JSON.stringify(receipts).includes(victim), 'the receipt does not reveal the erased photo\'s id');
+  assert.match(await page.locator('#receipt-download').getAttribute('download'), /^legonet-receipt-\d+\.json$/);
   assert.equal(await page.locator(`#gallery .thumb[data-id="${victim}"]`).count(), 0);
   assert.equal(await text('#stat-photos'), String(TRAIN.length - 1));
   await shot('erased-one');

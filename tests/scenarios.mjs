@@ -3,7 +3,9 @@
 // tests/pkg.test.mjs runs them in Chromium (CPU and WebGPU), tests/firefox.test.mjs in Firefox
 // (CPU). Real photos from gcompris-photos: add examples for 3 classes, train, predict held-out
 // photos, forget one, verify, save, reload the page, load, predict the same, export → import
-// round trip, a native audit of the exported bytes; no request leaves for another origin and
+// round trip, a native audit of the exported bytes; the photo audit (a kept, a forgotten and a
+// never-added photo, in the page and natively against the page's encodings, WebGPU's included)
+// and the forget's deletion receipt checked in the page and by `legonet verify --receipts`; no request leaves for another origin and
 // none at all during train/predict/forget; bad inputs reject with their documented code and
 // leave the model as it was.
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { datasetPhotos } from './browser.mjs';
+import { datasetPhotos, DATASETS } from './browser.mjs';
 import { assertShape } from './dts.mjs';
 
 /** The native CLI `./dev` builds (release); it audits snapshots exported by the page. */
@@ -117,6 +119,37 @@ export async function coreFlow(b, t, { backend, clockStep }) {
   assert.ok(forgot.report.retrainedAdapters.length >= 1 && forgot.report.retrainedAdapters.length <= 3);
   assert.ok(forgot.verify.ok);
   assert.equal(forgot.left, TRAIN.length - 1);
+  // The receipt: its documented shape, and it checks against the model in the page.
+  assertShape(forgot.report.receipt, 'ForgetReceipt');
+  for (const a of forgot.report.receipt.adapters) assertShape(a, 'AdapterChange');
+  assertShape(forgot.report.receipt.config, 'ReceiptConfig');
+  assert.deepEqual(forgot.report.receipt.adapters.map((a) => a.adapter), forgot.report.retrainedAdapters);
+  assert.equal(forgot.report.receipt.forgotten.length, 1);
+  assert.ok(!JSON.stringify(forgot.report.receipt).includes(added.ids[0]), 'the receipt does not reveal the id');
+
+  // Photo audit: the forgotten photo and a never-added one are not held, a kept one is (at
+  // distance 0: the same encoder on the same backend); every adapter replays.
+  const audits = await inPage(async (L, { forgotten, kept, never, receipt }) => {
+    const audit = async (p) => window.net.audit(await window.fetchBlob(p.url));
+    return {
+      forgotten: await audit(forgotten), kept: await audit(kept), never: await audit(never),
+      check: await window.net.checkReceipts(receipt),
+    };
+  }, { forgotten: TRAIN[0], kept: TRAIN[2], never: HELD_OUT[0], receipt: forgot.report.receipt });
+  console.log(`[${tag}] audit: forgotten ${JSON.stringify(audits.forgotten.nearest)}, never ${JSON.stringify(audits.never.nearest)}`);
+  for (const a of [audits.forgotten, audits.kept, audits.never]) {
+    assertShape(a, 'PhotoAudit');
+    assert.ok(a.verify.ok);
+    assert.equal(a.examples, TRAIN.length - 1);
+  }
+  assert.equal(audits.forgotten.held, false);
+  assert.ok(audits.forgotten.nearest.distance > audits.forgotten.tolerance);
+  assert.equal(audits.never.held, false);
+  assert.deepEqual(audits.kept.matches.map((m) => [m.id, m.distance]), [[added.ids[2], 0]]);
+  assertShape(audits.check, 'ReceiptCheck');
+  assert.deepEqual(audits.check.failures, []);
+  assert.equal(audits.check.commitments, 1);
+  assert.equal(audits.kept.modelHash, forgot.report.receipt.modelAfter);
   // Fetching the held-out photos is the test's own doing; the library itself made none.
   const libRequests = b.requests.slice(before).filter((u) => !u.includes('/datasets/'));
   assert.deepEqual(libRequests, [], 'no request during train/predict/forget');
@@ -144,6 +177,8 @@ export async function coreFlow(b, t, { backend, clockStep }) {
       unknownId: await codeOf(() => window.net.forget('no-such-id')),
       truncated: await codeOf(() => L.LegoNet.import(snapshot.slice(0, snapshot.length - 7), { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' })),
       badBackend: await codeOf(() => L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'tpu' })),
+      auditNotImage: await codeOf(() => window.net.audit(new Blob(['this is not an image'], { type: 'image/webp' }))),
+      badReceipt: await codeOf(() => window.net.checkReceipts({ version: 1, salt: 'not hex' })),
     };
     out.unchanged = (await window.sha256(await window.net.export())) === (await window.sha256(snapshot));
     return out;
@@ -154,6 +189,9 @@ export async function coreFlow(b, t, { backend, clockStep }) {
   assert.equal(bad.unknownId.code, 'UNKNOWN_ID');
   assert.equal(bad.truncated.code, 'CORRUPT_SNAPSHOT');
   assert.equal(bad.badBackend.code, 'INVALID_CONFIG');
+  assert.equal(bad.auditNotImage.code, 'INVALID_IMAGE');
+  assert.equal(bad.badReceipt.code, 'INVALID_RECEIPT');
+  assert.equal(bad.badReceipt.name, 'ReceiptError');
   for (const v of Object.values(bad).filter((v) => typeof v === 'object')) assert.ok(v.isError && v.isLegoNetError);
   assert.ok(bad.unchanged, 'the model is byte-identical after the rejected calls');
 
@@ -199,6 +237,26 @@ export async function coreFlow(b, t, { backend, clockStep }) {
   assert.equal(native.adaptersChecked, 16);
   assert.deepEqual(native.mismatches, []);
   assert.equal(native.examples, loaded.examples);
+  // The receipt checks natively against the exported model; one changed character fails it.
+  const receipts = path.join(path.dirname(file), 'receipts.json');
+  fs.writeFileSync(receipts, JSON.stringify([forgot.report.receipt]));
+  const checked = JSON.parse(execFileSync(LEGONET_CLI, ['verify', file, '--receipts', receipts, '--json'], { encoding: 'utf8' }));
+  assert.equal(checked.ok, true, JSON.stringify(checked.receipts));
+  const tampered = { ...forgot.report.receipt, modelBefore: forgot.report.receipt.modelAfter };
+  fs.writeFileSync(receipts, JSON.stringify(tampered));
+  assert.throws(() => execFileSync(LEGONET_CLI, ['verify', file, '--receipts', receipts], { encoding: 'utf8', stdio: 'pipe' }),
+    (e) => e.status === 1 && /receipts do not match the model/.test(e.stderr));
+  // The native photo audit of the browser's model: the photos re-decoded and re-encoded here (on
+  // the CPU, whatever encoded them in the page: WebGPU in the webgpu run).
+  const photo = (p) => path.join(DATASETS, p.url.replace(/^\/datasets\//, ''));
+  const audit = JSON.parse(execFileSync(LEGONET_CLI,
+    ['audit', file, '--photo', photo(TRAIN[2]), '--photo', photo(TRAIN[0]), '--photo', photo(HELD_OUT[0]), '--json'], { encoding: 'utf8' }));
+  const [kept, forgotten, never] = audit.photos.map((p) => p.audit);
+  console.log(`[${tag}] native audit: kept at ${kept.nearest.distance.toExponential(2)}, forgotten nearest ${forgotten.nearest.distance.toExponential(2)}, never-added nearest ${never.nearest.distance.toExponential(2)} (tolerance ${kept.tolerance})`);
+  assert.deepEqual(kept.matches.map((m) => m.id), [added.ids[2]], 'the kept photo is found across platforms');
+  assert.equal(forgotten.held, false);
+  assert.equal(never.held, false);
+  assert.equal(audit.verify.ok, true);
   console.log(`[${tag}] memory: ${JSON.stringify(loaded.memory)}`);
 
   // Removing a class forgets its examples (and keeps the saved copy in sync).

@@ -78,7 +78,7 @@ test('ErrorCode is exactly the Rust core\'s codes plus those pkg/src raises', ()
     `declared but never raised: ${declared.filter((c) => !raised.includes(c))}; raised but not declared: ${raised.filter((c) => !declared.includes(c))}`);
 });
 
-const ERROR_CLASSES = ['LegoNetError', 'InvalidImageError', 'SampleIdError', 'SnapshotError', 'AbortError', 'StorageError', 'DisposedError'];
+const ERROR_CLASSES = ['LegoNetError', 'InvalidImageError', 'SampleIdError', 'SnapshotError', 'ReceiptError', 'AbortError', 'StorageError', 'DisposedError'];
 
 test('each error class carries the codes its declaration gives, and errorFromCode picks it', () => {
   const all = unionOf('ErrorCode');

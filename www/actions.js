@@ -280,7 +280,8 @@ export async function afterForget(r, ids, { title, shown, before }) {
       h('div', {}, h('dt', { text: 'Time' }), h('dd', { text: fmtMs(r.ms, r.msResolution) }))),
     h('p.small.muted', {
       text: `Retraining from scratch would replay all ${fmtInt(left)} remaining photos and every parameter. The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`,
-    }));
+    }),
+    receiptLink(r.receipt));
   rep.dataset.forgotten = String(r.forgotten);
   rep.dataset.retrained = r.retrainedAdapters.join(',');
   $('verify-result').textContent = '';
@@ -291,7 +292,20 @@ export async function afterForget(r, ids, { title, shown, before }) {
   if (box.top > window.innerHeight || box.bottom < 0) $('report').scrollIntoView({ block: 'start', behavior: 'smooth' });
   // The thumbnails' object URLs shown in the report are released at the next report.
   for (const old of ui.releaseLater ?? []) URL.revokeObjectURL(old);
-  ui.releaseLater = shown.map((s) => s.url).filter(Boolean);
+  ui.releaseLater = shown.map((s) => s.url).filter(Boolean).concat(rep.querySelector('#receipt-download')?.href ?? []);
+}
+
+/** "Download the receipt": this session's deletion receipts, oldest first, as one JSON file
+ *  (`legonet verify MODEL --receipts FILE` checks them against an exported model). */
+function receiptLink(receipt) {
+  ui.receipts.push(receipt);
+  const blob = new Blob([JSON.stringify(ui.receipts, null, 2)], { type: 'application/json' });
+  return h('p.small', {},
+    h('a#receipt-download', {
+      href: URL.createObjectURL(blob), download: `legonet-receipt-${receipt.sequence}.json`,
+      text: 'Download the receipt', dataset: { sequence: String(receipt.sequence) },
+    }),
+    ` — proof of this erase: it names the model before and after, commits to each erased photo without revealing it, and chains to the ${receipt.sequence - 1} erase${receipt.sequence === 2 ? '' : 's'} before it.`);
 }
 
 export function verify() {

@@ -22,6 +22,7 @@ export const ui = {
   collectCamera: null,
   burst: null, // the webcam burst being recorded (hold to record)
   lastReport: null,
+  receipts: [], // deletion receipts of this session's erases, oldest first (the download)
   samplesAdded: false, // the sample pack is in the model (kept in the demo's meta store)
 };
 

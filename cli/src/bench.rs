@@ -77,6 +77,17 @@ pub struct BenchArgs {
     /// Seed for sampling, deletion order and the models.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Run the forgetting audit instead (membership inference on forgotten vs never-seen
+    /// examples, exact forget against approximate unlearning; see `membership.rs`).
+    #[arg(long)]
+    audit: bool,
+    /// --audit: training pool size on a set with a test split (fashion-mnist-5k); photo folders
+    /// use 70 % of their photos, the rest never seen.
+    #[arg(long, default_value_t = 2000)]
+    audit_pool: usize,
+    /// --audit: share of the pool forgotten.
+    #[arg(long, default_value_t = 0.1)]
+    audit_forget: f64,
 }
 
 /// Encoded data: class names and (encoding, class index, is_test) rows.
@@ -419,6 +430,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         _ => return Err(CliError::Usage("give --set NAME or --images DIR".into())),
     };
     let keys = |n: usize| Ok(weights.key_set(n, args.seed)?);
+    if args.audit {
+        return audit(&args, &set, &data, &keys);
+    }
     let mut methods = Vec::new();
     for c in &args.configs {
         let usage = || CliError::Usage(format!("--configs entry {c:?} is not auto or n:k, with or without /C"));
@@ -560,6 +574,39 @@ pub fn run(args: BenchArgs) -> Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&json).expect("serialisable"))?;
     let svg = args.out.with_extension("svg");
     std::fs::write(&svg, plot(&rows, &set))?;
+    eprintln!("wrote {} and {}", args.out.display(), svg.display());
+    Ok(())
+}
+
+/// `--audit`: the membership-inference audit of forgetting on one set (pool, forgotten part,
+/// never-seen examples), its table on stdout, `--out` JSON and SVG.
+fn audit(args: &BenchArgs, set: &str, data: &Encoded, keys: &dyn Fn(usize) -> Result<KeySet>) -> Result<()> {
+    let item = |i: usize| (data.rows[i].0.as_slice(), data.rows[i].1 as usize);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5E7);
+    let (pool, unseen): (Vec<usize>, Vec<usize>) = if data.rows.iter().any(|r| r.2) {
+        let mut train: Vec<usize> = (0..data.rows.len()).filter(|&i| !data.rows[i].2).collect();
+        shuffle(&mut train, &mut rng);
+        train.truncate(args.audit_pool);
+        (train, (0..data.rows.len()).filter(|&i| data.rows[i].2).collect())
+    } else {
+        let mut all: Vec<usize> = (0..data.rows.len()).collect();
+        shuffle(&mut all, &mut rng);
+        let cut = all.len() * 7 / 10;
+        (all[..cut].to_vec(), all[cut..].to_vec())
+    };
+    let plan = crate::membership::Plan {
+        set: set.to_string(),
+        classes: &data.classes,
+        forget: ((pool.len() as f64 * args.audit_forget).round() as usize).clamp(1, pool.len() - 1),
+        pool: pool.into_iter().map(item).collect(),
+        unseen: unseen.into_iter().map(item).collect(),
+    };
+    let rows = crate::membership::run(&plan, keys, args.seed)?;
+    crate::membership::print_table(&rows);
+    let json = serde_json::json!({ "set": set, "seed": args.seed, "rows": rows });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json).expect("serialisable"))?;
+    let svg = args.out.with_extension("svg");
+    std::fs::write(&svg, crate::membership::plot(&rows))?;
     eprintln!("wrote {} and {}", args.out.display(), svg.display());
     Ok(())
 }

@@ -51,7 +51,8 @@ fn load_encoder(weights: Option<&Path>, backend: BackendKind) -> Result<(Encoder
     Ok((Encoder::for_backend(&weights, backend, &device)?, description))
 }
 
-fn read_photo(path: &Path) -> Result<Vec<f32>> {
+/// Reads, decodes and preprocesses a photo file (a bad one is an `INVALID_IMAGE` error).
+pub fn read_photo(path: &Path) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?;
     Ok(decode_photo(&bytes).map_err(|e| Error::InvalidImage(format!("{}: {e}", path.display())))?)
 }

@@ -34,6 +34,10 @@ pub enum CliError {
     /// `verify` replayed the adapters and some differ from the snapshot's.
     #[error("verification failed: adapters {0:?} differ from their replay")]
     VerificationFailed(Vec<usize>),
+
+    /// `verify --receipts`: the receipts and the model disagree (each failure, joined).
+    #[error("receipts do not match the model: {}", .0.join("; "))]
+    ReceiptsFailed(Vec<String>),
 }
 
 impl CliError {

@@ -1,9 +1,11 @@
 //! `legonet`: the native command line — encode photos with the frozen encoder, verify model
 //! snapshots and run the benchmarks. Errors print one `error: …` line and exit with status 1.
 
+mod audit;
 mod bench;
 mod encode;
 mod error;
+mod membership;
 mod stats;
 mod verify;
 
@@ -24,8 +26,11 @@ enum Command {
     BenchEncoder(encode::BenchEncoderArgs),
     /// Benchmark LegoNet against Retrain, FixSISA and KNN (accuracy, train and forget cost).
     Bench(bench::BenchArgs),
-    /// Verify a model snapshot (e.g. exported in a browser): replay every adapter, compare bitwise.
+    /// Verify a model snapshot (e.g. exported in a browser): replay every adapter, compare bitwise;
+    /// with --receipts, also check its deletion receipts.
     Verify(verify::VerifyArgs),
+    /// Is this photo in this model? Encode it, match it against every stored example, verify.
+    Audit(audit::AuditArgs),
 }
 
 fn main() {
@@ -35,6 +40,7 @@ fn main() {
         Command::BenchEncoder(args) => encode::bench(args),
         Command::Bench(args) => bench::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -142,3 +142,62 @@ fn verify_accepts_an_honest_snapshot_and_names_a_tampered_adapter() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: "));
 }
+
+/// `audit` and `verify --receipts` end to end: a model holding two photos' encodings (made here
+/// by the CLI's own decoding path), one forgotten with a receipt; the kept photo is held, the
+/// forgotten and a never-added one are not; the receipt checks, a tampered one fails.
+#[test]
+fn audit_and_receipts() {
+    use legonet::{Encoder, LegoNetConfig, Unlearner, WeightFile, encoder::default_weights_path};
+    let w = WeightFile::parse(std::fs::read(default_weights_path()).expect("weights")).unwrap();
+    let encoder = Encoder::cpu(&w).unwrap();
+    let encode = |name: &str| {
+        let img = image::open(fixtures().join(format!("{name}.png"))).unwrap().to_rgb8();
+        encoder.encode_blocking(&legonet::preprocess::rgb_to_input(&img)).unwrap().encoding(0).to_vec()
+    };
+    let mut m = LegoNetConfig::new().fixed(1, 1).init(w.key_set(1, 0).unwrap()).unwrap();
+    let (coffee, rocket) = (encode("coffee"), encode("rocket"));
+    m.add_many(&[("coffee", &coffee, "object"), ("rocket", &rocket, "object")]).unwrap();
+    m.add_many(&[("rocket-2", &rocket.iter().map(|v| v * 1.1).collect::<Vec<f32>>(), "other")]).unwrap();
+    m.train().unwrap();
+    let (_, receipt) = m.forget_with_receipt(&["coffee"], [5; 32]).unwrap();
+    let (file, receipts) = (tmp("audit.legonet"), tmp("receipts.json"));
+    std::fs::write(&file, m.export()).unwrap();
+    let photo = |n: &str| fixtures().join(format!("{n}.png")).display().to_string();
+    let out = legonet(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--photo",
+        &photo("rocket"),
+        "--photo",
+        &photo("coffee"),
+        "--photo",
+        &photo("chelsea"),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let held: Vec<bool> =
+        report["photos"].as_array().unwrap().iter().map(|p| p["audit"]["held"].as_bool().unwrap()).collect();
+    assert_eq!(held, [true, false, false]);
+    assert_eq!(report["photos"][0]["audit"]["matches"][0]["id"], "rocket");
+    assert_eq!(report["verify"]["ok"], true);
+
+    std::fs::write(&receipts, serde_json::to_vec(&vec![&receipt]).unwrap()).unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap(), "--receipts", receipts.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut tampered = serde_json::to_value(&receipt).unwrap();
+    tampered["modelAfter"] = serde_json::Value::String(receipt.model_before.clone());
+    std::fs::write(&receipts, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap(), "--receipts", receipts.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("receipts do not match the model"));
+    std::fs::write(&receipts, b"{\"not\": \"a receipt\"}").unwrap();
+    let out = legonet(&["verify", file.to_str().unwrap(), "--receipts", receipts.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: invalid receipt"));
+    // A photo of an unknown format: one error line.
+    let out = legonet(&["audit", file.to_str().unwrap(), "--photo", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: invalid image"));
+}

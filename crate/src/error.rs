@@ -80,6 +80,11 @@ pub enum Error {
         found: String,
     },
 
+    /// A deletion receipt that is not one: malformed JSON, a field of the wrong form (not hex,
+    /// unsorted commitments), another receipt version, or no receipt at all.
+    #[error("invalid receipt: {0}")]
+    InvalidReceipt(String),
+
     /// A broken internal invariant or a value that could not be converted (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,6 +109,7 @@ impl Error {
             Error::CorruptSnapshot(_) => "CORRUPT_SNAPSHOT",
             Error::SnapshotVersion { .. } => "SNAPSHOT_VERSION",
             Error::EncoderMismatch { .. } => "ENCODER_MISMATCH",
+            Error::InvalidReceipt(_) => "INVALID_RECEIPT",
             Error::Internal(_) => "INTERNAL",
         }
     }

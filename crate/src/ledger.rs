@@ -18,6 +18,36 @@ pub struct Sample {
     pub encoding: Vec<f32>,
     /// Adapters this sample activated, nearest first.
     pub adapters: Vec<usize>,
+    /// SHA-256 of the encoding's bits ([`encoding_digest`]), computed once at construction: the
+    /// model hash, member-set hashes and deletion receipts name encodings by it.
+    pub digest: [u8; 32],
+}
+
+impl Sample {
+    /// A sample and its encoding's digest.
+    pub fn new(label: String, encoding: Vec<f32>, adapters: Vec<usize>) -> Sample {
+        let digest = encoding_digest(&encoding);
+        Sample { label, encoding, adapters, digest }
+    }
+}
+
+/// SHA-256 of an encoding's IEEE bits (little-endian), under its own domain tag: names an
+/// encoding without revealing it.
+pub fn encoding_digest(encoding: &[f32]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"legonet-encoding-v1");
+    h.update((encoding.len() as u64).to_le_bytes());
+    // In blocks (per-float updates are slow); the block is overwritten after use.
+    let mut block = [0u8; 256];
+    for chunk in encoding.chunks(64) {
+        for (b, v) in block.chunks_exact_mut(4).zip(chunk) {
+            b.copy_from_slice(&v.to_bits().to_le_bytes());
+        }
+        h.update(&block[..chunk.len() * 4]);
+    }
+    block.zeroize();
+    h.finalize().into()
 }
 
 /// A sample's encoding is overwritten when the sample is dropped — forgotten, replaced by an
@@ -148,7 +178,7 @@ mod tests {
     use super::*;
 
     fn sample(label: &str, adapters: Vec<usize>) -> Sample {
-        Sample { label: label.into(), encoding: vec![0.0; 4], adapters }
+        Sample::new(label.into(), vec![0.0; 4], adapters)
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub use encoder::{ENCODING_DIM, Encoder, EncoderOutput, WeightFile};
 pub use error::{Error, Result};
 pub use head::{AdapterParams, Gram, HeadConfig, HeadKind};
 pub use keys::{Anchors, EncoderHead, KeySet};
-pub use model::{Checkpoint, ExampleSummary, LegoNet, LegoNetConfig, MemoryReport, ModelSummary};
+pub use model::{
+    AUDIT_TOLERANCE, AdapterChange, AuditMatch, Checkpoint, ExampleSummary, ForgetReceipt, LegoNet, LegoNetConfig,
+    MemoryReport, ModelSummary, PhotoAudit, RECEIPT_VERSION, ReceiptCheck, ReceiptConfig,
+};
 pub use unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport};
 
 #[cfg(target_arch = "wasm32")]

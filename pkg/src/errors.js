@@ -25,6 +25,11 @@ export class SnapshotError extends LegoNetError {
   constructor(code, message, options) { super(code, message, options); this.name = 'SnapshotError'; }
 }
 
+/** Something given as a deletion receipt that is not one (`INVALID_RECEIPT`). */
+export class ReceiptError extends LegoNetError {
+  constructor(message, options) { super('INVALID_RECEIPT', message, options); this.name = 'ReceiptError'; }
+}
+
 /** The operation was aborted through its `AbortSignal` (`ABORTED`); the model is as before. */
 export class AbortError extends LegoNetError {
   constructor(message = 'the operation was aborted', options) { super('ABORTED', message, options); this.name = 'AbortError'; }
@@ -48,6 +53,7 @@ const BY_CODE = {
   CORRUPT_SNAPSHOT: (c, m) => new SnapshotError(c, m),
   SNAPSHOT_VERSION: (c, m) => new SnapshotError(c, m),
   ENCODER_MISMATCH: (c, m) => new SnapshotError(c, m),
+  INVALID_RECEIPT: (c, m) => new ReceiptError(m),
   ABORTED: (c, m) => new AbortError(m),
   STORAGE: (c, m) => new StorageError(c, m),
   QUOTA_EXCEEDED: (c, m) => new StorageError(c, m),

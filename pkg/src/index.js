@@ -7,7 +7,7 @@ import { LegoNetError, DisposedError } from './errors.js';
 import { toTransferable } from './image.js';
 
 // The error classes only: errors.js's wire helpers are the RPC's, not the package's API.
-export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, AbortError, StorageError, DisposedError } from './errors.js';
+export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, ReceiptError, AbortError, StorageError, DisposedError } from './errors.js';
 
 /** Defaults of `LegoNet.create` (documented in index.d.ts). */
 export const DEFAULTS = Object.freeze({
@@ -154,7 +154,8 @@ export class LegoNet {
     return this.#call('predict', { image: t.image }, { transfer: t.transfer });
   }
 
-  /** Forgets examples exactly: their adapters are retrained from scratch without them. */
+  /** Forgets examples exactly: their adapters are retrained from scratch without them. The
+   *  report carries the forget's deletion receipt (`report.receipt`). */
   async forget(ids) {
     const list = Array.isArray(ids) ? ids : [ids];
     return (await this.#call('forget', { ids: list })).report;
@@ -174,6 +175,20 @@ export class LegoNet {
 
   /** Replays every adapter from its members and seed and compares bitwise. */
   async verify() { return this.#call('verify'); }
+
+  /** Is `image` in this model? Encodes it with the model's encoder, compares it with every stored
+   *  example within a tolerance (encodings made on another backend differ in the last bits),
+   *  and replays every adapter: `{ held, matches, nearest, tolerance, examples, verify, modelHash, … }`. */
+  async audit(image) {
+    const t = await toTransferable(image);
+    return this.#call('audit', { image: t.image }, { transfer: t.transfer });
+  }
+
+  /** Checks deletion receipts (one, or an array oldest first) against this model, offline:
+   *  `{ receipts, commitments, adaptersReplayed, failures }` (`failures` empty: they agree). */
+  async checkReceipts(receipts) {
+    return this.#call('checkReceipts', { receipts: Array.isArray(receipts) ? receipts : [receipts] });
+  }
 
   /** The whole state (config, keys' hash, encoder id, samples' encodings, adapters) as bytes. */
   async export() { return this.#call('export'); }

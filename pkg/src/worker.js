@@ -122,11 +122,11 @@ async function createEngine(weights, requested, config, { adapter, Engine }) {
     : { engine: c, backend: { kind: 'cpu', name: 'cpu', adapter, reason } };
 }
 
-/** The Rust report in the package's documented shape (index.d.ts). */
-function forgetReport(r) {
+/** The Rust report and its deletion receipt in the package's documented shape (index.d.ts). */
+function forgetReport({ report: r, receipt }) {
   return {
     forgotten: r.forgotten, retrainedAdapters: r.adapters, samplesReplayed: r.samplesReplayed,
-    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs, msResolution,
+    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs, msResolution, receipt,
   };
 }
 
@@ -254,6 +254,23 @@ const handlers = {
     const report = forgetReport(engine.removeClass(label));
     await persistIfBound();
     return { report, state: state() };
+  },
+
+  async audit({ image }) {
+    need();
+    const encoding = await encode(image);
+    let audit;
+    try { audit = engine.audit(encoding); } finally { wipe(encoding); }
+    const t = performance.now();
+    const r = engine.verify();
+    const verify = { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
+    return { ...audit, verify, ...engine.provenance() };
+  },
+
+  async checkReceipts({ receipts }) {
+    need();
+    if (!Array.isArray(receipts)) throw new LegoNetError('INVALID_RECEIPT', 'checkReceipts expects a receipt or an array of receipts');
+    return engine.checkReceipts(receipts);
   },
 
   async addClass({ label }) {

@@ -4,12 +4,13 @@
 // use. Never run: tests/types.test.mjs compiles it and checks index.d.ts against src/.
 import LegoNetDefault, {
   LegoNet, DEFAULTS,
-  LegoNetError, InvalidImageError, SampleIdError, SnapshotError, AbortError, StorageError, DisposedError,
+  LegoNetError, InvalidImageError, SampleIdError, SnapshotError, ReceiptError, AbortError, StorageError, DisposedError,
 } from 'legonet';
 import type * as Legonet from 'legonet';
 import type {
   ImageLike, LegoNetOptions, BackendInfo, Example, Progress, TrainReport, ForgetReport, VerifyReport, Structure,
-  ClassScore, CompareRow, MemoryReport, ErrorCode,
+  ClassScore, CompareRow, MemoryReport, ErrorCode, ForgetReceipt, ReceiptConfig, AdapterChange, ReceiptCheck,
+  PhotoAudit, AuditMatch,
 } from 'legonet';
 import { weightsUrl, sha256, bytes as weightBytes } from '@legonet/efficientnet-lite0';
 import type * as Weights from '@legonet/efficientnet-lite0';
@@ -21,7 +22,7 @@ function only(rest: Record<string, never>): void { void rest; }
 
 // Every value export (types are imported by name above).
 const exportsCovered: Covers<typeof Legonet, 'default' | 'LegoNet' | 'DEFAULTS' | 'LegoNetError' | 'InvalidImageError'
-  | 'SampleIdError' | 'SnapshotError' | 'AbortError' | 'StorageError' | 'DisposedError'> = true;
+  | 'SampleIdError' | 'SnapshotError' | 'ReceiptError' | 'AbortError' | 'StorageError' | 'DisposedError'> = true;
 const defaultIsTheClass: typeof LegoNet = LegoNetDefault;
 // The weights package (packages/efficientnet-lite0): every export, and the URL it gives is an encoderUrl.
 const weightsCovered: Covers<typeof Weights, 'weightsUrl' | 'sha256' | 'bytes'> = true;
@@ -30,7 +31,7 @@ const weightFacts: [string, number] = [sha256, weightBytes];
 
 // Every member of the class and every static.
 const verbsCovered: Covers<LegoNet, 'addExample' | 'addExamples' | 'train' | 'predict' | 'forget' | 'addClass'
-  | 'removeClass' | 'verify' | 'compare' | 'export' | 'save' | 'memory' | 'savedModels' | 'deleteSaved'
+  | 'removeClass' | 'verify' | 'audit' | 'checkReceipts' | 'compare' | 'export' | 'save' | 'memory' | 'savedModels' | 'deleteSaved'
   | 'clearStorage' | 'labels' | 'examples' | 'pendingAdapters' | 'structure' | 'backend' | 'encoderId' | 'encoderWorkers' | 'dispose'
   | typeof Symbol.dispose> = true;
 const staticsCovered: Covers<typeof LegoNet, 'prototype' | 'create' | 'import' | 'load'> = true;
@@ -91,13 +92,70 @@ function useTrain(r: TrainReport): void {
 }
 
 function useForget(r: ForgetReport): void {
-  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, restructured, ms, msResolution, ...rest } = r;
+  const { forgotten, retrainedAdapters, samplesReplayed, paramsRetrained, restructured, ms, msResolution, receipt, ...rest } = r;
   only(rest);
+  useReceipt(receipt);
   const touched: number[] = retrainedAdapters;
   const rebuilt: boolean = restructured;
   const counts: number[] = [forgotten, samplesReplayed, paramsRetrained, ms, msResolution];
   // @ts-expect-error one name per concept: samplesReplayed, as in TrainReport and CompareRow
   const old: number = r.replayedSamples;
+}
+
+function useReceiptConfig(c: ReceiptConfig): void {
+  const { adapters, activated, fixed, capacity, seed, head, ridgeLambda, epochs, learningRate, batchSize, ...rest } = c;
+  only(rest);
+  const numbers: number[] = [adapters, activated, ridgeLambda, epochs, learningRate, batchSize];
+  const levels: [number, number, number][] = capacity;
+  const decimal: string = seed;
+  const kind: 'ridge' | 'softmax' = head;
+  const isFixed: boolean = fixed;
+}
+
+function useAdapterChange(a: AdapterChange): void {
+  const { adapter, membersBefore, membersAfter, weightsAfter, ...rest } = a;
+  only(rest);
+  const index: number = adapter;
+  const hashes: (string | null)[] = [membersBefore, membersAfter, weightsAfter];
+}
+
+function useReceipt(r: ForgetReceipt): void {
+  const {
+    version, sequence, previousReceipt, encoderId, keyHash, config, modelBefore, modelAfter, salt, forgotten, adapters, ...rest
+  } = r;
+  only(rest);
+  const v: 1 = version;
+  const n: number = sequence;
+  const previous: string | null = previousReceipt;
+  const hashes: string[] = [encoderId, keyHash, modelBefore, modelAfter, salt, ...forgotten];
+  useReceiptConfig(config);
+  adapters.forEach(useAdapterChange);
+}
+
+function useReceiptCheck(c: ReceiptCheck): void {
+  const { receipts, commitments, adaptersReplayed, failures, ...rest } = c;
+  only(rest);
+  const counts: number[] = [receipts, commitments, adaptersReplayed];
+  const agree: boolean = failures.length === 0;
+}
+
+function useAuditMatch(m: AuditMatch): void {
+  const { id, label, distance, adapters, ...rest } = m;
+  only(rest);
+  const texts: string[] = [id, label];
+  const relative: number = distance;
+  const trainedOn: number[] = adapters;
+}
+
+function useAudit(a: PhotoAudit): void {
+  const { held, matches, nearest, tolerance, examples, verify, modelHash, receiptCount, lastReceipt, ...rest } = a;
+  only(rest);
+  const inModel: boolean = held;
+  matches.forEach(useAuditMatch);
+  if (nearest) useAuditMatch(nearest);
+  const numbers: number[] = [tolerance, examples, receiptCount];
+  useVerify(verify);
+  const hashes: (string | null)[] = [modelHash, lastReceipt];
 }
 
 function useVerify(r: VerifyReport): void {
@@ -174,6 +232,7 @@ const meaning: Record<ErrorCode, string> = {
   CORRUPT_SNAPSHOT: 'the saved model is damaged',
   SNAPSHOT_VERSION: 'the saved model is of another version',
   ENCODER_MISMATCH: 'the saved model used other encoder weights',
+  INVALID_RECEIPT: 'that is not a deletion receipt',
   BACKEND: 'the backend failed',
   ABORTED: 'cancelled',
   STORAGE: 'storage failed',
@@ -195,6 +254,7 @@ function describe(e: unknown): string {
     const code: 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH' = e.code;
     return meaning[code];
   }
+  if (e instanceof ReceiptError) { const code: 'INVALID_RECEIPT' = e.code; return meaning[code]; }
   if (e instanceof AbortError) { const code: 'ABORTED' = e.code; return meaning[code]; }
   if (e instanceof StorageError) { const code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL' = e.code; return meaning[code]; }
   if (e instanceof DisposedError) { const code: 'DISPOSED' = e.code; return meaning[code]; }
@@ -207,6 +267,7 @@ const made: LegoNetError[] = [
   new InvalidImageError('the file is empty'),
   new SampleIdError('UNKNOWN_ID', 'no such id'),
   new SnapshotError('SNAPSHOT_VERSION', 'version 9'),
+  new ReceiptError('not hex'),
   new AbortError(),
   new AbortError('stopped', { cause: 'user' }),
   new StorageError('QUOTA_EXCEEDED', 'full'),
@@ -233,8 +294,12 @@ export async function app(photo: ImageLike, dogs: ImageLike[], saved: File): Pro
     useTrain(await net.train({ onProgress: useProgress, signal: controller.signal }));
     useTrain(await net.train());
     (await net.predict(photo)).forEach(useClassScore);
-    useForget(await net.forget(id));
+    const erased = await net.forget(id);
+    useForget(erased);
     useForget(await net.forget(ids));
+    useAudit(await net.audit(photo));
+    useReceiptCheck(await net.checkReceipts(erased.receipt));
+    useReceiptCheck(await net.checkReceipts([erased.receipt]));
     await net.addClass('bird');
     useForget(await net.removeClass('bird'));
     useVerify(await net.verify());

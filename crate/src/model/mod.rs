@@ -13,7 +13,10 @@
 //!   label contributes 0). The prediction is the highest score, ties broken by the smaller
 //!   label.
 
+pub mod audit;
 mod config;
+pub mod digest;
+pub mod receipt;
 pub mod snapshot;
 mod summary;
 
@@ -21,7 +24,9 @@ use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 
+pub use audit::{AUDIT_TOLERANCE, AuditMatch, PhotoAudit};
 pub use config::LegoNetConfig;
+pub use receipt::{AdapterChange, ForgetReceipt, RECEIPT_VERSION, ReceiptCheck, ReceiptConfig, derived_salt};
 pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
 
 use crate::activation;
@@ -45,6 +50,24 @@ impl SolveCache {
 }
 
 impl PartialEq for SolveCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Each adapter's weights hash ([`digest::weights_digest`]), kept beside its parameters so that
+/// the model hash a forget's receipt needs costs a pass over hashes, not over every weight.
+/// Derived from the adapters (ignored by equality, not exported); set wherever they change.
+#[derive(Debug, Clone)]
+struct WeightDigests(Vec<Option<[u8; 32]>>);
+
+impl WeightDigests {
+    fn of(adapters: &[Option<AdapterParams>]) -> Self {
+        Self(adapters.iter().map(|a| a.as_ref().map(digest::weights_digest)).collect())
+    }
+}
+
+impl PartialEq for WeightDigests {
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -75,6 +98,9 @@ pub struct LegoNet {
     /// Adapters whose members changed since they were last trained ("pending").
     pending: BTreeSet<usize>,
     solves: SolveCache,
+    weight_digests: WeightDigests,
+    /// Where the model's deletion receipts stand (count and last hash; see [`receipt`]).
+    receipts: receipt::ReceiptChain,
 }
 
 impl LegoNet {
@@ -91,6 +117,8 @@ impl LegoNet {
             classes: BTreeSet::new(),
             pending: BTreeSet::new(),
             solves: SolveCache::new(n),
+            weight_digests: WeightDigests(vec![None; n]),
+            receipts: Default::default(),
         }
     }
 
@@ -174,9 +202,11 @@ impl LegoNet {
             activated: k,
             classes: class_set,
             ledger,
+            weight_digests: WeightDigests::of(&adapters),
             adapters,
             pending,
             solves: SolveCache::new(n),
+            receipts: Default::default(),
         })
     }
 
@@ -233,16 +263,13 @@ impl LegoNet {
         Ok(())
     }
 
-    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it.
+    /// Forgets every sample of class `name` (retraining what they touched) and unregisters it
+    /// (its receipt: [`LegoNet::remove_class_with_receipt`]).
     pub fn remove_class(&mut self, name: &str) -> Result<ForgetReport> {
-        if !self.classes.contains(name) {
-            return Err(Error::UnknownClass(name.to_string()));
-        }
         let ids = self.ledger.ids_with_label(name);
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let report = self.forget(&refs)?;
-        self.classes.remove(name);
-        Ok(report)
+        let salt = receipt::derived_salt(self, &refs);
+        self.remove_class_with_receipt(name, salt).map(|(r, _)| r)
     }
 
     /// Seed of adapter `i`: SHA-256 of (model seed, index, key hash, encoder id).
@@ -312,6 +339,7 @@ impl LegoNet {
     pub(crate) fn corrupt_adapter_bit(&mut self, i: usize, weight: usize, bit: u32) {
         let p = self.adapters[i].as_mut().expect("trained adapter");
         p.weight[weight] = f32::from_bits(p.weight[weight].to_bits() ^ (1 << bit));
+        self.weight_digests = WeightDigests::of(&self.adapters);
     }
 }
 
@@ -345,7 +373,30 @@ impl Unlearner for LegoNet {
         ensemble(&self.adapters, used, &weights, encoding)
     }
 
+    /// Forgets with a derived salt ([`receipt::derived_salt`]); the receipt is recorded in the
+    /// chain and dropped (ask [`LegoNet::forget_with_receipt`] for it, with a random salt).
     fn forget(&mut self, ids: &[&str]) -> Result<ForgetReport> {
+        let salt = receipt::derived_salt(self, ids);
+        self.forget_with_receipt(ids, salt).map(|(r, _)| r)
+    }
+
+    fn len(&self) -> usize {
+        self.ledger.len()
+    }
+
+    fn members_per_adapter(&self) -> Vec<usize> {
+        self.member_counts()
+    }
+
+    fn structure(&self) -> (usize, usize) {
+        LegoNet::structure(self)
+    }
+}
+
+impl LegoNet {
+    /// Removes `ids` and retrains what they touched, all-or-nothing (the receipt is made around
+    /// it, in [`receipt`]).
+    fn forget_samples(&mut self, ids: &[&str]) -> Result<ForgetReport> {
         let start = now_ms();
         self.ledger.check_removable(ids)?;
         // A forget that crosses a capacity level rebuilds everything: keep the whole model to
@@ -392,25 +443,13 @@ impl Unlearner for LegoNet {
             }
         }
     }
-
-    fn len(&self) -> usize {
-        self.ledger.len()
-    }
-
-    fn members_per_adapter(&self) -> Vec<usize> {
-        self.member_counts()
-    }
-
-    fn structure(&self) -> (usize, usize) {
-        LegoNet::structure(self)
-    }
 }
 
 impl LegoNet {
     /// Stores a validated sample with its activated adapters and marks them for training.
     fn insert_routed(&mut self, id: &str, encoding: &[f32], label: &str, adapters: Vec<usize>) -> Result<()> {
         self.pending.extend(adapters.iter().copied());
-        let sample = Sample { label: label.to_string(), encoding: encoding.to_vec(), adapters };
+        let sample = Sample::new(label.to_string(), encoding.to_vec(), adapters);
         self.ledger.insert(id.to_string(), sample)
     }
 
@@ -473,6 +512,7 @@ impl LegoNet {
             fresh.push((i, p, g));
         }
         for (i, p, g) in fresh {
+            self.weight_digests.0[i] = p.as_ref().map(digest::weights_digest);
             self.adapters[i] = p;
             self.solves.0[i] = g;
             self.pending.remove(&i);
@@ -510,6 +550,7 @@ impl LegoNet {
         }
         self.activated = checkpoint.activated;
         self.adapters = checkpoint.adapters;
+        self.weight_digests = WeightDigests::of(&self.adapters);
         self.pending = checkpoint.pending;
         Ok(())
     }
@@ -543,6 +584,7 @@ impl LegoNet {
         self.ledger.reroute(n, |encodings| activation::activate_many(keys, encodings, k));
         self.activated = k;
         self.adapters = vec![None; n];
+        self.weight_digests = WeightDigests(vec![None; n]);
         self.solves = SolveCache::new(n);
         self.pending = (0..n).collect();
         Ok(true)

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use super::{js_error, load_encoder, random_id, to_js};
+use super::{fresh_salt, js_error, load_encoder, random_id, to_js};
 use crate::preprocess::rgba_to_input;
 use crate::{BackendKind, Encoder, Error};
 
@@ -19,6 +19,19 @@ struct JsConfig {
     activated: Option<usize>,
     member_cap: Option<usize>,
     seed: Option<u64>,
+}
+
+/// A forget's report and its receipt, as one JS object.
+#[derive(serde::Serialize)]
+struct Receipted {
+    report: crate::unlearner::ForgetReport,
+    receipt: crate::model::ForgetReceipt,
+}
+
+impl From<(crate::unlearner::ForgetReport, crate::model::ForgetReceipt)> for Receipted {
+    fn from((report, receipt): (crate::unlearner::ForgetReport, crate::model::ForgetReceipt)) -> Self {
+        Receipted { report, receipt }
+    }
 }
 
 /// The whole engine of the npm package's Worker: the encoder plus one LegoNet model.
@@ -169,18 +182,52 @@ impl WasmEngine {
         to_js(&rows)
     }
 
-    /// Forgets examples exactly; returns the forget report.
+    /// Forgets examples exactly; returns `{ report, receipt }` (the forget report and its
+    /// deletion receipt, salted with fresh random bytes).
     pub fn forget(&mut self, ids: Vec<String>) -> Result<JsValue, JsValue> {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let r = crate::unlearner::Unlearner::forget(&mut self.model, &refs).map_err(js_error)?;
-        to_js(&r)
+        let out = self.model.forget_with_receipt(&refs, fresh_salt()).map_err(js_error)?;
+        to_js(&Receipted::from(out))
     }
 
-    /// Forgets a whole class; returns the forget report.
+    /// Forgets a whole class; returns `{ report, receipt }` as `forget` does.
     #[wasm_bindgen(js_name = removeClass)]
     pub fn remove_class(&mut self, label: &str) -> Result<JsValue, JsValue> {
-        let r = self.model.remove_class(label).map_err(js_error)?;
-        to_js(&r)
+        let out = self.model.remove_class_with_receipt(label, fresh_salt()).map_err(js_error)?;
+        to_js(&Receipted::from(out))
+    }
+
+    /// Compares an encoding with every stored example (see `LegoNet::audit`): `{ held, matches,
+    /// nearest, tolerance, examples }`. The copy in wasm memory is overwritten after use.
+    pub fn audit(&self, encoding: &Float32Array) -> Result<JsValue, JsValue> {
+        let encoding = Zeroizing::new(encoding.to_vec());
+        to_js(&self.model.audit(&encoding).map_err(js_error)?)
+    }
+
+    /// Checks deletion receipts (an array, oldest first) against the model, as `legonet verify
+    /// --receipts` does: `{ receipts, commitments, adaptersReplayed, failures }`. Anything that
+    /// is not an array of receipts is an `INVALID_RECEIPT` error.
+    #[wasm_bindgen(js_name = checkReceipts)]
+    pub fn check_receipts(&self, receipts: JsValue) -> Result<JsValue, JsValue> {
+        let chain: Vec<crate::model::ForgetReceipt> = serde_wasm_bindgen::from_value(receipts)
+            .map_err(|e| js_error(Error::InvalidReceipt(format!("not an array of receipts ({e})"))))?;
+        to_js(&self.model.check_receipts(&chain).map_err(js_error)?)
+    }
+
+    /// `{ modelHash, receiptCount, lastReceipt }`: the model hash and where its receipt chain stands.
+    pub fn provenance(&self) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Provenance {
+            model_hash: String,
+            receipt_count: u64,
+            last_receipt: Option<String>,
+        }
+        to_js(&Provenance {
+            model_hash: self.model.model_hash(),
+            receipt_count: self.model.receipt_count(),
+            last_receipt: self.model.last_receipt(),
+        })
     }
 
     /// Replays every adapter and compares bitwise.

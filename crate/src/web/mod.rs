@@ -61,6 +61,13 @@ pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| js_error(Error::Internal(format!("cannot convert result: {e}"))))
 }
 
+/// 32 bytes from `crypto.getRandomValues`: the salt of a deletion receipt's commitments.
+pub(crate) fn fresh_salt() -> [u8; 32] {
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt).expect("crypto.getRandomValues");
+    salt
+}
+
 pub(crate) fn random_id() -> String {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).expect("crypto.getRandomValues");

@@ -3,13 +3,14 @@
 //! Layout (all integers little-endian, strings as u32 length + UTF-8, floats as IEEE bits):
 //!
 //! ```text
-//! "LEGONET\0"  u32 version (= 5; 3 = the lane-summed f32 activation distance, 4 = capacity levels, 5 = member cap)  u64 body length  body  SHA-256(everything before it)
+//! "LEGONET\0"  u32 version (= 5; 3 = the lane-summed f32 activation distance, 4 = capacity levels, 5 = member cap and receipt chain)  u64 body length  body  SHA-256(everything before it)
 //! body: encoder id, key hash, config (current n, current k, seed, capacity flag u8 then
 //!       (when adaptive) u64 level count and (from, n, k) per level, head kind u8, ridge lambda f64, epochs,
 //!       learning rate f64, batch size, member cap (0 = none)), dim, anchor owners (u32 each),
 //!       classes, samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
-//!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices.
+//!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices;
+//!       the receipt chain: receipts issued (u64) and the last one's hash (hex, empty when none).
 //! ```
 //!
 //! The anchors themselves (1000 × 1280 floats, 5 MB) are not stored: they are a function of the
@@ -36,7 +37,7 @@ use crate::{Error, Result};
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"LEGONET\0";
-/// The format version this build writes and reads.
+/// The format version this build writes and reads (5: the member cap and the receipt chain).
 pub const VERSION: u32 = 5;
 
 const HEADER: usize = 8 + 4 + 8;
@@ -288,6 +289,8 @@ fn write_body(m: &LegoNet, w: &mut Writer) {
     for &d in &m.pending {
         w.u64(d as u64);
     }
+    w.u64(m.receipts.count);
+    w.str(&m.last_receipt().unwrap_or_default());
 }
 
 /// Reads a snapshot made with encoder `encoder_id`; `anchors_from` is any key set derived from
@@ -380,7 +383,7 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
         let id = r.str()?;
         let label = r.str()?;
         // A Sample at once: on any error below it is dropped, which overwrites the encoding.
-        let mut sample = Sample { label, encoding: r.f32s()?, adapters: Vec::new() };
+        let mut sample = Sample::new(label, r.f32s()?, Vec::new());
         for _ in 0..r.count(8)? {
             sample.adapters.push(r.usize()?);
         }
@@ -411,21 +414,24 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     for _ in 0..r.count(8)? {
         dirty.push(r.usize()?);
     }
+    let receipts = r.u64()?;
+    let last = r.str()?;
+    let last = match (receipts, last.as_str()) {
+        (0, "") => None,
+        (1.., h) if h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+            Some(hex::decode(h).expect("hex").try_into().expect("32 bytes"))
+        }
+        _ => return Err(corrupt("bad receipt chain (count and last hash disagree)")),
+    };
     if r.pos != r.buf.len() {
         return Err(corrupt("trailing bytes after the body"));
     }
-    LegoNet::from_parts(config, keys, k, classes, samples, params, dirty).map_err(corrupt)
+    let mut m = LegoNet::from_parts(config, keys, k, classes, samples, params, dirty).map_err(corrupt)?;
+    m.receipts = super::receipt::ReceiptChain { count: receipts, last };
+    Ok(m)
 }
 
 impl LegoNet {
-    /// SHA-256 (hex) of the canonical snapshot: equal hashes mean equal models, bit for bit.
-    pub fn model_hash(&self) -> String {
-        let mut bytes = self.export();
-        let hash = hex::encode(Sha256::digest(&bytes));
-        bytes.zeroize();
-        hash
-    }
-
     /// `export().len()`, measured without writing the bytes.
     pub fn snapshot_len(&self) -> usize {
         let mut w = Writer { count_only: true, ..Default::default() };
@@ -503,12 +509,14 @@ mod tests {
             b[pos] ^= 0x10;
             assert!(matches!(m.restore(&b), Err(Error::CorruptSnapshot(_))), "bit at {pos}");
         }
-        // Wrong (older) versions: v2 routed with the f64 distance and v4 has no member cap, so
-        // they are refused, not misread.
-        for old in [1u32, 2, 3, 4] {
+        // Wrong versions: v2 routed with the f64 distance, v4 has no member cap or receipt
+        // chain; they are refused, not misread.
+        for other in [1u32, 2, 3, 4, VERSION + 1] {
             let mut b = bytes.clone();
-            b[8..12].copy_from_slice(&old.to_le_bytes());
-            assert!(matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: 5 }) if found == old));
+            b[8..12].copy_from_slice(&other.to_le_bytes());
+            assert!(
+                matches!(m.restore(&b), Err(Error::SnapshotVersion { found, supported: VERSION }) if found == other)
+            );
         }
         // Wrong encoder.
         assert!(matches!(LegoNet::import(&bytes, "other", m.keys()), Err(Error::EncoderMismatch { .. })));
