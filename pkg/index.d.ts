@@ -97,6 +97,8 @@ export interface ReceiptConfig {
   seed: string;
   head: 'ridge' | 'softmax';
   ridgeLambda: number; epochs: number; learningRate: number; batchSize: number;
+  /** Most examples one ridge solve takes (a crowded adapter is hash-sharded); 0 = no cap. */
+  memberCap: number;
 }
 /** One adapter a forget retrained: hashes (hex SHA-256) of its member set before and after and of
  *  its weights after (null where it did not exist, or has no member left). */

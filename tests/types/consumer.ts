@@ -103,9 +103,9 @@ function useForget(r: ForgetReport): void {
 }
 
 function useReceiptConfig(c: ReceiptConfig): void {
-  const { adapters, activated, fixed, capacity, seed, head, ridgeLambda, epochs, learningRate, batchSize, ...rest } = c;
+  const { adapters, activated, fixed, capacity, seed, head, ridgeLambda, epochs, learningRate, batchSize, memberCap, ...rest } = c;
   only(rest);
-  const numbers: number[] = [adapters, activated, ridgeLambda, epochs, learningRate, batchSize];
+  const numbers: number[] = [adapters, activated, ridgeLambda, epochs, learningRate, batchSize, memberCap];
   const levels: [number, number, number][] = capacity;
   const decimal: string = seed;
   const kind: 'ridge' | 'softmax' = head;

@@ -67,6 +67,7 @@ fn config_fields(f: &mut Fields, c: &LegoNetConfig) {
     f.u64(c.head.epochs as u64);
     f.f64(c.head.learning_rate);
     f.u64(c.head.batch_size as u64);
+    f.u64(c.member_cap.unwrap_or(0) as u64);
 }
 
 /// SHA-256 of one adapter's parameters: labels, head flag, every weight and bias bit.

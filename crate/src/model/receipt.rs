@@ -63,6 +63,8 @@ pub struct ReceiptConfig {
     pub learning_rate: f64,
     /// Softmax batch size.
     pub batch_size: usize,
+    /// Most members one ridge solve takes (an adapter over it is hash-sharded); 0 = no cap.
+    pub member_cap: usize,
 }
 
 impl ReceiptConfig {
@@ -88,6 +90,7 @@ impl ReceiptConfig {
             epochs: c.head.epochs,
             learning_rate: c.head.learning_rate,
             batch_size: c.head.batch_size,
+            member_cap: c.member_cap.unwrap_or(0),
         }
     }
 }
@@ -273,6 +276,7 @@ impl ForgetReceipt {
         f.u64(c.epochs as u64);
         f.f64(c.learning_rate);
         f.u64(c.batch_size as u64);
+        f.u64(c.member_cap as u64);
         f.str(&self.model_before);
         f.str(&self.model_after);
         f.str(&self.salt);
