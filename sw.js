@@ -8,7 +8,7 @@
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page (`{ type: 'legonet-demo:request', url, from, at }`), which counts
 //    those made after the app was ready.
-const VERSION = 'legonet-demo-v2';
+const VERSION = 'legonet-demo-v3';
 
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/demo-state.js', 'www/render.js', 'www/actions.js', 'www/camera.js',
@@ -17,7 +17,7 @@ const CODE = [
   'pkg/src/image.js', 'pkg/src/pool.js', 'pkg/src/encoder-worker.js',
   'pkg/wasm/legonet.js', 'pkg/wasm/legonet_bg.wasm',
 ];
-const DATA = ['weights/efficientnet-lite0.safetensors', 'www/samples/samples.json'];
+const DATA = ['weights/efficientnet-lite0-f16.safetensors', 'www/samples/samples.json'];
 
 const url = (p) => new URL(p, self.registration.scope).href;
 

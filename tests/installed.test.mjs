@@ -149,7 +149,7 @@ async function runApp(url, label, browser = context) {
 }
 
 before(async () => {
-  for (const f of ['pkg/wasm/legonet_bg.wasm', 'packages/efficientnet-lite0/efficientnet-lite0.safetensors']) {
+  for (const f of ['pkg/wasm/legonet_bg.wasm', 'packages/efficientnet-lite0/efficientnet-lite0-f16.safetensors']) {
     assert.ok(fs.existsSync(path.join(ROOT, f)), `${f} missing: run ./dev setup first`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-installed-'));
@@ -175,7 +175,7 @@ test('npm pack ships what an app needs and nothing of the repository', () => {
   }
   assert.deepEqual(legonet.filter((f) => !/^(package\.json|README\.md|index\.d\.ts|src\/[\w-]+\.js|wasm\/[\w-]+\.(js|wasm|d\.ts))$/.test(f)), [], 'nothing else');
   assert.deepEqual(tarballs.weights.paths,
-    ['LICENSE', 'NOTICE', 'README.md', 'efficientnet-lite0.safetensors', 'index.d.ts', 'index.js', 'package.json']);
+    ['LICENSE', 'NOTICE', 'README.md', 'efficientnet-lite0-f16.safetensors', 'index.d.ts', 'index.js', 'package.json']);
 });
 
 test('installed: the quickstart in a Vite production build, served alone', { timeout: 600_000 }, async () => {
@@ -189,7 +189,7 @@ test('installed: the quickstart in a Vite production build, served alone', { tim
     // The engine ran from the build's own files: the bundled Workers, the hashed wasm and weights.
     const served = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
     assert.ok(served(/^\/assets\/legonet_bg-[\w-]+\.wasm$/), 'the wasm came from dist/assets');
-    assert.ok(served(/^\/assets\/efficientnet-lite0-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
+    assert.ok(served(/^\/assets\/efficientnet-lite0-f16-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
     assert.ok(served(/^\/assets\/worker-[\w-]+\.js$/), 'the engine Worker came from dist/assets');
     // With more than one core the engine starts encoder Workers (pkg/src/pool.js): Vite must
     // have followed the nested `new Worker(new URL(...))` into a chunk of its own.
@@ -231,7 +231,7 @@ test('installed: the quickstart in a plain page with an import map, on a static 
 function checkImportMapLog(log) {
   const served = (p) => log.some((e) => e.url === p && e.status === 200);
   assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
-  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0.safetensors'), 'the weights came from the installed weights package');
+  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'), 'the weights came from the installed weights package');
   assert.deepEqual(log.filter((e) => e.status >= 400), [], 'the server answered every request');
 }
 
