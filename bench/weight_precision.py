@@ -7,8 +7,12 @@ The encoder oracle's fixtures (four photos with float64 reference outputs) are c
 crate/tests/encoder_fixtures.rs; this covers the benchmark's photo sets, which have no ImageNet
 labels, so agreement with the f32 encoder is what it measures.
 
+With `--bench F32.json F16.json` it instead compares two `legonet bench --out` files of the same
+command run with `--weights` on each file: accuracy per set, size or shots, and method.
+
 Usage: weight_precision.py [--cli target/release/legonet] [--datasets ~/.cache/legonet/datasets]
                            [--f32 FILE] [--f16 FILE] [SET ...]   (default sets: gcompris-photos tuxpaint-photos)
+       weight_precision.py --bench F32.json F16.json
 """
 
 import argparse
@@ -32,14 +36,41 @@ def encode(cli, weights, photos, tmp):
     return top5, np.fromfile(emb, dtype="<f4").reshape(len(photos), -1)
 
 
+def compare_bench(f32_json, f16_json):
+    """Markdown rows: accuracy with the f32 and the f16 weights, and the difference in points."""
+    runs = []
+    for path in (f32_json, f16_json):
+        with open(path) as f:
+            runs.append(json.load(f))
+    if runs[0]["encoder_id"] == runs[1]["encoder_id"]:
+        raise SystemExit("both files were made with the same weights")
+
+    def key(r):
+        method = r["method"]
+        if method == "legonet":
+            method += " default" if r["default"] else f" {r['n']}:{r['k']}"
+        return r["set"], r["shots"] or str(r["n_train"]), method
+
+    full = {key(r): r["accuracy"] for r in runs[0]["rows"]}
+    print("| set | shots / N | method | f32 | f16 | f16 − f32 (points) |")
+    print("|---|---|---|---|---|---|")
+    for r in runs[1]["rows"]:
+        k = key(r)
+        if k in full:
+            print(f"| {k[0]} | {k[1]} | {k[2]} | {full[k]:.3f} | {r['accuracy']:.3f} | {100 * (r['accuracy'] - full[k]):+.1f} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", default=os.path.join(CACHE, "target", "release", "legonet"))
     ap.add_argument("--datasets", default=os.path.join(CACHE, "datasets"))
     ap.add_argument("--f32", default=WEIGHTS)
     ap.add_argument("--f16", default=os.environ.get("LEGONET_WEIGHTS_F16", WEIGHTS.removesuffix(".safetensors") + "-f16.safetensors"))
+    ap.add_argument("--bench", nargs=2, metavar=("F32_JSON", "F16_JSON"))
     ap.add_argument("sets", nargs="*", default=["gcompris-photos", "tuxpaint-photos"])
     args = ap.parse_args()
+    if args.bench:
+        return compare_bench(*args.bench)
     print("| set | photos | top-1 same | top-5 same set | top-5 same order | encoding cosine min / median | max abs diff |")
     print("|---|---|---|---|---|---|---|")
     for name in args.sets:
