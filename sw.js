@@ -19,7 +19,7 @@ const CODE = [
   // Not pkg/wasm/legonet_webgpu*: the WebGPU wasm is fetched (and then cached, below) only where
   // the engine may run on WebGPU, never by every visitor.
 ];
-const DATA = ['weights/efficientnet-lite0.safetensors', 'www/samples/samples.json'];
+const DATA = ['weights/efficientnet-lite0-f16.safetensors', 'www/samples/samples.json'];
 
 const url = (p) => new URL(p, self.registration.scope).href;
 

@@ -8,7 +8,8 @@ export type ImageLike =
   | HTMLVideoElement | VideoFrame | Blob | File;
 
 export interface LegoNetOptions {
-  /** URL of `efficientnet-lite0.safetensors` (fetched once, then kept in the Cache API). Left out,
+  /** URL of the weights, `efficientnet-lite0-f16.safetensors` or the f32
+   *  `efficientnet-lite0.safetensors` (fetched once, then kept in the Cache API). Left out,
    *  the weights of the optional peer package `@legonet/efficientnet-lite0` are used (its
    *  `weightsUrl`, next to the package, or the bundler's asset); given, it overrides them. Neither
    *  available: `LegoNetError` `INVALID_CONFIG`. */

@@ -30,7 +30,7 @@ const PHONE = { width: 390, height: 844 };
 const SAMPLES = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/samples/samples.json'), 'utf8')).photos;
 const TRAIN = SAMPLES.filter((p) => !p.heldOut);
 const HELD_OUT = SAMPLES.filter((p) => p.heldOut);
-const missing = ['pkg/wasm/legonet_bg.wasm', 'weights/efficientnet-lite0.safetensors'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+const missing = ['pkg/wasm/legonet_bg.wasm', 'weights/efficientnet-lite0-f16.safetensors'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
 
 const BASE = '/legonet/';
 let b;

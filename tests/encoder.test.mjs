@@ -2,6 +2,8 @@
 // encodes the shared fixtures on the CPU backend (and on WebGPU when Chromium gives an adapter)
 // and meets the oracle bounds: from the fixture input cosine ≥ 0.999 and the same top-5 order;
 // from the PNG (browser decode → Rust preprocessing) cosine ≥ 0.995 and the same top-5 set.
+// The f32 weights on every backend; the f16 copy (the package's and the demo's default) on the
+// default CPU backend under the same bounds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -20,9 +22,9 @@ before(async () => {
 });
 after(async () => { await b?.close(); });
 
-function checkBounds(out) {
+function checkBounds(out, weightsFile = 'efficientnet-lite0.safetensors') {
   for (const r of out.results) {
-    console.log(`[${out.backend}] ${r.name}: input cosine ${r.input.cosine.toFixed(6)} max-abs-diff ${r.input.maxAbsDiff.toExponential(2)}; ` +
+    console.log(`[${out.backend}, ${weightsFile}] ${r.name}: input cosine ${r.input.cosine.toFixed(6)} max-abs-diff ${r.input.maxAbsDiff.toExponential(2)}; ` +
       `png cosine ${r.png.cosine.toFixed(6)} max-abs-diff ${r.png.maxAbsDiff.toExponential(2)}; top-1 ${r.png.labels[0]}`);
     assert.ok(r.input.cosine >= 0.999, `${r.name}: fixture-input cosine ${r.input.cosine}`);
     assert.deepEqual(r.input.top5, r.want.top5, `${r.name}: top-5 order`);
@@ -32,7 +34,7 @@ function checkBounds(out) {
   assert.equal(out.badInput?.code, 'INVALID_IMAGE', 'a 1×1 image is rejected with a typed error');
   assert.equal(out.badInput?.name, 'LegoNetError');
   assert.match(out.encoderId, /^[0-9a-f]{64}$/);
-  const expectedId = fs.readFileSync(path.join(import.meta.dirname, '../weights/efficientnet-lite0.safetensors.sha256'), 'utf8').trim();
+  const expectedId = fs.readFileSync(path.join(import.meta.dirname, `../weights/${weightsFile}.sha256`), 'utf8').trim();
   assert.equal(out.encoderId, expectedId, 'encoder id = SHA-256 of the served weight file');
 }
 
@@ -58,6 +60,12 @@ test('a backend the wasm was built without is refused with BACKEND', async () =>
   assert.equal(err?.name, 'LegoNetError');
   assert.equal(err?.code, 'BACKEND');
   assert.match(err.message, /not in this build \(cargo feature `ndarray`\)/);
+});
+
+test('the f16 weights (the shipped default) match the oracle in Chromium on the CPU', { timeout: 300_000 }, async () => {
+  const weightsFile = 'efficientnet-lite0-f16.safetensors';
+  const out = await b.page.evaluate(([n, w]) => window.legonetCheck('cpu', n, { weightsFile: w }), [NAMES, weightsFile]);
+  checkBounds(out, weightsFile);
 });
 
 test('encoder matches the oracle in Chromium on WebGPU when an adapter exists', { timeout: 600_000 }, async (t) => {

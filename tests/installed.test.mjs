@@ -151,7 +151,7 @@ async function runApp(url, label, browser = context) {
 }
 
 before(async () => {
-  for (const f of ['pkg/wasm/legonet_bg.wasm', 'packages/efficientnet-lite0/efficientnet-lite0.safetensors']) {
+  for (const f of ['pkg/wasm/legonet_bg.wasm', 'packages/efficientnet-lite0/efficientnet-lite0-f16.safetensors']) {
     assert.ok(fs.existsSync(path.join(ROOT, f)), `${f} missing: run ./dev setup first`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-installed-'));
@@ -182,7 +182,7 @@ test('npm pack ships what an app needs and nothing of the repository', () => {
     assert.doesNotMatch(fs.readFileSync(path.join(ROOT, 'pkg', glue), 'utf8'), /WasmEncoder/, `${glue} declares no WasmEncoder`);
   }
   assert.deepEqual(tarballs.weights.paths,
-    ['LICENSE', 'NOTICE', 'README.md', 'efficientnet-lite0.safetensors', 'index.d.ts', 'index.js', 'package.json']);
+    ['LICENSE', 'NOTICE', 'README.md', 'efficientnet-lite0-f16.safetensors', 'index.d.ts', 'index.js', 'package.json']);
 });
 
 test('installed: the quickstart in a Vite production build, served alone', { timeout: 600_000 }, async () => {
@@ -199,7 +199,7 @@ test('installed: the quickstart in a Vite production build, served alone', { tim
     // The build has the WebGPU wasm too (a dynamic import Vite followed), but the CPU run never asked for it.
     assert.ok(assets.some((f) => /^legonet_webgpu_bg-[\w-]+\.wasm$/.test(f)), 'vite build emitted the WebGPU wasm');
     assert.deepEqual(server.log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
-    assert.ok(served(/^\/assets\/efficientnet-lite0-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
+    assert.ok(served(/^\/assets\/efficientnet-lite0-f16-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
     assert.ok(served(/^\/assets\/worker-[\w-]+\.js$/), 'the engine Worker came from dist/assets');
     // With more than one core the engine starts encoder Workers (pkg/src/pool.js): Vite must
     // have followed the nested `new Worker(new URL(...))` into a chunk of its own.
@@ -242,7 +242,7 @@ function checkImportMapLog(log) {
   const served = (p) => log.some((e) => e.url === p && e.status === 200);
   assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
   assert.deepEqual(log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
-  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0.safetensors'), 'the weights came from the installed weights package');
+  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'), 'the weights came from the installed weights package');
   assert.deepEqual(log.filter((e) => e.status >= 400), [], 'the server answered every request');
 }
 

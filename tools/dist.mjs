@@ -29,7 +29,7 @@ function siteFiles() {
     ...list('www', /\.(js|css)$/),
     'www/samples/samples.json', 'www/samples/CREDITS.md', ...samples.photos.map((p) => `www/samples/${p.file}`),
     ...list('pkg/src', /\.js$/), 'pkg/README.md', ...wasm,
-    'weights/efficientnet-lite0.safetensors',
+    'weights/efficientnet-lite0-f16.safetensors',
   ];
 }
 

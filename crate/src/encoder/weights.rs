@@ -1,6 +1,10 @@
-//! The converted weight file: named f32 tensors (PyTorch names, logical shapes), its id (the
+//! The converted weight file: named tensors (PyTorch names, logical shapes), its id (the
 //! SHA-256 every key set, model and snapshot records), BatchNorm folded into the convolutions at
 //! load time, and the encoder head the adapter keys are derived from.
+//!
+//! A tensor is stored as F32 or F16: the package ships the f16 copy (half the download) and it
+//! is widened to f32 exactly here, so everything after loading computes in f32 either way. The
+//! two files hash to different ids, so a model made on one is refused by the other.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +15,8 @@ use crate::imagenet::NUM_CLASSES;
 use crate::keys::{EncoderHead, KeySet};
 use crate::{Error, Result};
 
-/// The converted weight file: named f32 tensors (PyTorch names and logical shapes) + its id.
+/// The converted weight file: named tensors (PyTorch names and logical shapes), held as f32
+/// whatever their stored precision, + its id.
 #[derive(Debug, Clone)]
 pub struct WeightFile {
     encoder_id: String,
@@ -19,17 +24,19 @@ pub struct WeightFile {
 }
 
 impl WeightFile {
-    /// Parses safetensors bytes (all tensors must be F32) and hashes them into the encoder id.
+    /// Parses safetensors bytes (every tensor F32 or F16; F16 is widened to f32 exactly) and
+    /// hashes them into the encoder id.
     pub fn parse(bytes: impl AsRef<[u8]>) -> Result<WeightFile> {
         let bytes = bytes.as_ref();
         let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| Error::InvalidWeights(format!("not a safetensors file: {e}")))?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
-            if view.dtype() != safetensors::Dtype::F32 {
-                return Err(Error::InvalidWeights(format!("{name}: dtype {:?}, F32 expected", view.dtype())));
-            }
-            let data = crate::le::f32s(view.data());
+            let data = match view.dtype() {
+                safetensors::Dtype::F32 => crate::le::f32s(view.data()),
+                safetensors::Dtype::F16 => crate::le::f16s(view.data()),
+                other => return Err(Error::InvalidWeights(format!("{name}: dtype {other:?}, F32 or F16 expected"))),
+            };
             tensors.insert(name, (view.shape().to_vec(), data));
         }
         let encoder_id = hex::encode(Sha256::digest(bytes));
@@ -49,6 +56,11 @@ impl WeightFile {
     /// Whether the file holds no tensor at all.
     pub fn is_empty(&self) -> bool {
         self.tensors.is_empty()
+    }
+
+    /// The tensors' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
     }
 
     /// Total number of values over all tensors.
@@ -115,8 +127,9 @@ impl WeightFile {
     }
 }
 
-/// Where set-up puts the converted weights: `$LEGONET_WEIGHTS`, else
-/// `$LEGONET_CACHE/weights/efficientnet-lite0.safetensors` (cache default `~/.cache/legonet`).
+/// Where set-up puts the converted f32 weights (the native tools' default):
+/// `$LEGONET_WEIGHTS`, else `$LEGONET_CACHE/weights/efficientnet-lite0.safetensors` (cache
+/// default `~/.cache/legonet`).
 #[cfg(not(target_family = "wasm"))]
 pub fn default_weights_path() -> std::path::PathBuf {
     if let Some(p) = std::env::var_os("LEGONET_WEIGHTS") {
@@ -128,6 +141,18 @@ pub fn default_weights_path() -> std::path::PathBuf {
     cache.join("weights/efficientnet-lite0.safetensors")
 }
 
+/// Where set-up puts the half-precision copy that the npm package and the demo ship:
+/// `$LEGONET_WEIGHTS_F16`, else [`default_weights_path`] with `-f16` before `.safetensors`.
+#[cfg(not(target_family = "wasm"))]
+pub fn f16_weights_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("LEGONET_WEIGHTS_F16") {
+        return p.into();
+    }
+    let full = default_weights_path();
+    let stem = full.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    full.with_file_name(format!("{stem}-f16.safetensors"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +160,37 @@ mod tests {
     #[test]
     fn garbage_weights_are_a_typed_error() {
         assert!(matches!(WeightFile::parse(b"definitely not safetensors"), Err(Error::InvalidWeights(_))));
+    }
+
+    fn file(dtype: safetensors::Dtype, raw: &[u8], shape: Vec<usize>) -> Vec<u8> {
+        let view = safetensors::tensor::TensorView::new(dtype, shape, raw).unwrap();
+        safetensors::serialize([("w", view)], None).unwrap()
+    }
+
+    /// An F16 tensor loads as each stored value widened to f32: every finite f16 bit pattern,
+    /// and the same values stored as F32 load identically but under another id.
+    #[test]
+    fn f16_tensors_load_as_each_value_widened() {
+        let bits: Vec<u16> = (0..=u16::MAX).filter(|&b| crate::le::widen_f16(b).is_finite()).collect();
+        let raw: Vec<u8> = bits.iter().flat_map(|b| b.to_le_bytes()).collect();
+        let half = WeightFile::parse(file(safetensors::Dtype::F16, &raw, vec![bits.len()])).unwrap();
+        let (shape, values) = half.tensor("w").unwrap();
+        assert_eq!(shape, vec![bits.len()]);
+        let widened: Vec<f32> = bits.iter().map(|&b| crate::le::widen_f16(b)).collect();
+        assert_eq!(
+            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            widened.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+
+        let raw32: Vec<u8> = widened.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let full = WeightFile::parse(file(safetensors::Dtype::F32, &raw32, vec![bits.len()])).unwrap();
+        assert_eq!(full.tensor("w").unwrap(), half.tensor("w").unwrap());
+        assert_ne!(full.encoder_id(), half.encoder_id());
+    }
+
+    #[test]
+    fn other_dtypes_are_a_typed_error() {
+        let err = WeightFile::parse(file(safetensors::Dtype::BF16, &[0, 0x3f], vec![1])).unwrap_err();
+        assert!(matches!(&err, Error::InvalidWeights(m) if m.contains("F32 or F16")), "{err}");
     }
 }
