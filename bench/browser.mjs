@@ -33,7 +33,9 @@ function packageSize() {
     webgpuWasm: size(['pkg/wasm/legonet_webgpu_bg.wasm']),
     js: size([...src, 'pkg/wasm/legonet.js']),
     webgpuGlue: size(['pkg/wasm/legonet_webgpu.js']),
-    weights: size(['weights/efficientnet-lite0.safetensors']),
+    // The shipped default (the npm weights package, the demo) and the f32 file it was rounded from.
+    weights: size(['weights/efficientnet-lite0-f16.safetensors']),
+    weightsF32: size(['weights/efficientnet-lite0.safetensors']),
   };
 }
 
@@ -41,7 +43,7 @@ function printSize(s) {
   const mb = ({ raw, gzip }) => `${(raw / 1e6).toFixed(2)} MB raw, ${(gzip / 1e6).toFixed(2)} MB gzip -9`;
   const kb = ({ raw, gzip }) => `${(raw / 1e3).toFixed(0)} kB raw, ${(gzip / 1e3).toFixed(0)} kB gzip -9`;
   console.log(`\npackage size: CPU wasm ${mb(s.cpuWasm)}; WebGPU wasm ${mb(s.webgpuWasm)} (fetched only where WebGPU may run);`
-    + ` JS ${kb(s.js)} (+ WebGPU glue ${kb(s.webgpuGlue)}); weights ${mb(s.weights)}`);
+    + ` JS ${kb(s.js)} (+ WebGPU glue ${kb(s.webgpuGlue)}); weights (f16, shipped) ${mb(s.weights)}, f32 ${mb(s.weightsF32)}`);
   const cpuVisit = { raw: s.cpuWasm.raw + s.js.raw + s.weights.raw, gzip: s.cpuWasm.gzip + s.js.gzip + s.weights.gzip };
   console.log(`  a visit without a real GPU fetches CPU wasm + JS + weights: ${mb(cpuVisit)} (the page itself excluded)`);
 }
@@ -167,7 +169,7 @@ async function throughput(b) {
 async function coldStart() {
   const { train: snap, heldOut } = datasetPhotos(['animals', 'monuments', 'tools'], { train: 4, heldOut: 1 });
   const photo = heldOut[0].url;
-  const weightsUrl = '/weights/efficientnet-lite0.safetensors';
+  const weightsUrl = '/weights/efficientnet-lite0-f16.safetensors'; // the shipped default
   const maker = await openBrowser();
   let snapshot;
   try {

@@ -259,16 +259,12 @@ test('the demo site, end to end', { timeout: 1_800_000, skip: missing.length ? `
   await whenIdle();
   await shot('removed-class');
 
-  // 8. Compare with the baselines (when the package has compare()).
+  // 8. Compare with the baselines (it once failed silently here: a missing import).
   await page.click('#compare-btn');
   await whenIdle();
   const methods = await page.locator('#charts').getAttribute('data-methods');
-  if (methods) {
-    assert.deepEqual(methods.split(',').sort(), ['fixsisa', 'knn', 'legonet', 'retrain']);
-    console.log(`[demo] compare: ${(await text('#charts')).replace(/\n+/g, ' | ')}`);
-  } else {
-    console.log(`[demo] compare: ${await text('#charts')}`);
-  }
+  console.log(`[demo] compare: ${(await text('#charts')).replace(/\n+/g, ' | ')}`);
+  assert.deepEqual((methods ?? '').split(',').sort(), ['fixsisa', 'knn', 'legonet', 'retrain'], 'the comparison ran');
   await shot('compare');
 
   // Zero egress: the page's counter, and every request Chromium saw, since the app was ready.

@@ -4,7 +4,10 @@
 import { $, h, toast, fmtMs, fmtInt, fmtBytes, classColour, barChart } from './ui.js';
 import * as thumbs from './thumbs.js';
 import { ui, state, MODEL_NAME, MAX_FILE_BYTES, LARGE_SIDE, IMAGE_EXT } from './demo-state.js';
-import { renderAll, renderClasses, renderButtons } from './render.js';
+import { renderAll, renderClasses, renderButtons, examplesByLabel } from './render.js';
+
+/** The comparison's method names as the page shows them. */
+const METHOD_NAMES = { legonet: 'LegoNet', retrain: 'Retrain all', fixsisa: 'FixSISA', knn: 'KNN' };
 
 export async function run(what, fn) {
   if (ui.busy) { toast(`Please wait: ${ui.busy} is still running.`, 'info', 3000); return undefined; }
@@ -301,8 +304,8 @@ function receiptLink(receipt) {
   ui.receipts.push(receipt);
   const blob = new Blob([JSON.stringify(ui.receipts, null, 2)], { type: 'application/json' });
   return h('p.small', {},
-    h('a#receipt-download', {
-      href: URL.createObjectURL(blob), download: `legonet-receipt-${receipt.sequence}.json`,
+    h('a', {
+      id: 'receipt-download', href: URL.createObjectURL(blob), download: `legonet-receipt-${receipt.sequence}.json`,
       text: 'Download the receipt', dataset: { sequence: String(receipt.sequence) },
     }),
     ` — proof of this erase: it names the model before and after, commits to each erased photo without revealing it, and chains to the ${receipt.sequence - 1} erase${receipt.sequence === 2 ? '' : 's'} before it.`);
