@@ -72,6 +72,7 @@ fn auc_se(a: f64, m: usize, u: usize) -> f64 {
 
 /// A linear softmax classifier trained by plain minibatch SGD in f64 (the approximate
 /// baseline: it has a warm start to fine-tune from, which LegoNet's heads do not need).
+#[derive(Clone)]
 struct Softmax {
     classes: usize,
     w: Vec<f64>,
@@ -244,7 +245,7 @@ pub fn run(plan: &Plan, keys: &dyn Fn(usize) -> Result<KeySet>, seed: u64) -> Re
         original.accuracy(u)
     );
     push("softmax", "trained on the pool", "forgotten", &original.confidence(&f), &original.confidence(u));
-    let mut tuned = Softmax { w: original.w.clone(), b: original.b.clone(), ..Softmax::new(dim, plan.classes.len()) };
+    let mut tuned = original.clone();
     tuned.sgd(&kept, 2, SGD_LR, false, seed + 1);
     push(
         "softmax",
@@ -253,8 +254,7 @@ pub fn run(plan: &Plan, keys: &dyn Fn(usize) -> Result<KeySet>, seed: u64) -> Re
         &tuned.confidence(&f),
         &tuned.confidence(u),
     );
-    let mut ascended =
-        Softmax { w: original.w.clone(), b: original.b.clone(), ..Softmax::new(dim, plan.classes.len()) };
+    let mut ascended = original.clone();
     ascended.sgd(&f, 1, SGD_LR * 0.1, true, seed + 2);
     push(
         "softmax",
