@@ -7,6 +7,9 @@
 //   tfjs        TF.js (wasm backend): Dense(1280->C) + Adam head training (model.fit and a
 //               hand-written loop), forget (= retrain without the sample), knn-classifier
 //   legonet-train  legonet's adapter training / forget / KNN, if its wasm API exists
+//   pool-photos    the npm package's addExamples of a folder of photos over its encoder Workers
+//   ort-photos     the same photos through onnxruntime-web (wasm EP, `threads` threads), decoded
+//                  and preprocessed the way a page would (canvas), one pass timed per call
 // Every timing: warm-up first, then the median of the timed repetitions.
 const NM = '/bench/peers/node_modules';
 const CACHE = '/bench/peers/cache';
@@ -389,6 +392,90 @@ async function suiteLegonetTrain({ sets = ['photos-243:125', 'photos-243', 'fmni
   return res;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Batch encoding throughput from photo files, decode and preprocessing included: what a user who
+// drops a folder of photos waits for. One call = one fresh model or session, a warm-up, and one
+// timed pass over every photo; run.mjs interleaves the calls of the different runners in rounds.
+
+let blobCache = null;
+async function photoBlobs(photos) {
+  const key = photos.map((p) => p.url).join('|');
+  if (blobCache?.key !== key) blobCache = { key, blobs: await Promise.all(photos.map(async (p) => (await fetch(p.url)).blob())) };
+  return blobCache.blobs;
+}
+
+/** legonet's package (pkg/src): `addExamples` of every photo over `lanes` encoding lanes (the
+ *  package's default when not given), timed once all its Workers run. */
+async function suitePoolPhotos({ photos, lanes, weights = '/weights/efficientnet-lite0-f16.safetensors' }) {
+  const { LegoNet } = await import('/pkg/src/index.js');
+  const blobs = await photoBlobs(photos);
+  const net = await LegoNet.create({ encoderUrl: weights, backend: 'cpu', ...(lanes ? { encoderWorkers: lanes } : {}) });
+  try {
+    const want = net.encoderWorkers;
+    while ((await net.memory()).encoderWorkerBytes.length < want - 1) await sleep(100);
+    // Two photos per lane first: every instance's first encode allocates its buffers.
+    await net.addExamples(blobs.slice(0, 2 * want).map((image) => ({ image, label: 'warm-up' })));
+    const t = performance.now();
+    await net.addExamples(blobs.map((image, i) => ({ image, label: photos[i].label })));
+    const seconds = (performance.now() - t) / 1000;
+    const memory = await net.memory();
+    return { env: env(), runner: 'legonet pool', lanes: net.encoderWorkers, photos: photos.length, seconds,
+             photosPerSecond: photos.length / seconds, workerWasmBytes: memory.encoderWorkerBytes };
+  } finally {
+    net.dispose();
+  }
+}
+
+/** onnxruntime-web on the same photos, as a page would run it: decode (createImageBitmap, the
+ *  next photo decoding while this one runs), shorter side to 256 and centre 224 crop in one
+ *  canvas draw, (p − 127) / 128 planar, `session.run` for the embedding, one photo at a time
+ *  (batch 1 was its faster batch in the encoder rows). */
+async function suiteOrtPhotos({ photos, threads = 1 }) {
+  const ort = await import(`${NM}/onnxruntime-web/dist/ort.wasm.min.mjs`);
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.wasmPaths = `${NM}/onnxruntime-web/dist/`;
+  const model = await bytes(`${CACHE}/efficientnet-lite0.onnx`);
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const blobs = await photoBlobs(photos);
+  const S = 224, plane = S * S;
+  const canvas = new OffscreenCanvas(S, S);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.imageSmoothingQuality = 'high';
+  const toInput = (bitmap) => {
+    const { width: w, height: h } = bitmap;
+    const scale = 256 / Math.min(w, h); // the resized image is w·scale × h·scale; crop its centre
+    const side = S / scale;
+    ctx.drawImage(bitmap, (w - side) / 2, (h - side) / 2, side, side, 0, 0, S, S);
+    const px = ctx.getImageData(0, 0, S, S).data;
+    const x = new Float32Array(3 * plane);
+    for (let i = 0; i < plane; i++) {
+      x[i] = (px[4 * i] - 127) / 128; x[plane + i] = (px[4 * i + 1] - 127) / 128; x[2 * plane + i] = (px[4 * i + 2] - 127) / 128;
+    }
+    return x;
+  };
+  const encodeAll = async (list) => {
+    let next = createImageBitmap(list[0]);
+    for (let i = 0; i < list.length; i++) {
+      const bitmap = await next;
+      if (i + 1 < list.length) next = createImageBitmap(list[i + 1]);
+      const input = toInput(bitmap);
+      bitmap.close();
+      const out = await session.run({ input: new ort.Tensor('float32', input, [1, 3, S, S]) }, ['embedding']);
+      await out.embedding.getData();
+    }
+  };
+  try {
+    await encodeAll(blobs.slice(0, 4));
+    const t = performance.now();
+    await encodeAll(blobs);
+    const seconds = (performance.now() - t) / 1000;
+    return { env: env(), runner: 'onnxruntime-web', ortVersion: ort.env.versions?.web ?? null, numThreads: ort.env.wasm.numThreads,
+             photos: photos.length, seconds, photosPerSecond: photos.length / seconds };
+  } finally {
+    await session.release();
+  }
+}
+
 /** For the CPU profile (run.mjs --profile): a ready encoder and a function that runs it `reps` times. */
 window.prepareProfile = async function (backend, batch = 1) {
   const mod = await import(LEGONET_JS);
@@ -407,6 +494,8 @@ window.benchSuite = async function (name, opts = {}) {
     case 'ort-webgpu': return suiteOrt({ ...opts, ep: 'webgpu' });
     case 'tfjs': return suiteTfjs(opts);
     case 'legonet-train': return suiteLegonetTrain(opts);
+    case 'pool-photos': return suitePoolPhotos(opts);
+    case 'ort-photos': return suiteOrtPhotos(opts);
     default: throw new Error(`unknown suite ${name}`);
   }
 };

@@ -40,6 +40,22 @@ export function buildRows(r) {
                 unit: 'ms/image', legonet: l ?? null, peer: p ?? null, ratio: l && p ? l / p : null,
                 where: `${chrome}; ${adapterText(b.legonet?.adapter ?? og?.adapter)}`, note: leg.wgpu?.error ?? og?.error ?? null });
   }
+  const ph = b.photos?.runners;
+  if (ph) {
+    const pool = ph['legonet-pool'];
+    const peers = [
+      ['ort-1thread', (o) => `ORT-web wasm EP, ${o.numThreads ?? 1} thread, same page (not cross-origin isolated: its default there)`],
+      ['ort-threads-isolated', (o) => `ORT-web wasm EP, numThreads = ${o.numThreads ?? '?'} (= cores) on a page served with COOP/COEP (cross-origin isolated ${o.env?.crossOriginIsolated ? 'yes' : 'NO'})`],
+    ];
+    for (const [key, text] of peers) {
+      const o = ph[key];
+      const l = pool?.msPerPhoto, p = o?.msPerPhoto;
+      rows.push({ group: 'browser batch encoding', name: `encode ${b.photos.photos} photos, decode included: legonet addExamples over its ${pool?.lanes ?? '?'} lanes vs ${o ? text(o) : key}`,
+                  unit: 'ms/photo', legonet: l ?? null, peer: p ?? null, ratio: l && p ? l / p : null,
+                  where: `${chrome}; ${r.machine?.cores} cores; median of ${b.photos.rounds} interleaved rounds`,
+                  note: pool?.error ?? o?.error ?? `photos/s: legonet ${fmt(pool?.photosPerSecond)}, peer ${fmt(o?.photosPerSecond)}; legonet's page is not cross-origin isolated (the package needs no headers)` });
+    }
+  }
   const n = r.native;
   if (n) {
     for (const threads of [1, 2]) {
@@ -126,6 +142,8 @@ export function renderSvg(r) {
   const short = (x) => x.name.replace(' vs ORT-web wasm EP (1 thread, SIMD)', ' vs ORT-web wasm')
     .replace(/ \(release CLI\) vs onnxruntime [0-9.]+ CPU/, ' vs onnxruntime')
     .replace(' vs ORT-web webgpu EP', ' vs ORT-web webgpu (SwiftShader)')
+    .replace(/^encode (\d+) photos, decode included: legonet addExamples over its (\d+) lanes vs ORT-web wasm EP, (?:1 thread, same page.*|numThreads = (\d+).*)$/,
+      (m, n, lanes, t) => `${n} photos: legonet ${lanes} lanes vs ORT-web ${t ? `${t} threads, COOP/COEP page` : '1 thread'}`)
     .replace('native encoder ', 'native ').replace(/^encoder /, 'browser ')
     .replace(/ \(\d+ classes\)/, '').replace(/Dense\(1280→\d+\) \+ Adam, batch 32, \d+ epochs, hand-written loop/, 'TF.js loop')
     .replace(' vs TF.js exact retrain on n−1 (hand-written loop)', ' vs TF.js retrain n−1').replace(', exact', '')
@@ -145,7 +163,7 @@ export function renderSvg(r) {
     out.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${top + rows.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
     out.push(`<text x="${x}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${t}</text>`);
   }
-  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c', training: '#d8823b', forget: '#c0392b', predict: '#7f8c8d' };
+  const colors = { 'browser CPU encoder': '#3b7dd8', 'browser batch encoding': '#1f5fa8', 'browser WebGPU encoder': '#8e5bd8', 'native CPU encoder': '#2a9d5c', training: '#d8823b', forget: '#c0392b', predict: '#7f8c8d' };
   rows.forEach((x, i) => {
     const y = top + i * rowH;
     const x0 = X(1), x1 = X(x.ratio);

@@ -4,7 +4,7 @@
 //
 //   cd bench/peers && npm ci && cd ../..
 //   ~/.cache/legonet/venv-peers/bin/python bench/peers/prepare.py   # ONNX export + cached encodings
-//   node bench/peers/run.mjs [--quick] [--suites legonet,ort-wasm,ort-webgpu,tfjs,legonet-train] [--no-native]
+//   node bench/peers/run.mjs [--quick] [--suites legonet,ort-wasm,ort-webgpu,tfjs,legonet-train,photos] [--no-native]
 //                            [--backends cpu,flex,ndarray,wgpu]   (legonet's encoder backends)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,11 @@ const PY = process.env.LEGONET_PEERS_PY ?? path.join(CACHE, 'venv-peers/bin/pyth
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suitesArg = args[args.indexOf('--suites') + 1];
-const suites = args.includes('--suites') ? suitesArg.split(',') : ['legonet', 'ort-wasm', 'ort-webgpu', 'tfjs', 'legonet-train'];
+const suites = args.includes('--suites') ? suitesArg.split(',') : ['legonet', 'ort-wasm', 'ort-webgpu', 'tfjs', 'legonet-train', 'photos'];
+const DATASETS = process.env.LEGONET_DATASETS ?? path.join(CACHE, 'datasets');
+// The photos suite: batch encoding throughput of this many gcompris-photos, in interleaved rounds.
+const PHOTOS = Number(process.env.LEGONET_PEERS_PHOTOS ?? 200);
+const PHOTO_ROUNDS = quick ? 1 : 3;
 const native = !args.includes('--no-native');
 const backends = args.includes('--backends') ? args[args.indexOf('--backends') + 1].split(',') : undefined;
 const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
@@ -52,14 +56,22 @@ for (const f of ['cache/efficientnet-lite0.onnx', 'cache/sets.json', 'cache/fixt
   }
 }
 
-function serve() {
+/** Serves the repo root, the fixtures, the weights and the datasets; `isolated`: every response
+ *  with COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer, wasm threads). */
+function serve({ isolated = false } = {}) {
   const files = sirv(ROOT, { dev: true, dotfiles: false });
   const fixtures = sirv(path.join(SHARED, 'encoder-reference/fixtures'), { dev: true });
+  const datasets = sirv(DATASETS, { dev: true });
   // /weights/: the repo's copy if set-up made one, else the converted weights in the cache
   const weightsDir = fs.existsSync(path.join(ROOT, 'weights/efficientnet-lite0.safetensors')) ? path.join(ROOT, 'weights') : path.join(CACHE, 'weights');
   const weights = sirv(weightsDir, { dev: true });
   const server = http.createServer((req, res) => {
     const notFound = () => { res.statusCode = 404; res.end('not found'); };
+    if (isolated) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
+    if (req.url.startsWith('/datasets/')) { req.url = req.url.slice('/datasets'.length); return datasets(req, res, notFound); }
     if (req.url.startsWith('/fixtures/')) { req.url = req.url.slice('/fixtures'.length); return fixtures(req, res, notFound); }
     if (req.url.startsWith('/weights/')) { req.url = req.url.slice('/weights'.length); return weights(req, res, notFound); }
     if (req.url === '/favicon.ico') { res.statusCode = 204; return res.end(); }
@@ -92,11 +104,60 @@ if (args.includes('--wait-quiet')) {
   }
 }
 
+/**
+ * Batch encoding throughput from photo files (decode included), in interleaved rounds so that the
+ * VM's drift hits every runner alike: legonet's pool at the package's default lanes (page not
+ * cross-origin isolated: the package needs no headers), onnxruntime-web on the same page (1
+ * thread: without isolation it has no threads), and onnxruntime-web with numThreads = cores on a
+ * page served with COOP/COEP. Each figure is the median of the rounds.
+ */
+async function photosSuite(page) {
+  const photos = photoList();
+  const cores = os.cpus().length;
+  const variants = [
+    { key: 'legonet-pool', suite: 'pool-photos', base: url, opts: {} },
+    { key: 'ort-1thread', suite: 'ort-photos', base: url, opts: { threads: 1 } },
+    { key: 'ort-threads-isolated', suite: 'ort-photos', base: isolatedServer.url, opts: { threads: cores } },
+  ];
+  const runs = Object.fromEntries(variants.map((v) => [v.key, []]));
+  for (let round = 0; round < PHOTO_ROUNDS; round++) {
+    for (const v of variants) {
+      await page.goto(`${v.base}/bench/peers/bench.html?legonet=${encodeURIComponent(legonetJs)}`);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 60_000 });
+      const t = Date.now();
+      try {
+        runs[v.key].push(await page.evaluate(([s, o]) => window.benchSuite(s, o), [v.suite, { ...v.opts, photos }]));
+      } catch (e) {
+        runs[v.key].push({ error: String(e.message ?? e).slice(0, 500) });
+      }
+      const r = runs[v.key].at(-1);
+      console.error(`photos round ${round + 1}: ${v.key} ${r.error ?? `${r.photosPerSecond.toFixed(1)} photos/s`} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
+  }
+  const out = { photos: photos.length, rounds: PHOTO_ROUNDS, runners: {} };
+  for (const v of variants) {
+    const ok = runs[v.key].filter((r) => !r.error);
+    if (!ok.length) { out.runners[v.key] = { error: runs[v.key][0]?.error ?? 'no run' }; continue; }
+    const pps = ok.map((r) => r.photosPerSecond).sort((a, b) => a - b);
+    const mid = pps.length % 2 ? pps[pps.length >> 1] : (pps[pps.length / 2 - 1] + pps[pps.length / 2]) / 2;
+    out.runners[v.key] = { ...ok.at(-1), photosPerSecond: mid, msPerPhoto: 1000 / mid, runs: ok.map((r) => r.photosPerSecond) };
+  }
+  return out;
+}
+
 const result = { startedAt: new Date().toISOString(), quick, legonetJs,
   machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version },
   loadBefore: otherLoad(), browser: {}, native: null };
 
 const { server, url } = await serve();
+const isolatedServer = await serve({ isolated: true });
+
+/** The first PHOTOS of gcompris-photos by file name (every class, 320 px to full HD WebP). */
+function photoList() {
+  const manifest = JSON.parse(fs.readFileSync(path.join(DATASETS, 'gcompris-photos/manifest.json'), 'utf8'));
+  return manifest.entries.map((e) => ({ url: `/datasets/gcompris-photos/${e.file}`, label: e.class }))
+    .sort((x, y) => (x.url < y.url ? -1 : 1)).slice(0, PHOTOS);
+}
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-peers-'));
 const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: FLAGS });
 try {
@@ -105,6 +166,10 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text().slice(0, 300)); });
   result.machine.browser = context.browser()?.version() ?? null;
   for (const suite of suites) {
+    if (suite === 'photos') {
+      result.browser.photos = await photosSuite(page);
+      continue;
+    }
     if (suite === 'legonet' || suite === 'legonet-train') {
       if (!legonetBuilt) { result.browser[suite] = { error: 'legonet wasm not built' }; continue; }
     }
@@ -154,6 +219,7 @@ try {
 } finally {
   await context.close();
   server.close();
+  isolatedServer.server.close();
   fs.rmSync(profile, { recursive: true, force: true });
 }
 

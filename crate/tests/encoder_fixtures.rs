@@ -125,6 +125,25 @@ fn cpu_kernels_batch_without_mixing_images_and_agree_with_burn() {
     assert_eq!(cpu.encode_blocking(&inputs[0]).unwrap(), cpu.encode_blocking(&inputs[0]).unwrap());
 }
 
+/// One image's loops run on a team of threads (crate/src/encoder/cpu/threads.rs): which thread
+/// runs which task must not change a bit of the result.
+#[test]
+fn cpu_kernels_give_the_same_bits_on_any_number_of_threads() {
+    let cpu = encoder(BackendKind::Cpu);
+    let dir = fixtures_dir();
+    let on = |threads: usize, x: &[f32]| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| cpu.encode_blocking(x).unwrap())
+    };
+    for name in fixture_names() {
+        let x = read_f32(dir.join(format!("{name}.input.f32")));
+        let one = on(1, &x);
+        for threads in [2, 3, 4] {
+            assert_eq!(on(threads, &x), one, "{name}: {threads} threads vs 1");
+        }
+    }
+}
+
 #[test]
 fn fixture_inputs_match_the_oracle_flex() {
     check_fixture_inputs(BackendKind::Flex, default_weights_path());

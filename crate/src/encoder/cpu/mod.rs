@@ -147,10 +147,13 @@ impl Depthwise {
         let out_side = side.div_ceil(s);
         let y = &mut y[..out_side * out_side * c];
         // Runs of output pixels are independent: natively they run in parallel, a row each, or
-        // finer where rows are few (the late 7×7 and 14×14 layers would leave threads idle).
-        let per_task = match threads() {
-            1 => out_side,
-            t => out_side.min((out_side * out_side).div_ceil(8 * t).max(4)),
+        // finer where rows are few (the late 7×7 and 14×14 layers would leave threads idle). On
+        // a team, one run per thread: its fixed share, as long as possible (short runs leave
+        // more pixels to the slower paths below than the four-pixel one).
+        let per_task = match (threads::team_size(), threads()) {
+            (Some(team), _) => (out_side * out_side).div_ceil(team),
+            (None, 1) => out_side,
+            (None, t) => out_side.min((out_side * out_side).div_ceil(8 * t).max(4)),
         };
         for_each_chunk(y, per_task * c, |task, out| {
             let (mut p, end) = (task * per_task, (task * per_task + out.len() / c));
@@ -487,7 +490,11 @@ impl Block {
         let row_floats = side * mid;
         // Output rows per band: as many as keep the band's input rows within 0.5 MB.
         let max_rows = ((1 << 17) / row_floats).max(k);
-        let band = ((max_rows - k) / s + 1).min(out_side);
+        let mut band = ((max_rows - k) / s + 1).min(out_side);
+        // On a team each thread takes a fixed share of the bands: a multiple of its size.
+        if let Some(team) = threads::team_size() {
+            band = out_side.div_ceil(out_side.div_ceil(band).next_multiple_of(team));
+        }
         let out_row = out_side * mid;
         for_each_chunk(&mut out[..out_side * out_row], band * out_row, |i, o| {
             let (oy0, n) = (i * band, o.len() / out_row);
@@ -518,6 +525,8 @@ pub struct CpuLite0 {
     /// Sets of four activation buffers kept between calls, one per image in flight (the
     /// allocations and page faults of fresh ones cost a few % of an image).
     scratch: Mutex<Vec<Vec<Vec<f32>>>>,
+    /// Whether every 1×1 conv runs the packed kernel (this CPU has its ISA).
+    packed: bool,
 }
 
 impl CpuLite0 {
@@ -548,13 +557,12 @@ impl CpuLite0 {
             });
         }
         let (fc_weight, fc_bias) = w.classifier()?;
-        Ok(Self {
-            stem,
-            blocks,
-            head: Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?,
-            fc: Pointwise::new(fc_weight, fc_bias, ENCODING_DIM, NUM_CLASSES),
-            scratch: Mutex::new(Vec::new()),
-        })
+        let head = Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?;
+        let fc = Pointwise::new(fc_weight, fc_bias, ENCODING_DIM, NUM_CLASSES);
+        let convs =
+            [&stem, &head, &fc].into_iter().chain(blocks.iter().flat_map(|b| b.expand.iter().chain([&b.project])));
+        let packed = convs.map(|p| &p.kernel).all(|k| !matches!(k, Kernel::Gemm { .. }));
+        Ok(Self { stem, blocks, head, fc, scratch: Mutex::new(Vec::new()), packed })
     }
 
     /// Encodes a batch of preprocessed planar images (`B × [3, 224, 224]`).
@@ -580,6 +588,16 @@ impl CpuLite0 {
             self.features(image, &mut buffers, encoding);
             self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
         };
+        let mut logits = vec![0f32; batch * NUM_CLASSES];
+        // A single image's loops run on a team (threads.rs: no fork-join per loop), where every
+        // 1×1 conv is a packed kernel (the `gemm` crate parallelises through rayon itself).
+        if batch == 1 && self.packed {
+            threads::with_team(|| {
+                one((input, &mut encodings[..]));
+                self.fc.forward(&encodings, &mut logits, None, false);
+            });
+            return Ok(EncoderOutput { batch, encodings, logits });
+        }
         #[cfg(not(target_family = "wasm"))]
         {
             use rayon::prelude::*;
@@ -587,7 +605,6 @@ impl CpuLite0 {
         }
         #[cfg(target_family = "wasm")]
         input.chunks_exact(INPUT_LEN).zip(encodings.chunks_exact_mut(ENCODING_DIM)).for_each(one);
-        let mut logits = vec![0f32; batch * NUM_CLASSES];
         self.fc.forward(&encodings, &mut logits, None, false);
         Ok(EncoderOutput { batch, encodings, logits })
     }
@@ -672,15 +689,19 @@ fn im2col_stem(image: &[f32], cols: &mut [f32]) {
     let (pad, _) = same_padding(INPUT_SIZE, 3, 2);
     let plane = INPUT_SIZE * INPUT_SIZE;
     for_each_chunk(cols, STEM_SIZE * STEM_TAPS, |oy, row| {
-        for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
-            for ch in 0..3 {
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        let (iy, ix) = ((oy * 2 + ky).wrapping_sub(pad), (ox * 2 + kx).wrapping_sub(pad));
-                        patch[ch * 9 + ky * 3 + kx] = if iy < INPUT_SIZE && ix < INPUT_SIZE {
-                            image[ch * plane + iy * INPUT_SIZE + ix]
-                        } else {
-                            0.0
+        // One input row at a time (a channel and a window row), so its reads are contiguous and
+        // its bounds are checked once; it fills three taps of every patch.
+        for ch in 0..3 {
+            for ky in 0..3 {
+                let iy = (oy * 2 + ky).wrapping_sub(pad);
+                let src = (iy < INPUT_SIZE).then(|| &image[ch * plane + iy * INPUT_SIZE..][..INPUT_SIZE]);
+                let tap = ch * 9 + ky * 3;
+                for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
+                    for (kx, v) in patch[tap..tap + 3].iter_mut().enumerate() {
+                        let ix = (ox * 2 + kx).wrapping_sub(pad);
+                        *v = match src {
+                            Some(r) if ix < INPUT_SIZE => r[ix],
+                            _ => 0.0,
                         };
                     }
                 }
@@ -767,16 +788,29 @@ fn parallelism(work: usize) -> Parallelism {
     Parallelism::None
 }
 
-/// Runs `f(index, chunk)` over the `len`-float chunks of `y` (the last may be shorter): on
-/// rayon's threads natively, in order in wasm.
+/// Runs `f(index, chunk)` over the `len`-float chunks of `y` (the last may be shorter): in
+/// parallel natively ([`threads`]), in order in wasm.
 fn for_each_chunk(y: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        y.par_chunks_mut(len).enumerate().for_each(|(i, chunk)| f(i, chunk));
+    let (total, out) = (y.len(), SendPtr(y.as_mut_ptr()));
+    threads::for_each_task(total.div_ceil(len), |i| {
+        let start = i * len;
+        // SAFETY: `start..start + n` lies inside `y`, which is borrowed mutably for this call,
+        // and each task index (so each chunk) is handed out exactly once.
+        let chunk = unsafe { std::slice::from_raw_parts_mut(out.get().add(start), len.min(total - start)) };
+        f(i, chunk);
+    });
+}
+
+/// `y`'s pointer, shared by the tasks of one [`for_each_chunk`] (each touches its own chunk).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used inside `for_each_chunk`, whose tasks write disjoint chunks.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
     }
-    #[cfg(target_family = "wasm")]
-    y.chunks_mut(len).enumerate().for_each(|(i, chunk)| f(i, chunk));
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ impl PackedPointwise {
     }
 
     /// `y[rows, output] = x[rows, input] · W + b (+ skip)`, then ReLU6 if asked. With
-    /// `parallel`, the (row block, panel) tasks run on rayon's threads.
+    /// `parallel`, the (row block, panel) tasks run in parallel natively ([`super::threads`]).
     pub fn forward(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool, parallel: bool) {
         let rows = x.len() / self.input;
         assert!(x.len() == rows * self.input && y.len() == rows * self.output, "pointwise shapes");
@@ -84,27 +84,24 @@ impl PackedPointwise {
             assert_eq!(s.len(), y.len(), "skip shape");
         }
         let panels = self.panels.len();
-        let block = if parallel { parallel_block(rows, panels) } else { ROW_BLOCK };
-        let blocks = rows.div_ceil(block);
-        let tasks = blocks * panels;
+        let split = if parallel { RowBlocks::parallel(rows, panels) } else { RowBlocks::uniform(rows, ROW_BLOCK) };
+        let tasks = split.blocks * panels;
         let out = SendPtr(y.as_mut_ptr());
         let skip = SendPtr(skip.map_or(std::ptr::null(), |s| s.as_ptr()) as *mut f32);
         let run = |t: usize| {
             let (b, p) = (t / panels, t % panels);
-            let (r0, r1) = (b * block, ((b + 1) * block).min(rows));
+            let (r0, r1) = (split.start(b), split.start(b + 1));
             // SAFETY: rows r0..r1 of `x`, `y` and `skip` exist (shapes asserted above); each task
             // writes only its own rows × its panel's columns of `y`, disjoint from every other
             // task's, and reads `skip`, which `y` does not alias (both are borrowed from the
             // caller, one mutably).
             unsafe { self.panel_rows(&self.panels[p], x.as_ptr(), r0, r1, skip.get(), out.get(), relu6) }
         };
-        #[cfg(not(target_family = "wasm"))]
         if parallel {
-            use rayon::prelude::*;
-            return (0..tasks).into_par_iter().for_each(run);
+            super::threads::for_each_task(tasks, run);
+        } else {
+            (0..tasks).for_each(run);
         }
-        let _ = parallel;
-        (0..tasks).for_each(run);
     }
 
     /// Rows `r0..r1` of one panel, a tile at a time.
@@ -146,16 +143,47 @@ impl PackedPointwise {
     }
 }
 
-/// Rows per task when the tasks run in parallel. Small layers (the late ones: 49 rows an image,
-/// 2–3 panels) would leave threads idle, so their rows are split until there are ≥ 8 tasks per
-/// thread (whole 6-row tiles, so the widest tile still runs full).
-fn parallel_block(rows: usize, panels: usize) -> usize {
-    let threads = super::threads::threads();
-    let want = 8 * threads;
-    if threads > 1 && rows.div_ceil(ROW_BLOCK) * panels < want {
-        return rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK);
+/// How a call splits its rows into blocks (tasks are (block, panel), block-major).
+#[derive(Debug, Clone, Copy)]
+struct RowBlocks {
+    rows: usize,
+    blocks: usize,
+    /// Rows per block, or `None`: `blocks` nearly equal blocks cut at whole 6-row tiles.
+    size: Option<usize>,
+}
+
+impl RowBlocks {
+    fn uniform(rows: usize, size: usize) -> Self {
+        Self { rows, blocks: rows.div_ceil(size), size: Some(size) }
     }
-    ROW_BLOCK
+
+    /// The split of a parallel call. On a team (one image) every thread takes a fixed share of
+    /// the tasks, so the blocks are a multiple of the team's size and nearly equal: each thread
+    /// then computes the same fraction of the image's rows in every layer (threads.rs). On
+    /// rayon's threads (images of a batch, stolen work) small layers — the late ones: 49 rows an
+    /// image, 2–3 panels — are split until there are ≥ 8 tasks per thread (whole 6-row tiles, so
+    /// the widest tile still runs full).
+    fn parallel(rows: usize, panels: usize) -> Self {
+        if let Some(team) = super::threads::team_size() {
+            let blocks = team * rows.div_ceil(team * ROW_BLOCK).max(1);
+            return Self { rows, blocks, size: None };
+        }
+        let threads = super::threads::threads();
+        let want = 8 * threads;
+        if threads > 1 && rows.div_ceil(ROW_BLOCK) * panels < want {
+            return Self::uniform(rows, rows.div_ceil(want.div_ceil(panels)).next_multiple_of(6).min(ROW_BLOCK));
+        }
+        Self::uniform(rows, ROW_BLOCK)
+    }
+
+    /// First row of block `b` (`b = blocks` gives `rows`).
+    fn start(&self, b: usize) -> usize {
+        match self.size {
+            Some(size) => (b * size).min(self.rows),
+            None if b >= self.blocks => self.rows,
+            None => b * self.rows / self.blocks / 6 * 6,
+        }
+    }
 }
 
 /// Raw pointer shared by the tasks of one call (each touches its own region).

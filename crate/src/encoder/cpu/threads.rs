@@ -1,10 +1,282 @@
-//! How many threads the kernels' parallel loops may use: rayon's natively, one in wasm (no
-//! threads without cross-origin isolation; the package spreads photos over Workers instead).
+//! How the kernels' parallel loops run: natively on rayon's threads, in wasm on the one thread
+//! (no threads without cross-origin isolation; the package spreads photos over Workers instead).
+//!
+//! One image's pass is ≈ 50 short parallel loops (tens to hundreds of µs each on two threads),
+//! each layer reading what the previous one wrote. Through rayon, which thread takes which rows
+//! changes from loop to loop, so a layer often reads its input from the other core's cache: on a
+//! 2-core Xeon a depthwise conv ran no faster on two threads than on one, and a batch-1 image took
+//! 1.54× less time on two threads instead of ≈ 1.9×. So a single image runs on a [`Team`]
+//! instead: the pool's other threads join it for the whole pass, wait between loops by spinning,
+//! and each takes the same fixed share of every loop — the same fraction of the image's rows in
+//! every layer, so what it reads next it mostly wrote itself (the callers split their rows to
+//! match: whole row blocks per thread). Which thread runs a task never changes what the task
+//! computes, so the bits are those of one thread (tests/encoder_fixtures.rs and the tests below).
 
-/// Threads the parallel loops may use.
+#[cfg(not(target_family = "wasm"))]
+use team::Team;
+
+/// Threads the parallel loops may use: the running team's, else rayon's (natively).
 pub(super) fn threads() -> usize {
     #[cfg(not(target_family = "wasm"))]
-    return rayon::current_num_threads();
+    return Team::current().map_or_else(rayon::current_num_threads, |t| t.size);
     #[cfg(target_family = "wasm")]
     1
+}
+
+/// The size of the team running on this thread, if one is (it gives each thread a fixed share
+/// of a loop's tasks: see [`for_each_task`]).
+pub(super) fn team_size() -> Option<usize> {
+    #[cfg(not(target_family = "wasm"))]
+    return Team::current().map(|t| t.size);
+    #[cfg(target_family = "wasm")]
+    None
+}
+
+/// Runs `f(0) … f(tasks − 1)`, natively in parallel — on the running team, thread `j` of `T`
+/// taking tasks `j·n/T .. (j + 1)·n/T`, else on rayon's threads — and in order in wasm.
+pub(super) fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use rayon::prelude::*;
+        match Team::current() {
+            Some(team) => team.for_each(tasks, &f),
+            None => (0..tasks).into_par_iter().for_each(f),
+        }
+    }
+    #[cfg(target_family = "wasm")]
+    (0..tasks).for_each(f);
+}
+
+/// Runs `f` with the other threads of rayon's current pool as its team (natively; in wasm, or with
+/// one thread, or inside a team already, just `f()`).
+pub(super) fn with_team<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_family = "wasm"))]
+    return Team::run(rayon::current_num_threads(), f);
+    #[cfg(target_family = "wasm")]
+    f()
+}
+
+#[cfg(not(target_family = "wasm"))]
+mod team {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+    use std::time::{Duration, Instant};
+
+    /// How long an idle member spins before it yields its core at each check (a loop's tasks
+    /// arrive within microseconds of the previous loop's; yielding keeps an oversubscribed
+    /// machine usable).
+    const SPIN: Duration = Duration::from_micros(200);
+
+    /// A loop posted to the team: its entry point (a monomorphised trampoline), the closure and
+    /// the task count. Atomics, because a member may read a slot while the leader rewrites it for a
+    /// later loop; it then fails to claim a task (the epoch moved on) and never calls it.
+    #[derive(Default)]
+    struct Slot {
+        call: AtomicUsize,
+        data: AtomicUsize,
+        tasks: AtomicUsize,
+    }
+
+    /// A leader (the thread that called [`Team::run`]) and `size − 1` members.
+    pub(super) struct Team {
+        pub(super) size: usize,
+        /// Loops posted so far.
+        epoch: AtomicUsize,
+        /// The loop of each epoch parity (a slot is rewritten two epochs later, after every task of
+        /// its loop has finished).
+        slots: [Slot; 2],
+        /// Tasks of the current loop that have finished.
+        done: AtomicUsize,
+        quit: AtomicBool,
+        panicked: AtomicBool,
+    }
+
+    thread_local! {
+        /// The team this thread leads, if any.
+        static LEADING: Cell<*const Team> = const { Cell::new(std::ptr::null()) };
+    }
+
+    /// Calls the closure `data` points at with task `i`.
+    ///
+    /// # Safety
+    /// `data` points at a live `F`.
+    unsafe fn trampoline<F: Fn(usize) + Sync>(data: usize, i: usize) {
+        unsafe { (*(data as *const F))(i) }
+    }
+
+    /// Sets `quit` (and clears the thread's team) however the leader leaves: a leader that panics
+    /// must not leave its members spinning, or `rayon::scope` would wait for them for ever.
+    struct Leave<'a>(&'a Team);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            LEADING.set(std::ptr::null());
+            self.0.quit.store(true, Release);
+        }
+    }
+
+    /// Marks the team panicked if a member unwinds out of a task, so the leader stops waiting.
+    struct Bail<'a>(&'a Team);
+    impl Drop for Bail<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.panicked.store(true, Release);
+            }
+        }
+    }
+
+    impl Team {
+        /// The team this thread leads.
+        pub(super) fn current() -> Option<&'static Team> {
+            // SAFETY: set only by `run` to a team that outlives the call to `f` it wraps, and
+            // cleared (by `Leave`) before that team is dropped; only read on the same thread.
+            unsafe { LEADING.get().as_ref() }
+        }
+
+        /// Runs `f` on this thread as the leader of a team of `size` (members taken from rayon's
+        /// current pool for the duration).
+        pub(super) fn run<R: Send>(size: usize, f: impl FnOnce() -> R + Send) -> R {
+            if size <= 1 || Self::current().is_some() {
+                return f();
+            }
+            let team = Team {
+                size,
+                epoch: AtomicUsize::new(0),
+                slots: Default::default(),
+                done: AtomicUsize::new(0),
+                quit: AtomicBool::new(false),
+                panicked: AtomicBool::new(false),
+            };
+            rayon::scope(|s| {
+                let team = &team;
+                for member in 1..size {
+                    s.spawn(move |_| team.help(member));
+                }
+                let _leave = Leave(team);
+                LEADING.set(team);
+                f()
+            })
+        }
+
+        /// `f(0) … f(tasks − 1)` over the team, each thread its own contiguous share; returns
+        /// when all have finished.
+        pub(super) fn for_each<F: Fn(usize) + Sync>(&self, tasks: usize, f: &F) {
+            let epoch = self.epoch.load(Relaxed) + 1;
+            let slot = &self.slots[epoch & 1];
+            slot.call.store(trampoline::<F> as *const () as usize, Relaxed);
+            slot.data.store(f as *const F as usize, Relaxed);
+            slot.tasks.store(tasks, Relaxed);
+            self.done.store(0, Relaxed);
+            // Publishes the slot and the reset count with the new epoch.
+            self.epoch.store(epoch, Release);
+            self.work(0, epoch);
+            let since = Instant::now();
+            while self.done.load(Acquire) < tasks {
+                assert!(!self.panicked.load(Acquire), "a thread of the encoder's team panicked");
+                pause(since);
+            }
+        }
+
+        /// Runs thread `me`'s share of the loop of `epoch`: tasks `me·n/size .. (me + 1)·n/size`.
+        /// The same share of every loop, so a thread reads the rows that it wrote itself in the
+        /// previous layer from its own cache (with tasks handed out first-come, a depthwise conv
+        /// ran no faster on two threads than on one: its input was in the other core's cache).
+        fn work(&self, me: usize, epoch: usize) {
+            let slot = &self.slots[epoch & 1];
+            let (call, data, tasks) = (slot.call.load(SeqCst), slot.data.load(SeqCst), slot.tasks.load(SeqCst));
+            // The slot is rewritten two epochs on, once every share of this loop has finished; if
+            // the epoch has not moved, the values read above are this loop's.
+            if self.epoch.load(SeqCst) != epoch {
+                return;
+            }
+            let share = me * tasks / self.size..(me + 1) * tasks / self.size;
+            let n = share.len();
+            for i in share {
+                // SAFETY: a non-empty share keeps its loop's leader waiting in `for_each` (so the
+                // closure alive and the slot unchanged) until it is counted done below; `call` is
+                // `trampoline::<F>` for that closure's `F`.
+                unsafe {
+                    let call: unsafe fn(usize, usize) = std::mem::transmute(call as *const ());
+                    call(data, i);
+                }
+            }
+            if n > 0 {
+                self.done.fetch_add(n, Release);
+            }
+        }
+
+        /// Member `me`: runs its share of each loop as it is posted, until the leader leaves.
+        fn help(&self, me: usize) {
+            let _bail = Bail(self);
+            let mut seen = 0;
+            let mut since = Instant::now();
+            loop {
+                let epoch = self.epoch.load(Acquire);
+                if epoch != seen {
+                    seen = epoch;
+                    self.work(me, epoch);
+                    since = Instant::now();
+                } else if self.quit.load(Acquire) {
+                    return;
+                } else {
+                    pause(since);
+                }
+            }
+        }
+    }
+
+    /// One wait step: a spin hint at first, later a yield of the core.
+    fn pause(since: Instant) {
+        if since.elapsed() < SPIN {
+            for _ in 0..16 {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+#[cfg(all(test, not(target_family = "wasm")))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
+    }
+
+    /// Every task of every loop runs exactly once, loops one after another, on several threads.
+    #[test]
+    fn a_team_runs_every_task_of_every_loop_once() {
+        for size in [1, 2, 3] {
+            let counts: Vec<AtomicUsize> = (0..200).map(|_| AtomicUsize::new(0)).collect();
+            let used = pool(size).install(|| {
+                with_team(|| {
+                    for round in 0..300 {
+                        let tasks = 1 + round % 37;
+                        for_each_task(tasks, |i| {
+                            counts[i].fetch_add(1, Ordering::Relaxed);
+                        });
+                        // The loop has finished when for_each_task returns.
+                        let total: usize = counts.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+                        assert_eq!(total, (0..=round).map(|r| 1 + r % 37).sum::<usize>());
+                    }
+                    threads()
+                })
+            });
+            assert_eq!(used, size);
+        }
+    }
+
+    /// A panic in a task reaches the caller instead of leaving the team waiting.
+    #[test]
+    fn a_panicking_task_panics_the_caller() {
+        let got = std::panic::catch_unwind(|| {
+            pool(2).install(|| with_team(|| for_each_task(64, |i| assert!(i != 40, "task 40"))))
+        });
+        assert!(got.is_err());
+    }
 }
