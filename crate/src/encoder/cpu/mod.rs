@@ -567,12 +567,14 @@ impl CpuLite0 {
 
     /// Encodes a batch of preprocessed planar images (`B × [3, 224, 224]`).
     pub fn encode(&self, input: &[f32]) -> Result<EncoderOutput> {
-        // Natively the whole pass runs on one of rayon's workers: its ≈ 50 parallel loops then
-        // start there instead of each waking the pool from outside and blocking on it (≈ 4 % of
-        // a one-thread encode went to those wake-ups).
+        // Natively a batch runs on one of rayon's workers: its images' ≈ 50 parallel loops each
+        // then start there instead of each waking the pool from outside and blocking on it (≈ 4 %
+        // of a one-thread encode went to those wake-ups). A single image on a team needs no
+        // rayon loop, so it runs on the calling thread as the team's leader.
         #[cfg(not(target_family = "wasm"))]
-        return rayon::scope(|_| self.encode_here(input));
-        #[cfg(target_family = "wasm")]
+        if !(input.len() == INPUT_LEN && self.packed) {
+            return rayon::scope(|_| self.encode_here(input));
+        }
         self.encode_here(input)
     }
 
@@ -689,21 +691,27 @@ fn im2col_stem(image: &[f32], cols: &mut [f32]) {
     let (pad, _) = same_padding(INPUT_SIZE, 3, 2);
     let plane = INPUT_SIZE * INPUT_SIZE;
     for_each_chunk(cols, STEM_SIZE * STEM_TAPS, |oy, row| {
-        // One input row at a time (a channel and a window row), so its reads are contiguous and
-        // its bounds are checked once; it fills three taps of every patch.
-        for ch in 0..3 {
-            for ky in 0..3 {
-                let iy = (oy * 2 + ky).wrapping_sub(pad);
-                let src = (iy < INPUT_SIZE).then(|| &image[ch * plane + iy * INPUT_SIZE..][..INPUT_SIZE]);
-                let tap = ch * 9 + ky * 3;
-                for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
-                    for (kx, v) in patch[tap..tap + 3].iter_mut().enumerate() {
-                        let ix = (ox * 2 + kx).wrapping_sub(pad);
-                        *v = match src {
-                            Some(r) if ix < INPUT_SIZE => r[ix],
-                            _ => 0.0,
-                        };
+        // The nine input rows this output row reads (a channel and a window row; `None` in the
+        // padding), so each patch is filled front to back with three contiguous reads per row.
+        let mut rows: [Option<&[f32]>; 9] = [None; 9];
+        for (i, r) in rows.iter_mut().enumerate() {
+            let (ch, ky) = (i / 3, i % 3);
+            let iy = (oy * 2 + ky).wrapping_sub(pad);
+            *r = (iy < INPUT_SIZE).then(|| &image[ch * plane + iy * INPUT_SIZE..][..INPUT_SIZE]);
+        }
+        for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
+            let x0 = (ox * 2).wrapping_sub(pad);
+            let inside = x0.wrapping_add(2) < INPUT_SIZE && x0 < INPUT_SIZE;
+            for (taps, r) in patch.chunks_exact_mut(3).zip(&rows) {
+                match r {
+                    Some(r) if inside => taps.copy_from_slice(&r[x0..x0 + 3]),
+                    Some(r) => {
+                        for (kx, v) in taps.iter_mut().enumerate() {
+                            let ix = x0.wrapping_add(kx);
+                            *v = if ix < INPUT_SIZE { r[ix] } else { 0.0 };
+                        }
                     }
+                    None => taps.fill(0.0),
                 }
             }
         }

@@ -17,6 +17,13 @@
 
 use isa::{LANES, MAX_VECTORS, dispatch, tile_rows};
 
+/// Inputs per chunk of a long 1×1 conv (see `panel_rows`): 128 × 64 floats = 32 KB of weights,
+/// which fit L1 beside the tiles' activations. Natively only: wasm's tiles are narrower.
+#[cfg(not(target_family = "wasm"))]
+const K_CHUNK: usize = 128;
+#[cfg(target_family = "wasm")]
+const K_CHUNK: usize = usize::MAX / 2;
+
 /// Rows per task: 336 = a multiple of every tile height (16, 14, 8, 6), so only a matrix's last
 /// block has a short tile; a block of activations stays in L2 across the panels.
 const ROW_BLOCK: usize = 336;
@@ -121,24 +128,35 @@ impl PackedPointwise {
         relu6: bool,
     ) {
         let mr = tile_rows(p.nv);
-        let mut r = r0;
-        while r < r1 {
-            let m = mr.min(r1 - r);
-            let args = Tile {
-                a: unsafe { x.add(r * self.input) },
-                k: self.input,
-                b: self.packed[p.offset..].as_ptr(),
-                bias: self.bias[p.col..].as_ptr(),
-                skip: if skip.is_null() { skip } else { unsafe { skip.add(r * self.output + p.col) } },
-                c: unsafe { y.add(r * self.output + p.col) },
-                ldc: self.output,
-                last: p.last,
-                relu6,
-            };
-            // SAFETY: `m` rows from `r` are inside `r0..r1`; the panel's packed weights hold
-            // `input × LANES·nv` floats and the padded bias `LANES·nv` from `col`.
-            unsafe { dispatch(p.nv, m, &args) };
-            r += m;
+        let k = self.input;
+        // Long inputs in chunks, each over every tile of the block, so that the chunk's weights
+        // stay in L1 while the tiles reuse them (a whole panel of the late 1×1 convs, up to
+        // 1152 × 64 floats, streamed from L2 once per tile). Partial sums wait in `y`, exactly,
+        // so each output is still one chain in ascending input order: the same bits.
+        let chunk = if k > K_CHUNK + K_CHUNK / 4 { K_CHUNK } else { k };
+        for k0 in (0..k).step_by(chunk) {
+            let k1 = (k0 + chunk).min(k);
+            let mut r = r0;
+            while r < r1 {
+                let m = mr.min(r1 - r);
+                let args = Tile {
+                    a: unsafe { x.add(r * k) },
+                    k,
+                    k0,
+                    k1,
+                    b: self.packed[p.offset..].as_ptr(),
+                    bias: self.bias[p.col..].as_ptr(),
+                    skip: if skip.is_null() { skip } else { unsafe { skip.add(r * self.output + p.col) } },
+                    c: unsafe { y.add(r * self.output + p.col) },
+                    ldc: self.output,
+                    last: p.last,
+                    relu6,
+                };
+                // SAFETY: `m` rows from `r` are inside `r0..r1`; the panel's packed weights hold
+                // `input × LANES·nv` floats and the padded bias `LANES·nv` from `col`.
+                unsafe { dispatch(p.nv, m, &args) };
+                r += m;
+            }
         }
     }
 }
@@ -203,6 +221,10 @@ struct Tile {
     /// First row of the activations (`k` floats per row).
     a: *const f32,
     k: usize,
+    /// The inputs this call sums, `k0..k1`: from `k0 > 0` on, the tile starts from the partial
+    /// sums in `c`; below `k1 = k` it stores partial sums there instead of finished outputs.
+    k0: usize,
+    k1: usize,
     /// The panel's packed weights, `[k][LANES·NV]`.
     b: *const f32,
     /// The panel's bias, `LANES·NV` floats.
@@ -280,7 +302,15 @@ mod isa {
     #[target_feature(enable = "avx512f")]
     unsafe fn tile<const MR: usize, const NV: usize>(t: &Tile) {
         let mut acc = [[_mm512_setzero_ps(); NV]; MR];
-        for i in 0..t.k {
+        let mask = |v: usize| if v + 1 == NV { t.last } else { u16::MAX };
+        if t.k0 > 0 {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = unsafe { _mm512_maskz_loadu_ps(mask(v), t.c.add(r * t.ldc + v * 16)) };
+                }
+            }
+        }
+        for i in t.k0..t.k1 {
             // SAFETY (all reads below): inside the ranges of the contract above.
             let mut w = [_mm512_setzero_ps(); NV];
             for (v, w) in w.iter_mut().enumerate() {
@@ -293,9 +323,17 @@ mod isa {
                 }
             }
         }
+        if t.k1 < t.k {
+            for (r, acc) in acc.iter().enumerate() {
+                for (v, &acc) in acc.iter().enumerate() {
+                    unsafe { _mm512_mask_storeu_ps(t.c.add(r * t.ldc + v * 16), mask(v), acc) };
+                }
+            }
+            return;
+        }
         let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
         for v in 0..NV {
-            let mask = if v + 1 == NV { t.last } else { u16::MAX };
+            let mask = mask(v);
             let bias = unsafe { _mm512_loadu_ps(t.bias.add(v * 16)) };
             for (r, acc) in acc.iter().enumerate() {
                 let at = r * t.ldc + v * 16;
@@ -356,6 +394,8 @@ mod isa {
     /// `t.a` points at `MR` rows of `t.k` floats, `t.b` at `t.k × 4·NV` floats, `t.bias` at
     /// `4·NV`, `t.c` (and `t.skip` unless null) at `MR` rows `t.ldc` apart of `4·NV` floats.
     unsafe fn tile<const MR: usize, const NV: usize>(t: &Tile) {
+        // One chunk: wasm's inputs are never split (`K_CHUNK`).
+        debug_assert!(t.k0 == 0 && t.k1 == t.k);
         let mut acc = [[f32x4_splat(0.0); NV]; MR];
         for i in 0..t.k {
             // SAFETY (all reads and writes below): inside the ranges of the contract above;
@@ -408,14 +448,21 @@ mod tests {
         p
     }
 
-    /// Every panel shape (full 64-wide panels, 1–3 vector tails, masked lanes) and short last
-    /// tiles, against a plain f64 reference.
+    /// Every panel shape (full 64-wide panels, 1–3 vector tails, masked lanes), short last
+    /// tiles and inputs long enough to be summed in chunks, against a plain f64 reference.
     #[test]
     fn matches_reference_on_every_panel_and_tile_shape() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for &(rows, input, output) in
-            &[(1, 3, 1), (37, 16, 24), (350, 27, 32), (29, 40, 112), (61, 144, 40), (9, 5, 200)]
-        {
+        for &(rows, input, output) in &[
+            (1, 3, 1),
+            (37, 16, 24),
+            (350, 27, 32),
+            (29, 40, 112),
+            (61, 144, 40),
+            (9, 5, 200),
+            (23, 300, 70),
+            (49, 1152, 192),
+        ] {
             let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
             let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
             let bias: Vec<f32> = (0..output).map(|_| rng.random::<f32>()).collect();
@@ -441,6 +488,27 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Summing a long input in chunks (partial sums stored and reloaded) gives the bits of one
+    /// unbroken chain.
+    #[test]
+    fn chunked_sums_equal_one_chain() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (rows, input, output) = (13, 2 * K_CHUNK + 37, 80);
+        let x: Vec<f32> = (0..rows * input).map(|_| rng.random::<f32>() - 0.5).collect();
+        let w: Vec<f32> = (0..input * output).map(|_| rng.random::<f32>() - 0.5).collect();
+        let bias: Vec<f32> = (0..output).map(|_| rng.random::<f32>()).collect();
+        let Some(p) = packed_or_skip(&w, &bias, input, output) else { return };
+        let mut y = vec![0.0; rows * output];
+        p.forward(&x, &mut y, None, false, false);
+        for r in 0..rows {
+            for o in 0..output {
+                // The kernel's own order: one fused multiply-add per input, ascending, then bias.
+                let chain = (0..input).fold(0f32, |acc, i| x[r * input + i].mul_add(w[i * output + o], acc));
+                assert_eq!(y[r * output + o], chain + bias[o], "row {r}, output {o}");
             }
         }
     }

@@ -40,6 +40,9 @@ pub(super) fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
         use rayon::prelude::*;
         match Team::current() {
             Some(team) => team.for_each(tasks, &f),
+            // One thread: here, without handing the loop to the pool (from outside it, each
+            // loop would wake its worker and block on it).
+            None if rayon::current_num_threads() == 1 => (0..tasks).for_each(f),
             None => (0..tasks).into_par_iter().for_each(f),
         }
     }
@@ -134,8 +137,8 @@ mod team {
             unsafe { LEADING.get().as_ref() }
         }
 
-        /// Runs `f` on this thread as the leader of a team of `size` (members taken from rayon's
-        /// current pool for the duration).
+        /// Runs `f` on this thread as the leader of a team of `size` (the `size − 1` members taken
+        /// from rayon's current pool for the duration).
         pub(super) fn run<R: Send>(size: usize, f: impl FnOnce() -> R + Send) -> R {
             if size <= 1 || Self::current().is_some() {
                 return f();
@@ -148,7 +151,9 @@ mod team {
                 quit: AtomicBool::new(false),
                 panicked: AtomicBool::new(false),
             };
-            rayon::scope(|s| {
+            // In place: the calling thread leads (a thread outside the pool too, so a one-image
+            // encode does not hop to a worker and back).
+            rayon::in_place_scope(|s| {
                 let team = &team;
                 for member in 1..size {
                     s.spawn(move |_| team.help(member));
