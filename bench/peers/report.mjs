@@ -106,7 +106,8 @@ export function buildRows(r) {
                                               : `same, ${label(key, c)}`,
                   unit: 'ms', legonet: c.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(c.forgetMs, s.forgetLoop.ms), where,
                   legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: s.loop.accuracy?.accuracy ?? null,
-                  note: join(`legonet's own report: ${fmt(c.lastForgetReport?.elapsedMs)} ms inside wasm, ${c.lastForgetReport?.samplesReplayed} samples replayed`,
+                  // forget() returns { report, receipt } since deletion receipts (older runs: the report itself)
+                  note: join(`legonet's own report: ${fmt((c.lastForgetReport?.report ?? c.lastForgetReport)?.elapsedMs)} ms inside wasm, ${(c.lastForgetReport?.report ?? c.lastForgetReport)?.samplesReplayed} samples replayed`,
                              accNote(c.accuracy, s.loop.accuracy, 'TF.js loop')) });
       const knnBase = c.compare?.find ? c.compare.find((m) => m.method === 'knn') : null;
       rows.push({ group: group('predict'), name: head ? `predict one encoding: ${label(key, c)} predict() vs knn-classifier predictClass k=3 over ${s.n} examples`

@@ -19,9 +19,10 @@
 //! - the loops that are not GEMMs compiled for AVX-512 and AVX2 too and picked at run time
 //!   (`multiversion`), since the crate itself is built for baseline x86-64.
 //!
-//! Natively the loops use rayon's threads; in wasm everything is one thread. Results match the
-//! burn path within float rounding (tests/encoder_fixtures.rs checks both against the shared
-//! numpy oracle).
+//! Natively the loops run in parallel ([`threads`]: a batch on rayon's threads, a single image on
+//! a team whose threads keep to the same rows in every layer); in wasm everything is one thread.
+//! Results match the burn path within float rounding (tests/encoder_fixtures.rs checks both
+//! against the shared numpy oracle) and do not depend on the thread count.
 
 use std::sync::Mutex;
 
