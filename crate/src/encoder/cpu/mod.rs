@@ -38,7 +38,7 @@ use super::{EncoderOutput, WeightFile};
 use crate::Result;
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
-use threads::threads;
+use threads::{SendPtr, threads};
 
 /// Stem output side (224 / 2).
 const STEM_SIZE: usize = INPUT_SIZE / 2;
@@ -808,18 +808,6 @@ fn for_each_chunk(y: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Syn
         let chunk = unsafe { std::slice::from_raw_parts_mut(out.get().add(start), len.min(total - start)) };
         f(i, chunk);
     });
-}
-
-/// `y`'s pointer, shared by the tasks of one [`for_each_chunk`] (each touches its own chunk).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: only used inside `for_each_chunk`, whose tasks write disjoint chunks.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! over the inputs in ascending order, so a row's result does not depend on the tiling, the
 //! batch or the thread count.
 
+use super::threads::SendPtr;
 use isa::{LANES, MAX_VECTORS, dispatch, tile_rows};
 
 /// Inputs per chunk of a long 1×1 conv (see `panel_rows`): 128 × 64 floats = 32 KB of weights,
@@ -201,18 +202,6 @@ impl RowBlocks {
             None if b >= self.blocks => self.rows,
             None => b * self.rows / self.blocks / 6 * 6,
         }
-    }
-}
-
-/// Raw pointer shared by the tasks of one call (each touches its own region).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: only used inside `forward`, whose tasks write disjoint regions.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
 

@@ -15,6 +15,19 @@
 #[cfg(not(target_family = "wasm"))]
 use team::Team;
 
+/// A pointer into the output of one parallel loop, shared by its tasks: each task writes only
+/// its own region, which the caller computes from the task index.
+#[derive(Clone, Copy)]
+pub(super) struct SendPtr(pub(super) *mut f32);
+// SAFETY: used only by the loops of this module's callers, whose tasks write disjoint regions.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    pub(super) fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Threads the parallel loops may use: the running team's, else rayon's (natively).
 pub(super) fn threads() -> usize {
     #[cfg(not(target_family = "wasm"))]
