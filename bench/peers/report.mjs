@@ -12,6 +12,10 @@ function adapterText(a) {
   return `${a.vendor ?? '?'} ${a.architecture ?? ''}${a.isFallbackAdapter ? ' (fallback adapter: SwiftShader, CPU software)' : ''}`.trim();
 }
 
+/** The forget report of a legonet-train row: forget() returns { report, receipt } since deletion
+ *  receipts (older runs stored the report itself). */
+const forgetReport = (c) => c.lastForgetReport?.report ?? c.lastForgetReport;
+
 export function buildRows(r) {
   const rows = [];
   const b = r.browser ?? {};
@@ -106,8 +110,7 @@ export function buildRows(r) {
                                               : `same, ${label(key, c)}`,
                   unit: 'ms', legonet: c.forgetMs, peer: s.forgetLoop.ms, ratio: ratio(c.forgetMs, s.forgetLoop.ms), where,
                   legonetAccuracy: c.accuracy?.accuracy ?? null, peerAccuracy: s.loop.accuracy?.accuracy ?? null,
-                  // forget() returns { report, receipt } since deletion receipts (older runs: the report itself)
-                  note: join(`legonet's own report: ${fmt((c.lastForgetReport?.report ?? c.lastForgetReport)?.elapsedMs)} ms inside wasm, ${(c.lastForgetReport?.report ?? c.lastForgetReport)?.samplesReplayed} samples replayed`,
+                  note: join(`legonet's own report: ${fmt(forgetReport(c)?.elapsedMs)} ms inside wasm, ${forgetReport(c)?.samplesReplayed} samples replayed`,
                              accNote(c.accuracy, s.loop.accuracy, 'TF.js loop')) });
       const knnBase = c.compare?.find ? c.compare.find((m) => m.method === 'knn') : null;
       rows.push({ group: group('predict'), name: head ? `predict one encoding: ${label(key, c)} predict() vs knn-classifier predictClass k=3 over ${s.n} examples`

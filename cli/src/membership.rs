@@ -244,41 +244,21 @@ pub fn run(plan: &Plan, keys: &dyn Fn(usize) -> Result<KeySet>, seed: u64) -> Re
         original.accuracy(&plan.pool),
         original.accuracy(u)
     );
-    push("softmax", "trained on the pool", "forgotten", &original.confidence(&f), &original.confidence(u));
+    // Each softmax row: the members attacked (F, or R for the retained rows) against the unseen.
+    let mut softmax_row = |what: &str, state: &str, m: &Softmax, attacked: &[Item]| {
+        push("softmax", what, state, &m.confidence(attacked), &m.confidence(u));
+    };
+    softmax_row("trained on the pool", "forgotten", &original, &f);
     let mut tuned = original.clone();
     tuned.sgd(&kept, 2, SGD_LR, false, seed + 1);
-    push(
-        "softmax",
-        "fine-tuned 2 epochs without F (approximate)",
-        "forgotten",
-        &tuned.confidence(&f),
-        &tuned.confidence(u),
-    );
+    softmax_row("fine-tuned 2 epochs without F (approximate)", "forgotten", &tuned, &f);
     let mut ascended = original.clone();
     ascended.sgd(&f, 1, SGD_LR * 0.1, true, seed + 2);
-    push(
-        "softmax",
-        "1 epoch of gradient ascent on F (approximate)",
-        "forgotten",
-        &ascended.confidence(&f),
-        &ascended.confidence(u),
-    );
+    softmax_row("1 epoch of gradient ascent on F (approximate)", "forgotten", &ascended, &f);
     let mut retrained = Softmax::new(dim, plan.classes.len());
     retrained.sgd(&kept, 30, SGD_LR, false, seed);
-    push(
-        "softmax",
-        "retrained from scratch without F",
-        "forgotten",
-        &retrained.confidence(&f),
-        &retrained.confidence(u),
-    );
-    push(
-        "softmax",
-        "fine-tuned 2 epochs without F (approximate)",
-        "retained",
-        &tuned.confidence(&r),
-        &tuned.confidence(u),
-    );
+    softmax_row("retrained from scratch without F", "forgotten", &retrained, &f);
+    softmax_row("fine-tuned 2 epochs without F (approximate)", "retained", &tuned, &r);
     Ok(rows)
 }
 

@@ -573,10 +573,17 @@ impl CpuLite0 {
         // of a one-thread encode went to those wake-ups). A single image on a team needs no
         // rayon loop, so it runs on the calling thread as the team's leader.
         #[cfg(not(target_family = "wasm"))]
-        if !(input.len() == INPUT_LEN && self.packed) {
+        if !self.on_team(input.len() / INPUT_LEN) {
             return rayon::scope(|_| self.encode_here(input));
         }
         self.encode_here(input)
+    }
+
+    /// Whether a batch of `images` runs on a team (threads.rs: no fork-join per loop): a single
+    /// image, where every 1×1 conv is a packed kernel (the `gemm` crate parallelises through
+    /// rayon itself).
+    fn on_team(&self, images: usize) -> bool {
+        images == 1 && self.packed
     }
 
     fn encode_here(&self, input: &[f32]) -> Result<EncoderOutput> {
@@ -592,9 +599,7 @@ impl CpuLite0 {
             self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
         };
         let mut logits = vec![0f32; batch * NUM_CLASSES];
-        // A single image's loops run on a team (threads.rs: no fork-join per loop), where every
-        // 1×1 conv is a packed kernel (the `gemm` crate parallelises through rayon itself).
-        if batch == 1 && self.packed {
+        if self.on_team(batch) {
             threads::with_team(|| {
                 one((input, &mut encodings[..]));
                 self.fc.forward(&encodings, &mut logits, None, false);
