@@ -111,14 +111,14 @@ impl Pointwise {
     }
 
     /// [`Self::forward`] on the calling thread alone (for a caller that is one of many tasks).
-    fn forward_serial(&self, x: &[f32], y: &mut [f32], relu6: bool) {
+    fn forward_serial(&self, x: &[f32], y: &mut [f32], skip: Option<&[f32]>, relu6: bool) {
         match &self.kernel {
             Kernel::Gemm { weight, bias } => {
                 matmul(y, x, weight, x.len() / self.input, self.input, self.output, Parallelism::None);
-                epilogue(y, bias, None, relu6);
+                epilogue(y, bias, skip, relu6);
             }
             #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
-            Kernel::Packed(p) => p.forward(x, y, None, relu6, false),
+            Kernel::Packed(p) => p.forward(x, y, skip, relu6, false),
         }
     }
 }
@@ -469,21 +469,41 @@ struct Block {
 }
 
 /// Expansions bigger than this (floats; the first three blocks' 1.8–4.8 MB) go through
-/// [`Block::expand_depthwise_in_bands`].
+/// [`Block::forward_in_bands`].
 const BAND_FLOATS: usize = 1 << 18;
 
 thread_local! {
-    /// One band of an expansion, per thread.
-    static BAND: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// One band of an expansion and of its depthwise output, per thread.
+    static BAND: std::cell::RefCell<[Vec<f32>; 2]> = const { std::cell::RefCell::new([Vec::new(), Vec::new()]) };
 }
 
 impl Block {
-    /// Expansion and depthwise conv of one image a band of output rows at a time: each band
-    /// expands just the input rows its windows read (≤ 0.5 MB, so it stays in L2) and runs the
-    /// depthwise conv on them at once, instead of writing the whole expansion out to memory
-    /// and reading it back. Neighbouring bands both expand the rows they share. Bands run in
-    /// parallel natively. Returns the output side.
-    fn expand_depthwise_in_bands(&self, e: &Pointwise, x: &[f32], out: &mut [f32], side: usize) -> usize {
+    /// One image through the block, `x: [side, side, input] -> out`, with `expanded` and
+    /// `convolved` as scratch; returns the output side.
+    fn forward(&self, x: &[f32], side: usize, expanded: &mut [f32], convolved: &mut [f32], out: &mut [f32]) -> usize {
+        let pixels = side * side;
+        let out_side = match &self.expand {
+            Some(e) if pixels * e.output > BAND_FLOATS => return self.forward_in_bands(e, x, out, side),
+            Some(e) => {
+                let y = &mut expanded[..pixels * e.output];
+                e.forward(x, y, None, true);
+                self.depthwise.forward(y, convolved, side)
+            }
+            None => self.depthwise.forward(x, convolved, side),
+        };
+        let dw = &convolved[..out_side * out_side * self.depthwise.channels];
+        let y = &mut out[..out_side * out_side * self.project.output];
+        self.project.forward(dw, y, self.skip.then_some(x), false);
+        out_side
+    }
+
+    /// The whole block on one image a band of output rows at a time: each band expands just the
+    /// input rows its windows read (≤ 0.5 MB, so it stays in L2), runs the depthwise conv on them
+    /// and projects the result at once (+ the residual), instead of writing the expansion and the
+    /// depthwise output out to memory and reading them back. Neighbouring bands both expand the
+    /// rows they share. Bands run in parallel natively, on a team each thread an equal share of
+    /// the rows. Returns the output side.
+    fn forward_in_bands(&self, e: &Pointwise, x: &[f32], out: &mut [f32], side: usize) -> usize {
         let dw = &self.depthwise;
         let (mid, k, s) = (dw.channels, dw.kernel, dw.stride);
         let (pad, _) = same_padding(side, k, s);
@@ -491,22 +511,35 @@ impl Block {
         let row_floats = side * mid;
         // Output rows per band: as many as keep the band's input rows within 0.5 MB.
         let max_rows = ((1 << 17) / row_floats).max(k);
-        let mut band = ((max_rows - k) / s + 1).min(out_side);
-        // On a team each thread takes a fixed share of the bands: a multiple of its size.
+        let mut bands = out_side.div_ceil(((max_rows - k) / s + 1).min(out_side));
+        // On a team each thread takes a fixed share of the bands: a multiple of its size, cut
+        // evenly below so that every thread gets the same number of rows.
         if let Some(team) = threads::team_size() {
-            band = out_side.div_ceil(out_side.div_ceil(band).next_multiple_of(team));
+            bands = bands.next_multiple_of(team);
         }
-        let out_row = out_side * mid;
-        for_each_chunk(&mut out[..out_side * out_row], band * out_row, |i, o| {
-            let (oy0, n) = (i * band, o.len() / out_row);
+        let (p, out_row) = (&self.project, out_side * self.project.output);
+        let (total, y) = (out.len(), SendPtr(out.as_mut_ptr()));
+        assert!(total >= out_side * out_row, "block output");
+        threads::for_each_task(bands, |i| {
+            let (oy0, oy1) = (i * out_side / bands, (i + 1) * out_side / bands);
+            if oy0 == oy1 {
+                return;
+            }
             let y_lo = (oy0 * s).saturating_sub(pad);
-            let y_hi = ((oy0 + n - 1) * s + k).saturating_sub(pad).min(side);
-            BAND.with_borrow_mut(|buf| {
-                buf.resize((y_hi - y_lo) * row_floats, 0.0);
-                e.forward_serial(&x[y_lo * side * e.input..y_hi * side * e.input], buf, true);
-                for (r, o) in o.chunks_exact_mut(out_row).enumerate() {
-                    depthwise_row(dw, buf, side, y_lo, oy0 + r, 0..out_side, o);
+            let y_hi = ((oy1 - 1) * s + k).saturating_sub(pad).min(side);
+            let pixels = oy0 * out_side..oy1 * out_side;
+            // SAFETY: rows oy0..oy1 of the output lie inside `out` (asserted above), which is
+            // borrowed mutably for this call, and each band (so each row range) is one task.
+            let y = unsafe { std::slice::from_raw_parts_mut(y.get().add(oy0 * out_row), (oy1 - oy0) * out_row) };
+            BAND.with_borrow_mut(|[expanded, convolved]| {
+                expanded.resize((y_hi - y_lo) * row_floats, 0.0);
+                convolved.resize(pixels.len() * mid, 0.0);
+                e.forward_serial(&x[y_lo * side * e.input..y_hi * side * e.input], expanded, None, true);
+                for (r, o) in convolved.chunks_exact_mut(out_side * mid).enumerate() {
+                    depthwise_row(dw, expanded, side, y_lo, oy0 + r, 0..out_side, o);
                 }
+                let skip = self.skip.then(|| &x[pixels.start * p.output..pixels.end * p.output]);
+                p.forward_serial(convolved, y, skip, false);
             });
         });
         out_side
@@ -633,25 +666,11 @@ impl CpuLite0 {
         let mut channels = STEM_CHANNELS;
         self.stem.forward(cols, &mut a[..side * side * channels], None, true);
 
-        // Blocks: `a` holds the block input, `b` the expansion, `c` the depthwise output, `d`
-        // the block output (then swapped into `a`).
+        // Blocks: `a` holds the block input, `d` the block output (then swapped into `a`), `b`
+        // and `c` the expansion and the depthwise output.
         for block in &self.blocks {
-            let pixels = side * side;
-            let x = &a[..pixels * channels];
-            let out_side = match &block.expand {
-                Some(e) if pixels * e.output > BAND_FLOATS => block.expand_depthwise_in_bands(e, x, c, side),
-                Some(e) => {
-                    let y = &mut b[..pixels * e.output];
-                    e.forward(x, y, None, true);
-                    block.depthwise.forward(y, c, side)
-                }
-                None => block.depthwise.forward(x, c, side),
-            };
-            let dw = &c[..out_side * out_side * block.depthwise.channels];
-            let y = &mut d[..out_side * out_side * block.project.output];
-            block.project.forward(dw, y, block.skip.then_some(x), false);
+            side = block.forward(&a[..side * side * channels], side, b, c, d);
             std::mem::swap(a, d);
-            side = out_side;
             channels = block.project.output;
         }
 
@@ -882,27 +901,36 @@ mod tests {
         }
     }
 
-    /// Expanding and convolving a band at a time gives the same bits as the whole layers one
-    /// after the other (bands of 10 and 18 rows here, with shared input rows).
+    /// A block a band at a time gives the same bits as its three layers one after the other
+    /// (bands of 10 and 18 rows here, with shared input rows; with and without a residual), on
+    /// one thread and on teams of two and three.
     #[test]
-    fn banded_expand_depthwise_equals_the_two_layers() {
+    fn banded_block_equals_its_three_layers() {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         let (side, input, mid) = (60, 8, 96);
         let x: Vec<f32> = (0..side * side * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
-        for (k, s) in [(3, 2), (5, 1)] {
+        for (k, s, output) in [(3, 2, 24), (5, 1, input)] {
             let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() - 0.5).collect() };
             let expand = Pointwise::new(r(input * mid), r(mid), input, mid);
             let depthwise = Depthwise { channels: mid, kernel: k, stride: s, weight: r(k * k * mid), bias: r(mid) };
-            let block = Block { expand: None, depthwise, project: Pointwise::new(r(mid), r(1), mid, 1), skip: false };
+            let project = Pointwise::new(r(mid * output), r(output), mid, output);
+            let block = Block { expand: None, depthwise, project, skip: s == 1 };
             let out_side = side.div_ceil(s);
             let mut expanded = vec![0.0; side * side * mid];
             expand.forward(&x, &mut expanded, None, true);
-            let mut want = vec![0.0; out_side * out_side * mid];
-            assert_eq!(block.depthwise.forward(&expanded, &mut want, side), out_side);
-            let mut got = vec![f32::NAN; want.len()];
-            assert_eq!(block.expand_depthwise_in_bands(&expand, &x, &mut got, side), out_side);
-            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}");
+            let mut convolved = vec![0.0; out_side * out_side * mid];
+            assert_eq!(block.depthwise.forward(&expanded, &mut convolved, side), out_side);
+            let mut want = vec![0.0; out_side * out_side * output];
+            block.project.forward(&convolved, &mut want, block.skip.then_some(&x[..]), false);
+            for size in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(size).build().expect("thread pool");
+                let mut got = vec![f32::NAN; want.len()];
+                let got_side =
+                    pool.install(|| threads::with_team(|| block.forward_in_bands(&expand, &x, &mut got, side)));
+                assert_eq!(got_side, out_side);
+                assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}, {size} threads");
+            }
         }
     }
 
@@ -926,9 +954,9 @@ mod tests {
                 assert!(close, "{rows}×{input}→{output} skip {with_skip} relu6 {relu6}");
                 if !with_skip {
                     let mut serial = vec![0.0; rows * output];
-                    portable.forward_serial(&x, &mut serial, relu6);
+                    portable.forward_serial(&x, &mut serial, None, relu6);
                     assert_eq!(serial, y[1]);
-                    default.forward_serial(&x, &mut serial, relu6);
+                    default.forward_serial(&x, &mut serial, None, relu6);
                     assert_eq!(serial, y[0]);
                 }
             }
