@@ -6,8 +6,9 @@
 //! changes from loop to loop, so a layer often reads its input from the other core's cache: on a
 //! 2-core Xeon a depthwise conv ran no faster on two threads than on one, and a batch-1 image took
 //! 1.54× less time on two threads instead of ≈ 1.9×. So a single image runs on a [`Team`]
-//! instead: the pool's other threads join it for the whole pass, wait between loops by spinning,
-//! and each takes the same fixed share of every loop — the same fraction of the image's rows in
+//! instead: as many threads as rayon's pool has join it for the whole pass (the calling thread
+//! and member threads of this module, which linger between teams), wait between loops by
+//! spinning, and each takes the same fixed share of every loop — the same fraction of the image's rows in
 //! every layer, so what it reads next it mostly wrote itself (the callers split their rows to
 //! match: whole row blocks per thread). Which thread runs a task never changes what the task
 //! computes, so the bits are those of one thread (tests/encoder_fixtures.rs and the tests below).
@@ -63,9 +64,9 @@ pub(super) fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
     (0..tasks).for_each(f);
 }
 
-/// Runs `f` with the other threads of rayon's current pool as its team (natively; in wasm, or with
-/// one thread, or inside a team already, just `f()`).
-pub(super) fn with_team<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+/// Runs `f` as the leader of a team as big as rayon's current pool (natively; in wasm, or with one
+/// thread, or inside a team already, just `f()`).
+pub(super) fn with_team<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(not(target_family = "wasm"))]
     return Team::run(rayon::current_num_threads(), f);
     #[cfg(target_family = "wasm")]
@@ -75,15 +76,23 @@ pub(super) fn with_team<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 #[cfg(not(target_family = "wasm"))]
 mod team {
     use std::cell::Cell;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::atomic::AtomicUsize;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
+    use std::sync::{Arc, Mutex};
+    use std::thread::Thread;
     use std::time::{Duration, Instant};
 
     /// How long an idle member spins before it yields its core at each check (a loop's tasks
     /// arrive within microseconds of the previous loop's; yielding keeps an oversubscribed
     /// machine usable).
     const SPIN: Duration = Duration::from_micros(200);
+
+    /// How long a member waits for its next team before it parks. Single images encoded one
+    /// after another start their teams tens of µs apart, and waking a parked thread is slow on a
+    /// VM: with rayon's sleeping workers as members, a member's first task began ≈ 50 µs after
+    /// the leader's (≈ 1 % of an image on two threads).
+    const LINGER: Duration = Duration::from_millis(2);
 
     /// A loop posted to the team: its entry point (a monomorphised trampoline), the closure and
     /// the task count. Atomics, because a member may read a slot while the leader rewrites it for a
@@ -107,7 +116,31 @@ mod team {
         done: AtomicUsize,
         quit: AtomicBool,
         panicked: AtomicBool,
+        /// Members posted the team, and those that have left it (after which they no longer
+        /// touch it).
+        joined: AtomicUsize,
+        left: AtomicUsize,
     }
+
+    /// Where a member thread is handed its next team.
+    #[derive(Default)]
+    struct Mailbox {
+        /// Claimed by a leader, until the member has left that leader's team.
+        busy: AtomicBool,
+        /// The team to join, or null.
+        team: AtomicPtr<Team>,
+        /// The member's index in that team.
+        me: AtomicUsize,
+    }
+
+    /// A thread that serves as a member of one team after another.
+    struct Member {
+        thread: Thread,
+        mailbox: Arc<Mailbox>,
+    }
+
+    /// Every member thread started so far (as many as the most teams' members at once).
+    static MEMBERS: Mutex<Vec<Member>> = Mutex::new(Vec::new());
 
     thread_local! {
         /// The team this thread leads, if any.
@@ -122,13 +155,18 @@ mod team {
         unsafe { (*(data as *const F))(i) }
     }
 
-    /// Sets `quit` (and clears the thread's team) however the leader leaves: a leader that panics
-    /// must not leave its members spinning, or `rayon::scope` would wait for them for ever.
+    /// Sets `quit` (and clears the thread's team) however the leader leaves, then waits for the
+    /// members to leave: the team lives on the leader's stack, and a leader that panics must not
+    /// leave its members spinning.
     struct Leave<'a>(&'a Team);
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
             LEADING.set(std::ptr::null());
             self.0.quit.store(true, Release);
+            let since = Instant::now();
+            while self.0.left.load(Acquire) < self.0.joined.load(Relaxed) {
+                pause(since);
+            }
         }
     }
 
@@ -150,9 +188,10 @@ mod team {
             unsafe { LEADING.get().as_ref() }
         }
 
-        /// Runs `f` on this thread as the leader of a team of `size` (the `size − 1` members taken
-        /// from rayon's current pool for the duration).
-        pub(super) fn run<R: Send>(size: usize, f: impl FnOnce() -> R + Send) -> R {
+        /// Runs `f` on this thread as the leader of a team of `size`: `size − 1` member threads
+        /// of this module, idle ones or new ones (not rayon's, whose idle workers sleep: see
+        /// [`LINGER`]).
+        pub(super) fn run<R>(size: usize, f: impl FnOnce() -> R) -> R {
             if size <= 1 || Self::current().is_some() {
                 return f();
             }
@@ -163,18 +202,40 @@ mod team {
                 done: AtomicUsize::new(0),
                 quit: AtomicBool::new(false),
                 panicked: AtomicBool::new(false),
+                joined: AtomicUsize::new(0),
+                left: AtomicUsize::new(0),
             };
-            // In place: the calling thread leads (a thread outside the pool too, so a one-image
-            // encode does not hop to a worker and back).
-            rayon::in_place_scope(|s| {
-                let team = &team;
-                for member in 1..size {
-                    s.spawn(move |_| team.help(member));
+            let _leave = Leave(&team);
+            {
+                let mut members = MEMBERS.lock().unwrap_or_else(|e| e.into_inner());
+                let mut hired: Vec<(Thread, Arc<Mailbox>)> = Vec::with_capacity(size - 1);
+                for m in members.iter() {
+                    if hired.len() < size - 1 && m.mailbox.busy.compare_exchange(false, true, Acquire, Relaxed).is_ok()
+                    {
+                        hired.push((m.thread.clone(), m.mailbox.clone()));
+                    }
                 }
-                let _leave = Leave(team);
-                LEADING.set(team);
-                f()
-            })
+                while hired.len() < size - 1 {
+                    let mailbox = Arc::new(Mailbox { busy: AtomicBool::new(true), ..Default::default() });
+                    let serving = mailbox.clone();
+                    let thread = std::thread::Builder::new()
+                        .name(format!("legonet-team-{}", members.len() + 1))
+                        .spawn(move || serve(&serving))
+                        .expect("start a thread for the encoder's team")
+                        .thread()
+                        .clone();
+                    members.push(Member { thread: thread.clone(), mailbox: mailbox.clone() });
+                    hired.push((thread, mailbox));
+                }
+                for (me, (thread, mailbox)) in hired.into_iter().enumerate() {
+                    mailbox.me.store(me + 1, Relaxed);
+                    team.joined.fetch_add(1, Relaxed);
+                    mailbox.team.store(&team as *const Team as *mut Team, Release);
+                    thread.unpark();
+                }
+            }
+            LEADING.set(&team);
+            f()
         }
 
         /// `f(0) … f(tasks − 1)` over the team, each thread its own contiguous share; returns
@@ -244,6 +305,29 @@ mod team {
         }
     }
 
+    /// A member thread: joins each team posted to its mailbox, lingering between teams, then
+    /// parking.
+    fn serve(mailbox: &Mailbox) {
+        let mut since = Instant::now();
+        loop {
+            let team = mailbox.team.swap(std::ptr::null_mut(), Acquire);
+            // SAFETY: a posted team stays alive until this member has counted itself out of it
+            // (`Leave` waits for that), and the member does not touch it afterwards.
+            if let Some(team) = unsafe { team.as_ref() } {
+                // A panicking task has marked the team (`Bail`); the leader reports it.
+                let _ = catch_unwind(AssertUnwindSafe(|| team.help(mailbox.me.load(Relaxed))));
+                team.left.fetch_add(1, Release);
+                mailbox.busy.store(false, Release);
+                since = Instant::now();
+            } else if since.elapsed() < LINGER {
+                pause(since);
+            } else {
+                // Returns at once if the leader unparked it since the check above.
+                std::thread::park();
+            }
+        }
+    }
+
     /// One wait step: a spin hint at first, later a yield of the core.
     fn pause(since: Instant) {
         if since.elapsed() < SPIN {
@@ -287,6 +371,37 @@ mod tests {
             });
             assert_eq!(used, size);
         }
+    }
+
+    /// Teams led from several threads at once each get members of their own, and a member
+    /// serves one team after another.
+    #[test]
+    fn teams_on_several_threads_at_once() {
+        let pool = pool(3);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let counts: Vec<AtomicUsize> = (0..40).map(|_| AtomicUsize::new(0)).collect();
+                        let size = pool.install(|| {
+                            with_team(|| {
+                                for tasks in [40, 7, 1, 40] {
+                                    for_each_task(tasks, |i| {
+                                        counts[i].fetch_add(1, Ordering::Relaxed);
+                                    });
+                                }
+                                threads()
+                            })
+                        });
+                        assert_eq!(size, 3);
+                        let runs: Vec<usize> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+                        assert!(
+                            runs.iter().enumerate().all(|(i, &n)| n == 2 + usize::from(i < 7) + usize::from(i < 1))
+                        );
+                    }
+                });
+            }
+        });
     }
 
     /// A panic in a task reaches the caller instead of leaving the team waiting.
