@@ -38,7 +38,7 @@ use super::{EncoderOutput, WeightFile};
 use crate::Result;
 use crate::imagenet::NUM_CLASSES;
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, validate_input};
-use threads::{SendPtr, threads};
+use threads::SendPtr;
 
 /// Stem output side (224 / 2).
 const STEM_SIZE: usize = INPUT_SIZE / 2;
@@ -141,35 +141,20 @@ impl Depthwise {
         Ok(Self { channels, kernel, stride, weight: transpose(&weight, channels, kernel * kernel), bias })
     }
 
-    /// One image, `x: [side, side, C] -> y: [side', side', C]` with TF-SAME padding; returns
-    /// `side'`.
-    fn forward(&self, x: &[f32], y: &mut [f32], side: usize) -> usize {
-        let (c, s) = (self.channels, self.stride);
-        let out_side = side.div_ceil(s);
-        let y = &mut y[..out_side * out_side * c];
-        // Runs of output pixels are independent: natively they run in parallel, a row each, or
-        // finer where rows are few (the late 7×7 and 14×14 layers would leave threads idle). On
-        // a team, one run per thread: its fixed share, as long as possible (short runs leave
-        // more pixels to the slower paths below than the four-pixel one).
-        let per_task = match (threads::team_size(), threads()) {
-            (Some(team), _) => (out_side * out_side).div_ceil(team),
-            (None, 1) => out_side,
-            (None, t) => out_side.min((out_side * out_side).div_ceil(8 * t).max(4)),
-        };
-        for_each_chunk(y, per_task * c, |task, out| {
-            let (mut p, end) = (task * per_task, (task * per_task + out.len() / c));
-            let mut out = out;
-            while p < end {
-                // The part of this run in one output row.
-                let (oy, ox) = (p / out_side, p % out_side);
-                let n = (out_side - ox).min(end - p);
-                let (here, rest) = out.split_at_mut(n * c);
-                depthwise_row(self, &x[..side * side * c], side, 0, oy, ox..ox + n, here);
-                out = rest;
-                p += n;
-            }
-        });
-        out_side
+    /// Output pixels `pixels` (row-major, of `side'²`) of one image, `x: [side, side, C]`, into
+    /// `out: [pixels, C]`, with TF-SAME padding.
+    fn forward_pixels(&self, x: &[f32], side: usize, pixels: std::ops::Range<usize>, out: &mut [f32]) {
+        let (c, out_side) = (self.channels, side.div_ceil(self.stride));
+        let (mut p, mut out) = (pixels.start, &mut out[..pixels.len() * c]);
+        while p < pixels.end {
+            // The part of the range in one output row.
+            let (oy, ox) = (p / out_side, p % out_side);
+            let n = (out_side - ox).min(pixels.end - p);
+            let (here, rest) = out.split_at_mut(n * c);
+            depthwise_row(self, &x[..side * side * c], side, 0, oy, ox..ox + n, here);
+            out = rest;
+            p += n;
+        }
     }
 }
 
@@ -466,82 +451,165 @@ struct Block {
     depthwise: Depthwise,
     project: Pointwise,
     skip: bool,
+    /// Whether the block runs a band at a time ([`Block::forward`]): its expansion is bigger
+    /// than [`BAND_FLOATS`].
+    in_bands: bool,
 }
 
-/// Expansions bigger than this (floats; the first three blocks' 1.8–4.8 MB) go through
-/// [`Block::forward_in_bands`].
+/// Expansions bigger than this (floats; the first three blocks' 1.8–4.8 MB) are computed a band
+/// at a time, never whole.
 const BAND_FLOATS: usize = 1 << 18;
 
+/// Output pixels per task of a pass ([`pixel_tasks`]): each task's depthwise output (≤ 336 ×
+/// 240 floats) stays in L2 for the projection that reads it next.
+const TASK_PIXELS: usize = 336;
+
 thread_local! {
-    /// One band of an expansion and of its depthwise output, per thread.
-    static BAND: std::cell::RefCell<[Vec<f32>; 2]> = const { std::cell::RefCell::new([Vec::new(), Vec::new()]) };
+    /// Per thread: a band of an expansion (or the stem's patches), and a task's depthwise output.
+    static SCRATCH: std::cell::RefCell<[Vec<f32>; 2]> = const { std::cell::RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// The first `n` floats of a scratch buffer, grown if need be (never shrunk: zeroing what the
+/// next pass overwrites anyway would cost a memset per pass).
+fn at_least(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if buf.len() < n {
+        buf.resize(n, 0.0);
+    }
+    &mut buf[..n]
+}
+
+/// Tasks for a pass over `pixels` output pixels, task `i` taking pixels `i·pixels/n ..
+/// (i + 1)·pixels/n`: chunks of about [`TASK_PIXELS`], on a team a multiple of its size so that
+/// each thread takes an equal contiguous share — the same share of the image in every pass.
+fn pixel_tasks(pixels: usize) -> usize {
+    let tasks = pixels.div_ceil(TASK_PIXELS).max(1);
+    threads::team_size().map_or(tasks, |team| tasks.next_multiple_of(team))
+}
+
+/// Pixels of task `i` of `n` over `pixels`.
+fn task_pixels(i: usize, n: usize, pixels: usize) -> std::ops::Range<usize> {
+    i * pixels / n..(i + 1) * pixels / n
+}
+
+/// An output of a pass, written by its tasks a disjoint range of pixels each.
+#[derive(Clone, Copy)]
+struct Rows {
+    ptr: SendPtr,
+    pixels: usize,
+    width: usize,
+}
+
+impl Rows {
+    fn new(y: &mut [f32], pixels: usize, width: usize) -> Self {
+        assert!(y.len() >= pixels * width, "pass output");
+        Self { ptr: SendPtr(y.as_mut_ptr()), pixels, width }
+    }
+
+    /// The rows of `pixels`.
+    ///
+    /// # Safety
+    /// No other live slice from this `Rows` overlaps `pixels` (each task takes its own range).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self, pixels: &std::ops::Range<usize>) -> &mut [f32] {
+        assert!(pixels.end <= self.pixels, "pixels of the pass");
+        // SAFETY: inside the buffer (asserted here and in `new`), which is borrowed mutably for
+        // the pass; disjoint from every other task's rows by the contract above.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.get().add(pixels.start * self.width), pixels.len() * self.width)
+        }
+    }
+}
+
+/// What runs on a pass's pixels after it, before the next depthwise conv needs its neighbours'
+/// rows: the next block's expansion or the head (1×1 convs + ReLU6, pixel by pixel).
+struct Tail<'a> {
+    conv: &'a Pointwise,
+    out: Rows,
+}
+
+impl Tail<'_> {
+    fn new<'a>(conv: Option<&'a Pointwise>, out: &mut [f32], pixels: usize) -> Option<Tail<'a>> {
+        conv.map(|conv| Tail { conv, out: Rows::new(out, pixels, conv.output) })
+    }
+
+    /// # Safety
+    /// As [`Rows::get`].
+    unsafe fn run(&self, y: &[f32], pixels: &std::ops::Range<usize>) {
+        self.conv.forward_serial(y, unsafe { self.out.get(pixels) }, None, true);
+    }
 }
 
 impl Block {
-    /// One image through the block, `x: [side, side, input] -> out`, with `expanded` and
-    /// `convolved` as scratch; returns the output side.
-    fn forward(&self, x: &[f32], side: usize, expanded: &mut [f32], convolved: &mut [f32], out: &mut [f32]) -> usize {
-        let pixels = side * side;
-        let out_side = match &self.expand {
-            Some(e) if pixels * e.output > BAND_FLOATS => return self.forward_in_bands(e, x, out, side),
-            Some(e) => {
-                let y = &mut expanded[..pixels * e.output];
-                e.forward(x, y, None, true);
-                self.depthwise.forward(y, convolved, side)
-            }
-            None => self.depthwise.forward(x, convolved, side),
-        };
-        let dw = &convolved[..out_side * out_side * self.depthwise.channels];
-        let y = &mut out[..out_side * out_side * self.project.output];
-        self.project.forward(dw, y, self.skip.then_some(x), false);
-        out_side
-    }
-
-    /// The whole block on one image a band of output rows at a time: each band expands just the
-    /// input rows its windows read (≤ 0.5 MB, so it stays in L2), runs the depthwise conv on them
-    /// and projects the result at once (+ the residual), instead of writing the expansion and the
-    /// depthwise output out to memory and reading them back. Neighbouring bands both expand the
-    /// rows they share. Bands run in parallel natively, on a team each thread an equal share of
-    /// the rows. Returns the output side.
-    fn forward_in_bands(&self, e: &Pointwise, x: &[f32], out: &mut [f32], side: usize) -> usize {
+    /// One image through the block, `x: [side², input] -> out: [side'², output]`, then `tail` on
+    /// the same pixels; `expanded` holds the block's expansion (the previous pass's tail) unless
+    /// it runs in bands. Returns `side'`.
+    ///
+    /// One pass, natively in parallel: each task convolves its pixels depthwise, projects them
+    /// (+ the residual) and runs the tail while its depthwise output is still in L2 (on a team,
+    /// one synchronisation a block instead of three). A block in bands expands just the input
+    /// rows each band's windows read (≤ 0.5 MB, so they stay in L2) instead of writing its
+    /// 1.8–4.8 MB expansion out and reading it back; neighbouring bands both expand the rows
+    /// they share.
+    fn forward(&self, x: &[f32], expanded: &[f32], side: usize, out: &mut [f32], tail: Option<&Tail>) -> usize {
         let dw = &self.depthwise;
         let (mid, k, s) = (dw.channels, dw.kernel, dw.stride);
-        let (pad, _) = same_padding(side, k, s);
         let out_side = side.div_ceil(s);
-        let row_floats = side * mid;
-        // Output rows per band: as many as keep the band's input rows within 0.5 MB.
-        let max_rows = ((1 << 17) / row_floats).max(k);
-        let mut bands = out_side.div_ceil(((max_rows - k) / s + 1).min(out_side));
-        // On a team each thread takes a fixed share of the bands: a multiple of its size, cut
-        // evenly below so that every thread gets the same number of rows.
-        if let Some(team) = threads::team_size() {
-            bands = bands.next_multiple_of(team);
-        }
-        let (p, out_row) = (&self.project, out_side * self.project.output);
-        let (total, y) = (out.len(), SendPtr(out.as_mut_ptr()));
-        assert!(total >= out_side * out_row, "block output");
-        threads::for_each_task(bands, |i| {
-            let (oy0, oy1) = (i * out_side / bands, (i + 1) * out_side / bands);
-            if oy0 == oy1 {
-                return;
+        let out = Rows::new(out, out_side * out_side, self.project.output);
+        // Projects the depthwise output of `pixels`, then runs the tail on them.
+        let finish = |convolved: &[f32], pixels: std::ops::Range<usize>| {
+            // SAFETY: each task passes its own pixels.
+            let y = unsafe { out.get(&pixels) };
+            let skip = self.skip.then(|| &x[pixels.start * self.project.output..pixels.end * self.project.output]);
+            self.project.forward_serial(convolved, y, skip, false);
+            if let Some(tail) = tail {
+                // SAFETY: as above.
+                unsafe { tail.run(y, &pixels) };
             }
-            let y_lo = (oy0 * s).saturating_sub(pad);
-            let y_hi = ((oy1 - 1) * s + k).saturating_sub(pad).min(side);
-            let pixels = oy0 * out_side..oy1 * out_side;
-            // SAFETY: rows oy0..oy1 of the output lie inside `out` (asserted above), which is
-            // borrowed mutably for this call, and each band (so each row range) is one task.
-            let y = unsafe { std::slice::from_raw_parts_mut(y.get().add(oy0 * out_row), (oy1 - oy0) * out_row) };
-            BAND.with_borrow_mut(|[expanded, convolved]| {
-                expanded.resize((y_hi - y_lo) * row_floats, 0.0);
-                convolved.resize(pixels.len() * mid, 0.0);
-                e.forward_serial(&x[y_lo * side * e.input..y_hi * side * e.input], expanded, None, true);
-                for (r, o) in convolved.chunks_exact_mut(out_side * mid).enumerate() {
-                    depthwise_row(dw, expanded, side, y_lo, oy0 + r, 0..out_side, o);
+        };
+        match &self.expand {
+            Some(e) if self.in_bands => {
+                let (pad, _) = same_padding(side, k, s);
+                let row_floats = side * mid;
+                // Output rows per band: as many as keep the band's input rows within 0.5 MB.
+                let max_rows = ((1 << 17) / row_floats).max(k);
+                let mut bands = out_side.div_ceil(((max_rows - k) / s + 1).min(out_side));
+                // On a team each thread takes a fixed share of the bands: a multiple of its size,
+                // cut evenly below so that every thread gets the same number of rows.
+                if let Some(team) = threads::team_size() {
+                    bands = bands.next_multiple_of(team);
                 }
-                let skip = self.skip.then(|| &x[pixels.start * p.output..pixels.end * p.output]);
-                p.forward_serial(convolved, y, skip, false);
-            });
-        });
+                threads::for_each_task(bands, |i| {
+                    let (oy0, oy1) = (i * out_side / bands, (i + 1) * out_side / bands);
+                    if oy0 == oy1 {
+                        return;
+                    }
+                    let y_lo = (oy0 * s).saturating_sub(pad);
+                    let y_hi = ((oy1 - 1) * s + k).saturating_sub(pad).min(side);
+                    SCRATCH.with_borrow_mut(|[band, convolved]| {
+                        let band = at_least(band, (y_hi - y_lo) * row_floats);
+                        let convolved = at_least(convolved, (oy1 - oy0) * out_side * mid);
+                        e.forward_serial(&x[y_lo * side * e.input..y_hi * side * e.input], band, None, true);
+                        for (r, o) in convolved.chunks_exact_mut(out_side * mid).enumerate() {
+                            depthwise_row(dw, band, side, y_lo, oy0 + r, 0..out_side, o);
+                        }
+                        finish(convolved, oy0 * out_side..oy1 * out_side);
+                    });
+                });
+            }
+            _ => {
+                let input = if self.expand.is_some() { expanded } else { x };
+                let pixels = out_side * out_side;
+                let tasks = pixel_tasks(pixels);
+                threads::for_each_task(tasks, |i| {
+                    let pixels = task_pixels(i, tasks, pixels);
+                    SCRATCH.with_borrow_mut(|[_, convolved]| {
+                        let convolved = at_least(convolved, pixels.len() * mid);
+                        dw.forward_pixels(input, side, pixels.clone(), convolved);
+                        finish(convolved, pixels);
+                    });
+                });
+            }
+        }
         out_side
     }
 }
@@ -569,6 +637,8 @@ impl CpuLite0 {
         let (stem, stem_bias) = w.folded("_conv_stem", "_bn0", [STEM_CHANNELS, 3, 3, 3])?;
         let stem = Pointwise::new(transpose(&stem, STEM_CHANNELS, STEM_TAPS), stem_bias, STEM_TAPS, STEM_CHANNELS);
         let mut blocks = Vec::with_capacity(LITE0_BLOCKS.len());
+        // Each block's input side (for which ones run in bands).
+        let mut side = STEM_SIZE;
         for (i, s) in LITE0_BLOCKS.iter().enumerate() {
             let p = format!("_blocks.{i}.");
             let mid = s.input * s.expand;
@@ -588,7 +658,9 @@ impl CpuLite0 {
                 )?,
                 project: Pointwise::load(w, &format!("{p}_project_conv"), &format!("{p}_bn2"), mid, s.output)?,
                 skip: s.stride == 1 && s.input == s.output,
+                in_bands: s.expand > 1 && side * side * mid > BAND_FLOATS,
             });
+            side = side.div_ceil(s.stride);
         }
         let (fc_weight, fc_bias) = w.classifier()?;
         let head = Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?;
@@ -656,34 +728,58 @@ impl CpuLite0 {
         kept.unwrap_or_else(|| (0..4).map(|_| vec![0f32; self.largest_activation()]).collect())
     }
 
-    /// The pooled head features of one preprocessed image, through the four scratch buffers.
+    /// The pooled head features of one preprocessed image, through the four scratch buffers:
+    /// one pass for the stem and one per block, each ending with what the next pass reads (the
+    /// next expansion, or the head).
     fn features(&self, image: &[f32], scratch: &mut [Vec<f32>], encoding: &mut [f32]) {
+        // `a` holds a block's input, `d` its output (then swapped into `a`), `b` its expansion
+        // and `c` the next block's (then swapped into `b`); the head's output ends in `b`.
         let [a, b, c, d] = scratch else { unreachable!("four buffers") };
-        // Stem: im2col (padding = zeros), then a 1×1 conv over the patches.
-        let cols = &mut c[..STEM_SIZE * STEM_SIZE * STEM_TAPS];
-        im2col_stem(image, cols);
+        // The 1×1 conv that ends the pass before block `i`: its expansion (unless it runs in
+        // bands, which expand for themselves), or after the last block the head.
+        let tail = |i: usize| match self.blocks.get(i) {
+            Some(block) => block.expand.as_ref().filter(|_| !block.in_bands),
+            None => Some(&self.head),
+        };
         let mut side = STEM_SIZE;
-        let mut channels = STEM_CHANNELS;
-        self.stem.forward(cols, &mut a[..side * side * channels], None, true);
-
-        // Blocks: `a` holds the block input, `d` the block output (then swapped into `a`), `b`
-        // and `c` the expansion and the depthwise output.
-        for block in &self.blocks {
-            side = block.forward(&a[..side * side * channels], side, b, c, d);
+        self.stem_forward(image, a, Tail::new(tail(0), b, side * side).as_ref());
+        for (i, block) in self.blocks.iter().enumerate() {
+            let out_side = side.div_ceil(block.depthwise.stride);
+            let next = Tail::new(tail(i + 1), c, out_side * out_side);
+            side = block.forward(a, b, side, d, next.as_ref());
             std::mem::swap(a, d);
-            channels = block.project.output;
+            std::mem::swap(b, c);
         }
-
-        // Head 1×1 conv + ReLU6, then the global average pool.
+        // The global average pool, in pixel order (the same bits on any number of threads).
         let pixels = side * side;
-        let head = &mut b[..pixels * ENCODING_DIM];
-        self.head.forward(&a[..pixels * channels], head, None, true);
-        for p in head.chunks_exact(ENCODING_DIM) {
+        for p in b[..pixels * ENCODING_DIM].chunks_exact(ENCODING_DIM) {
             for (e, &v) in encoding.iter_mut().zip(p) {
                 *e += v;
             }
         }
         encoding.iter_mut().for_each(|v| *v /= pixels as f32);
+    }
+
+    /// The stride-2 3×3 stem + ReLU6 (`image` → `out: [112², 32]`), then `tail`: per task,
+    /// im2col of its pixels (TF-SAME padding = zeros) and a 1×1 conv over those patches.
+    fn stem_forward(&self, image: &[f32], out: &mut [f32], tail: Option<&Tail>) {
+        let pixels = STEM_SIZE * STEM_SIZE;
+        let out = Rows::new(out, pixels, STEM_CHANNELS);
+        let tasks = pixel_tasks(pixels);
+        threads::for_each_task(tasks, |i| {
+            let pixels = task_pixels(i, tasks, pixels);
+            SCRATCH.with_borrow_mut(|[cols, _]| {
+                let cols = at_least(cols, pixels.len() * STEM_TAPS);
+                im2col_stem(image, pixels.clone(), cols);
+                // SAFETY: each task passes its own pixels.
+                let y = unsafe { out.get(&pixels) };
+                self.stem.forward_serial(cols, y, None, true);
+                if let Some(tail) = tail {
+                    // SAFETY: as above.
+                    unsafe { tail.run(y, &pixels) };
+                }
+            });
+        });
     }
 
     /// Floats of the largest activation of one image (stem im2col or block 1's expansion).
@@ -709,13 +805,18 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-/// One planar `[3, 224, 224]` image → its `[112·112, 27]` patches of the stride-2 3×3 stem
-/// (TF-SAME: no padding before, one zero row/column after). Rows of patches run in parallel
-/// natively.
-fn im2col_stem(image: &[f32], cols: &mut [f32]) {
+/// The `[pixels, 27]` patches of output pixels `pixels` (of `112²`, row-major) of the stride-2
+/// 3×3 stem over one planar `[3, 224, 224]` image (TF-SAME: no padding before, one zero row and
+/// column after).
+fn im2col_stem(image: &[f32], pixels: std::ops::Range<usize>, cols: &mut [f32]) {
     let (pad, _) = same_padding(INPUT_SIZE, 3, 2);
     let plane = INPUT_SIZE * INPUT_SIZE;
-    for_each_chunk(cols, STEM_SIZE * STEM_TAPS, |oy, row| {
+    let (mut p, mut cols) = (pixels.start, &mut cols[..pixels.len() * STEM_TAPS]);
+    while p < pixels.end {
+        // The part of the range in output row `oy`.
+        let (oy, ox0) = (p / STEM_SIZE, p % STEM_SIZE);
+        let n = (STEM_SIZE - ox0).min(pixels.end - p);
+        let (row, rest) = cols.split_at_mut(n * STEM_TAPS);
         // The nine input rows this output row reads (a channel and a window row; `None` in the
         // padding), so each patch is filled front to back with three contiguous reads per row.
         let mut rows: [Option<&[f32]>; 9] = [None; 9];
@@ -724,8 +825,8 @@ fn im2col_stem(image: &[f32], cols: &mut [f32]) {
             let iy = (oy * 2 + ky).wrapping_sub(pad);
             *r = (iy < INPUT_SIZE).then(|| &image[ch * plane + iy * INPUT_SIZE..][..INPUT_SIZE]);
         }
-        for (ox, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
-            let x0 = (ox * 2).wrapping_sub(pad);
+        for (j, patch) in row.chunks_exact_mut(STEM_TAPS).enumerate() {
+            let x0 = ((ox0 + j) * 2).wrapping_sub(pad);
             let inside = x0.wrapping_add(2) < INPUT_SIZE && x0 < INPUT_SIZE;
             for (taps, r) in patch.chunks_exact_mut(3).zip(&rows) {
                 match r {
@@ -740,7 +841,9 @@ fn im2col_stem(image: &[f32], cols: &mut [f32]) {
                 }
             }
         }
-    });
+        cols = rest;
+        p += n;
+    }
 }
 
 /// ReLU6, written so that it compiles to vector min/max (`f32::clamp` keeps NaN semantics that
@@ -875,7 +978,11 @@ mod tests {
             let dw = Depthwise { channels: c, kernel: k, stride: s, weight, bias };
             let out_side = side.div_ceil(s);
             let mut y = vec![f32::NAN; out_side * out_side * c];
-            assert_eq!(dw.forward(&x, &mut y, side), out_side);
+            // In two ranges, cut inside a row.
+            let cut = out_side * out_side / 2 + 1;
+            let (first, second) = y.split_at_mut(cut * c);
+            dw.forward_pixels(&x, side, 0..cut, first);
+            dw.forward_pixels(&x, side, cut..out_side * out_side, second);
             let (pad, _) = same_padding(side, k, s);
             for oy in 0..out_side {
                 for ox in 0..out_side {
@@ -901,35 +1008,46 @@ mod tests {
         }
     }
 
-    /// A block a band at a time gives the same bits as its three layers one after the other
-    /// (bands of 10 and 18 rows here, with shared input rows; with and without a residual), on
-    /// one thread and on teams of two and three.
+    /// A block's one pass — a band at a time or not, and its tail — gives the same bits as its
+    /// layers one after the other (bands of 10 and 18 rows here, with shared input rows; with and
+    /// without a residual), on one thread and on teams of two and three.
     #[test]
-    fn banded_block_equals_its_three_layers() {
+    fn a_block_pass_equals_its_layers() {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
-        let (side, input, mid) = (60, 8, 96);
+        let (side, input, mid, next) = (60, 8, 96, 40);
         let x: Vec<f32> = (0..side * side * input).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
-        for (k, s, output) in [(3, 2, 24), (5, 1, input)] {
+        for (k, s, output, in_bands) in [(3, 2, 24, true), (5, 1, input, true), (5, 1, input, false), (3, 2, 24, false)]
+        {
             let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() - 0.5).collect() };
             let expand = Pointwise::new(r(input * mid), r(mid), input, mid);
             let depthwise = Depthwise { channels: mid, kernel: k, stride: s, weight: r(k * k * mid), bias: r(mid) };
             let project = Pointwise::new(r(mid * output), r(output), mid, output);
-            let block = Block { expand: None, depthwise, project, skip: s == 1 };
+            let tail = Pointwise::new(r(output * next), r(next), output, next);
+            let block = Block { expand: Some(expand), depthwise, project, skip: s == 1, in_bands };
             let out_side = side.div_ceil(s);
+            let out_pixels = out_side * out_side;
             let mut expanded = vec![0.0; side * side * mid];
-            expand.forward(&x, &mut expanded, None, true);
-            let mut convolved = vec![0.0; out_side * out_side * mid];
-            assert_eq!(block.depthwise.forward(&expanded, &mut convolved, side), out_side);
-            let mut want = vec![0.0; out_side * out_side * output];
+            block.expand.as_ref().unwrap().forward(&x, &mut expanded, None, true);
+            let mut convolved = vec![0.0; out_pixels * mid];
+            block.depthwise.forward_pixels(&expanded, side, 0..out_pixels, &mut convolved);
+            let mut want = vec![0.0; out_pixels * output];
             block.project.forward(&convolved, &mut want, block.skip.then_some(&x[..]), false);
+            let mut want_tail = vec![0.0; out_pixels * next];
+            tail.forward(&want, &mut want_tail, None, true);
+            let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits());
             for size in [1, 2, 3] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(size).build().expect("thread pool");
-                let mut got = vec![f32::NAN; want.len()];
-                let got_side =
-                    pool.install(|| threads::with_team(|| block.forward_in_bands(&expand, &x, &mut got, side)));
+                let (mut got, mut got_tail) = (vec![f32::NAN; want.len()], vec![f32::NAN; want_tail.len()]);
+                let got_side = pool.install(|| {
+                    threads::with_team(|| {
+                        let tail = Tail::new(Some(&tail), &mut got_tail, out_pixels);
+                        block.forward(&x, &expanded, side, &mut got, tail.as_ref())
+                    })
+                });
                 assert_eq!(got_side, out_side);
-                assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "k{k} s{s}, {size} threads");
+                let case = format!("k{k} s{s} in bands {in_bands}, {size} threads");
+                assert!(same(&got, &want) && same(&got_tail, &want_tail), "{case}");
             }
         }
     }
@@ -970,7 +1088,7 @@ mod tests {
         let dw = Depthwise { channels: 1, kernel: 3, stride: 2, weight: vec![0.5; 9], bias: vec![0.0] };
         let x = vec![1.0; 16];
         let mut y = vec![0.0; 4];
-        assert_eq!(dw.forward(&x, &mut y, 4), 2);
+        dw.forward_pixels(&x, 4, 0..4, &mut y);
         assert_eq!(y, [4.5, 3.0, 3.0, 2.0]);
     }
 }
