@@ -14,8 +14,9 @@
 //!   from L1 as the window slides), up to 64 accumulators in registers, four pixels per pass at
 //!   stride 1, FMA where the CPU has it, bias and ReLU6 before the single store, padding by
 //!   skipping taps instead of copying;
-//! - the first blocks' big expansions computed a band of rows at a time, just before the
-//!   depthwise conv reads them, so they stay in L2;
+//! - one pass per block: each task convolves its pixels depthwise, projects them and runs the
+//!   next block's expansion on them while they are in L2; the first blocks' big expansions
+//!   computed a band of rows at a time, just before the depthwise conv reads them, never whole;
 //! - the loops that are not GEMMs compiled for AVX-512 and AVX2 too and picked at run time
 //!   (`multiversion`), since the crate itself is built for baseline x86-64.
 //!
@@ -627,8 +628,6 @@ pub struct CpuLite0 {
     /// Sets of four activation buffers kept between calls, one per image in flight (the
     /// allocations and page faults of fresh ones cost a few % of an image).
     scratch: Mutex<Vec<Vec<Vec<f32>>>>,
-    /// Whether every 1×1 conv runs the packed kernel (this CPU has its ISA).
-    packed: bool,
 }
 
 impl CpuLite0 {
@@ -665,15 +664,12 @@ impl CpuLite0 {
         let (fc_weight, fc_bias) = w.classifier()?;
         let head = Pointwise::load(w, "_conv_head", "_bn1", HEAD_INPUT, ENCODING_DIM)?;
         let fc = Pointwise::new(fc_weight, fc_bias, ENCODING_DIM, NUM_CLASSES);
-        let convs =
-            [&stem, &head, &fc].into_iter().chain(blocks.iter().flat_map(|b| b.expand.iter().chain([&b.project])));
-        let packed = convs.map(|p| &p.kernel).all(|k| !matches!(k, Kernel::Gemm { .. }));
-        Ok(Self { stem, blocks, head, fc, scratch: Mutex::new(Vec::new()), packed })
+        Ok(Self { stem, blocks, head, fc, scratch: Mutex::new(Vec::new()) })
     }
 
     /// Encodes a batch of preprocessed planar images (`B × [3, 224, 224]`).
     pub fn encode(&self, input: &[f32]) -> Result<EncoderOutput> {
-        // Natively a batch runs on one of rayon's workers: its images' ≈ 50 parallel loops each
+        // Natively a batch runs on one of rayon's workers: its images' parallel passes each
         // then start there instead of each waking the pool from outside and blocking on it (≈ 4 %
         // of a one-thread encode went to those wake-ups). A single image on a team needs no
         // rayon loop, so it runs on the calling thread as the team's leader.
@@ -684,11 +680,10 @@ impl CpuLite0 {
         self.encode_here(input)
     }
 
-    /// Whether a batch of `images` runs on a team (threads.rs: no fork-join per loop): a single
-    /// image, where every 1×1 conv is a packed kernel (the `gemm` crate parallelises through
-    /// rayon itself).
+    /// Whether a batch of `images` runs on a team (threads.rs: no fork-join per pass): a single
+    /// image (a batch spreads its images over rayon's threads instead).
     fn on_team(&self, images: usize) -> bool {
-        images == 1 && self.packed
+        images == 1
     }
 
     fn encode_here(&self, input: &[f32]) -> Result<EncoderOutput> {
@@ -914,10 +909,11 @@ fn matmul(out: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, t
     }
 }
 
-/// Threads for a GEMM of `flops / 2` multiply-adds: rayon's natively once it is worth it.
+/// Threads for a GEMM of `flops / 2` multiply-adds: rayon's natively once it is worth it, unless
+/// on a team (whose threads are busy with it).
 fn parallelism(work: usize) -> Parallelism {
     #[cfg(not(target_family = "wasm"))]
-    if work >= 1 << 20 {
+    if work >= 1 << 20 && threads::team_size().is_none() {
         return Parallelism::Rayon(rayon::current_num_threads());
     }
     let _ = work;
@@ -1010,7 +1006,8 @@ mod tests {
 
     /// A block's one pass — a band at a time or not, and its tail — gives the same bits as its
     /// layers one after the other (bands of 10 and 18 rows here, with shared input rows; with and
-    /// without a residual), on one thread and on teams of two and three.
+    /// without a residual; packed and portable kernels), on one thread and on teams of two and
+    /// three.
     #[test]
     fn a_block_pass_equals_its_layers() {
         use rand::{RngExt, SeedableRng};
@@ -1020,10 +1017,12 @@ mod tests {
         for (k, s, output, in_bands) in [(3, 2, 24, true), (5, 1, input, true), (5, 1, input, false), (3, 2, 24, false)]
         {
             let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() - 0.5).collect() };
-            let expand = Pointwise::new(r(input * mid), r(mid), input, mid);
+            // The packed kernels with the 3×3 cases, the portable ones (CPUs without AVX-512) with 5×5.
+            let conv = |w, b, i, o| if k == 3 { Pointwise::new(w, b, i, o) } else { Pointwise::portable(w, b, i, o) };
+            let expand = conv(r(input * mid), r(mid), input, mid);
             let depthwise = Depthwise { channels: mid, kernel: k, stride: s, weight: r(k * k * mid), bias: r(mid) };
-            let project = Pointwise::new(r(mid * output), r(output), mid, output);
-            let tail = Pointwise::new(r(output * next), r(next), output, next);
+            let project = conv(r(mid * output), r(output), mid, output);
+            let tail = conv(r(output * next), r(next), output, next);
             let block = Block { expand: Some(expand), depthwise, project, skip: s == 1, in_bands };
             let out_side = side.div_ceil(s);
             let out_pixels = out_side * out_side;

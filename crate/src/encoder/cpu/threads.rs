@@ -1,17 +1,18 @@
 //! How the kernels' parallel loops run: natively on rayon's threads, in wasm on the one thread
 //! (no threads without cross-origin isolation; the package spreads photos over Workers instead).
 //!
-//! One image's pass is ≈ 50 short parallel loops (tens to hundreds of µs each on two threads),
-//! each layer reading what the previous one wrote. Through rayon, which thread takes which rows
-//! changes from loop to loop, so a layer often reads its input from the other core's cache: on a
-//! 2-core Xeon a depthwise conv ran no faster on two threads than on one, and a batch-1 image took
-//! 1.54× less time on two threads instead of ≈ 1.9×. So a single image runs on a [`Team`]
-//! instead: as many threads as rayon's pool has join it for the whole pass (the calling thread
-//! and member threads of this module, which linger between teams), wait between loops by
-//! spinning, and each takes the same fixed share of every loop — the same fraction of the image's rows in
-//! every layer, so what it reads next it mostly wrote itself (the callers split their rows to
-//! match: whole row blocks per thread). Which thread runs a task never changes what the task
-//! computes, so the bits are those of one thread (tests/encoder_fixtures.rs and the tests below).
+//! One image is ≈ 18 short parallel passes (the stem, one per block, the classifier: tens to
+//! hundreds of µs each on two threads), each reading what the previous one wrote. Through rayon,
+//! which thread takes which rows changes from loop to loop, so a layer often reads its input from
+//! the other core's cache: on a 2-core Xeon a depthwise conv ran no faster on two threads than on
+//! one, and a batch-1 image took 1.54× less time on two threads instead of ≈ 1.9×. So a single
+//! image runs on a [`Team`] instead: as many threads as rayon's pool has join it for the whole
+//! image (the calling thread and member threads of this module, which linger between teams),
+//! wait between loops by spinning, and each takes the same fixed share of every loop — the same
+//! fraction of the image's pixels in every pass, so what it reads next it mostly wrote itself
+//! (the callers split their pixels to match). Which thread runs a task never changes what the
+//! task computes, so the bits are those of one thread (tests/encoder_fixtures.rs and the tests
+//! below).
 
 #[cfg(not(target_family = "wasm"))]
 use team::Team;
