@@ -135,11 +135,16 @@ impl PackedPointwise {
         // 1152 × 64 floats, streamed from L2 once per tile). Partial sums wait in `y`, exactly,
         // so each output is still one chain in ascending input order: the same bits.
         let chunk = if k > K_CHUNK + K_CHUNK / 4 { K_CHUNK } else { k };
+        // Tiles as even as the rows allow (25 rows: five of 5, not four of 6 and one of 1 — a
+        // one-row tile has too few independent sums to hide the FMA latency and costs a third
+        // of a full one, which made a 25-row share of the 7×7 layers 8 % slower than a 24-row one).
+        let tiles = (r1 - r0).div_ceil(mr);
+        let height = |t: usize| (r1 - r0) / tiles + usize::from(t < (r1 - r0) % tiles);
         for k0 in (0..k).step_by(chunk) {
             let k1 = (k0 + chunk).min(k);
             let mut r = r0;
-            while r < r1 {
-                let m = mr.min(r1 - r);
+            for t in 0..tiles {
+                let m = height(t);
                 let args = Tile {
                     a: unsafe { x.add(r * k) },
                     k,

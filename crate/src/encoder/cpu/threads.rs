@@ -48,7 +48,8 @@ pub(super) fn team_size() -> Option<usize> {
 }
 
 /// Runs `f(0) … f(tasks − 1)`, natively in parallel — on the running team, thread `j` of `T`
-/// taking tasks `j·n/T .. (j + 1)·n/T`, else on rayon's threads — and in order in wasm.
+/// taking tasks `j·n/T .. (j + 1)·n/T` (and, once done, any not yet started from the end of the
+/// others'), else on rayon's threads — and in order in wasm.
 pub(super) fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
     #[cfg(not(target_family = "wasm"))]
     {
@@ -78,8 +79,8 @@ pub(super) fn with_team<R>(f: impl FnOnce() -> R) -> R {
 mod team {
     use std::cell::Cell;
     use std::panic::{AssertUnwindSafe, catch_unwind};
-    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
     use std::sync::{Arc, Mutex};
     use std::thread::Thread;
     use std::time::{Duration, Instant};
@@ -95,14 +96,33 @@ mod team {
     /// the leader's (≈ 1 % of an image on two threads).
     const LINGER: Duration = Duration::from_millis(2);
 
-    /// A loop posted to the team: its entry point (a monomorphised trampoline), the closure and
-    /// the task count. Atomics, because a member may read a slot while the leader rewrites it for a
+    /// A loop posted to the team: its entry point (a monomorphised trampoline) and the closure
+    /// (its tasks are in the threads' [`Share`]s). Atomics, because a member may read a slot while the leader rewrites it for a
     /// later loop; it then fails to claim a task (the epoch moved on) and never calls it.
     #[derive(Default)]
     struct Slot {
         call: AtomicUsize,
         data: AtomicUsize,
-        tasks: AtomicUsize,
+    }
+
+    /// Which tasks of a thread's share of the current loop are still to start: `front .. back`,
+    /// tagged with the loop's epoch, packed in one word so that a claim is one compare-exchange
+    /// and a thread still in an older loop can never claim a task of a newer one.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    struct Share {
+        epoch: u16,
+        front: u32,
+        back: u32,
+    }
+
+    impl Share {
+        fn pack(self) -> u64 {
+            (self.epoch as u64) << 48 | (self.front as u64) << 24 | self.back as u64
+        }
+
+        fn unpack(word: u64) -> Self {
+            Share { epoch: (word >> 48) as u16, front: (word >> 24) as u32 & 0xff_ffff, back: word as u32 & 0xff_ffff }
+        }
     }
 
     /// A leader (the thread that called [`Team::run`]) and `size − 1` members.
@@ -115,6 +135,8 @@ mod team {
         slots: [Slot; 2],
         /// Tasks of the current loop that have finished.
         done: AtomicUsize,
+        /// Each thread's [`Share`] of the current loop, packed.
+        shares: Vec<AtomicU64>,
         quit: AtomicBool,
         panicked: AtomicBool,
         /// Members posted the team, and those that have left it (after which they no longer
@@ -201,6 +223,7 @@ mod team {
                 epoch: AtomicUsize::new(0),
                 slots: Default::default(),
                 done: AtomicUsize::new(0),
+                shares: (0..size).map(|_| AtomicU64::new(0)).collect(),
                 quit: AtomicBool::new(false),
                 panicked: AtomicBool::new(false),
                 joined: AtomicUsize::new(0),
@@ -246,7 +269,11 @@ mod team {
             let slot = &self.slots[epoch & 1];
             slot.call.store(trampoline::<F> as *const () as usize, Relaxed);
             slot.data.store(f as *const F as usize, Relaxed);
-            slot.tasks.store(tasks, Relaxed);
+            assert!(tasks < 1 << 24, "tasks of a loop");
+            for (j, share) in self.shares.iter().enumerate() {
+                let (front, back) = ((j * tasks / self.size) as u32, ((j + 1) * tasks / self.size) as u32);
+                share.store(Share { epoch: epoch as u16, front, back }.pack(), Relaxed);
+            }
             self.done.store(0, Relaxed);
             // Publishes the slot and the reset count with the new epoch.
             self.epoch.store(epoch, Release);
@@ -258,31 +285,58 @@ mod team {
             }
         }
 
-        /// Runs thread `me`'s share of the loop of `epoch`: tasks `me·n/size .. (me + 1)·n/size`.
+        /// Runs thread `me`'s share of the loop of `epoch`, tasks `me·n/size .. (me + 1)·n/size`
+        /// from the front, then steals the tasks not yet started from the back of the others'.
         /// The same share of every loop, so a thread reads the rows that it wrote itself in the
         /// previous layer from its own cache (with tasks handed out first-come, a depthwise conv
-        /// ran no faster on two threads than on one: its input was in the other core's cache).
+        /// ran no faster on two threads than on one: its input was in the other core's cache);
+        /// stealing only at the end keeps that, while a thread that the VM slows down (by 5–25 %
+        /// over a loop, on either core) no longer holds the others up by its whole lag.
         fn work(&self, me: usize, epoch: usize) {
             let slot = &self.slots[epoch & 1];
-            let (call, data, tasks) = (slot.call.load(SeqCst), slot.data.load(SeqCst), slot.tasks.load(SeqCst));
+            let (call, data) = (slot.call.load(SeqCst), slot.data.load(SeqCst));
             // The slot is rewritten two epochs on, once every share of this loop has finished; if
             // the epoch has not moved, the values read above are this loop's.
             if self.epoch.load(SeqCst) != epoch {
                 return;
             }
-            let share = me * tasks / self.size..(me + 1) * tasks / self.size;
-            let n = share.len();
-            for i in share {
-                // SAFETY: a non-empty share keeps its loop's leader waiting in `for_each` (so the
-                // closure alive and the slot unchanged) until it is counted done below; `call` is
-                // `trampoline::<F>` for that closure's `F`.
-                unsafe {
-                    let call: unsafe fn(usize, usize) = std::mem::transmute(call as *const ());
-                    call(data, i);
+            let mut n = 0;
+            let owners = (0..self.size).map(|k| (me + k) % self.size);
+            for (owner, from_front) in owners.zip(std::iter::once(true).chain(std::iter::repeat(false))) {
+                while let Some(i) = self.claim(owner, epoch, from_front) {
+                    // SAFETY: a claimed task keeps its loop's leader waiting in `for_each` (so the
+                    // closure alive and the slot unchanged) until it is counted done below; `call`
+                    // is `trampoline::<F>` for that closure's `F`.
+                    unsafe {
+                        let call: unsafe fn(usize, usize) = std::mem::transmute(call as *const ());
+                        call(data, i);
+                    }
+                    n += 1;
                 }
             }
             if n > 0 {
                 self.done.fetch_add(n, Release);
+            }
+        }
+
+        /// Claims the next task of thread `owner`'s share of the loop of `epoch`, from the front
+        /// (its owner) or the back (a thief); `None` once none is left to start.
+        fn claim(&self, owner: usize, epoch: usize, from_front: bool) -> Option<usize> {
+            let cell = &self.shares[owner];
+            let mut word = cell.load(Acquire);
+            loop {
+                let share = Share::unpack(word);
+                if share.epoch != epoch as u16 || share.front >= share.back {
+                    return None;
+                }
+                let (task, rest) = match from_front {
+                    true => (share.front, Share { front: share.front + 1, ..share }),
+                    false => (share.back - 1, Share { back: share.back - 1, ..share }),
+                };
+                match cell.compare_exchange_weak(word, rest.pack(), AcqRel, Acquire) {
+                    Ok(_) => return Some(task as usize),
+                    Err(now) => word = now,
+                }
             }
         }
 
@@ -343,6 +397,7 @@ mod team {
 
 #[cfg(all(test, not(target_family = "wasm")))]
 mod tests {
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -403,6 +458,31 @@ mod tests {
                 });
             }
         });
+    }
+
+    /// A thread done with its share takes the tasks the others have not started, from the back:
+    /// here the member's tasks are slow, so the leader ends up running most of them.
+    #[test]
+    fn a_thread_done_early_takes_the_others_tasks_from_the_back() {
+        let ran_on: Vec<Mutex<Option<std::thread::ThreadId>>> = (0..20).map(|_| Mutex::new(None)).collect();
+        let leader = pool(2).install(|| {
+            with_team(|| {
+                // `install` runs this on one of the pool's threads, which leads the team.
+                let leader = std::thread::current().id();
+                for_each_task(20, |i| {
+                    let me = std::thread::current().id();
+                    if i >= 10 && me != leader {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    assert!(ran_on[i].lock().unwrap().replace(me).is_none(), "task {i} ran twice");
+                });
+                leader
+            })
+        });
+        let by_leader: Vec<usize> = (0..20).filter(|&i| *ran_on[i].lock().unwrap() == Some(leader)).collect();
+        assert!((0..10).all(|i| by_leader.contains(&i)), "the leader's own share: {by_leader:?}");
+        // The member starts its share from the front; the leader steals from the back.
+        assert!(by_leader.contains(&19) && by_leader.len() > 10, "stolen: {by_leader:?}");
     }
 
     /// A panic in a task reaches the caller instead of leaving the team waiting.
