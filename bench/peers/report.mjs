@@ -6,6 +6,18 @@ import { fileURLToPath } from 'node:url';
 
 const fmt = (v) => (v == null || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
+/** The rounds of an interleaved native run side by side (each legonet round ran right after its
+ *  onnxruntime round, so a slow stretch of the VM hits both): the median of the per-round ratios
+ *  and how many rounds legonet was ahead; null where the sides' rounds do not pair up. */
+function pairedRounds(ours, theirs) {
+  if (!ours || !theirs || ours.length !== theirs.length || ours.length < 2) return null;
+  const ratios = ours.map((v, i) => v / theirs[i]).sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  const ahead = ratios.filter((q) => q < 1).length;
+  return `paired by round: legonet / onnxruntime ${median.toFixed(2)} (median of ${ratios.length} rounds), legonet ahead in ${ahead}`;
+}
+
 function adapterText(a) {
   if (!a) return 'no WebGPU adapter';
   if (a.architecture === 'swiftshader') return `SwiftShader (${a.vendor}, fallback adapter: CPU software, not a GPU)`;
@@ -72,7 +84,8 @@ export function buildRows(r) {
           const pv = o?.[`batch${batch}_ms_per_image`];
           rows.push({ group: group('native CPU encoder', backend), name: `native encoder batch ${batch}, ${threads} thread${threads > 1 ? 's' : ''}: legonet '${backend}' (release CLI) vs onnxruntime ${n.machine.onnxruntime} CPU`,
                       unit: 'ms/image', legonet: lv ?? null, peer: pv ?? null, ratio: lv && pv ? lv / pv : null,
-                      where: `native ${n.machine.cpu}, ${threads} thread${threads > 1 ? 's' : ''} (legonet CPU/wall ${l?.cpu_s_over_wall_s ?? '?'})`, note: null });
+                      where: `native ${n.machine.cpu}, ${threads} thread${threads > 1 ? 's' : ''} (legonet CPU/wall ${l?.cpu_s_over_wall_s ?? '?'})`,
+                      note: pairedRounds(l?.[`batch${batch}_rounds`], o?.[`batch${batch}_rounds`]) });
         }
       }
     }

@@ -225,8 +225,14 @@ try {
 
 if (native) {
   console.error('native ...');
-  const out = execFileSync(PY, [path.join(HERE, 'native.py'), '--reps', quick ? '3' : '10'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  result.native = JSON.parse(out);
+  const nativePy = (args) => JSON.parse(execFileSync(PY, [path.join(HERE, 'native.py'), ...args],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  // legonet's default encoder in 9 interleaved rounds (on a VM that drifts by ±10 % over seconds,
+  // 3 left the batch-1 ratios swinging by ±7 % from run to run); burn's flex/ndarray paths, extra
+  // rows 5–20× slower, in one round against the same onnxruntime figures.
+  result.native = nativePy(quick ? ['--reps', '3', '--rounds', '1', '--backends', 'cpu'] : ['--reps', '20', '--rounds', '9', '--backends', 'cpu']);
+  const burn = nativePy(['--reps', quick ? '2' : '5', '--rounds', '1', '--backends', 'flex,ndarray']);
+  result.native.legonet.push(...burn.legonet.map((row) => ({ ...row, rounds: 1 })));
 }
 result.loadAfter = otherLoad();
 result.finishedAt = new Date().toISOString();
