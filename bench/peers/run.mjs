@@ -232,7 +232,7 @@ if (native) {
   // rows 5–20× slower, in one round against the same onnxruntime figures.
   result.native = nativePy(quick ? ['--reps', '3', '--rounds', '1', '--backends', 'cpu'] : ['--reps', '20', '--rounds', '9', '--backends', 'cpu']);
   const burn = nativePy(['--reps', quick ? '2' : '5', '--rounds', '1', '--backends', 'flex,ndarray']);
-  result.native.legonet.push(...burn.legonet.map((row) => ({ ...row, rounds: 1 })));
+  result.native.legonet.push(...burn.legonet);
 }
 result.loadAfter = otherLoad();
 result.finishedAt = new Date().toISOString();

@@ -184,10 +184,10 @@ impl RowBlocks {
     /// The split of a parallel call. On a team (one image) every thread takes a fixed share of
     /// the tasks, so the blocks are a multiple of the team's size and nearly equal: each thread
     /// then computes the same fraction of the image's rows in every layer (threads.rs); a call
-    /// of a few rows is one block, shared by panels. On
-    /// rayon's threads (images of a batch, stolen work) small layers — the late ones: 49 rows an
-    /// image, 2–3 panels — are split until there are ≥ 8 tasks per thread (whole 6-row tiles, so
-    /// the widest tile still runs full).
+    /// of a few rows (the classifier's one) is one block, shared by panels. On rayon's threads
+    /// (images of a batch, stolen work) small layers — 49 rows an image, 2–3 panels — are split
+    /// until there are ≥ 8 tasks per thread (whole 6-row tiles, so the widest tile still runs
+    /// full).
     fn parallel(rows: usize, panels: usize) -> Self {
         if let Some(team) = super::threads::team_size() {
             // Too few rows to share (the classifier's one): one block, the threads taking

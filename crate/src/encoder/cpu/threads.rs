@@ -97,8 +97,9 @@ mod team {
     const LINGER: Duration = Duration::from_millis(2);
 
     /// A loop posted to the team: its entry point (a monomorphised trampoline) and the closure
-    /// (its tasks are in the threads' [`Share`]s). Atomics, because a member may read a slot while the leader rewrites it for a
-    /// later loop; it then fails to claim a task (the epoch moved on) and never calls it.
+    /// (its tasks are in the threads' [`Share`]s). Atomics, because a member may read a slot
+    /// while the leader rewrites it for a later loop; it then fails to claim a task (the epoch
+    /// moved on) and never calls it.
     #[derive(Default)]
     struct Slot {
         call: AtomicUsize,
@@ -108,7 +109,7 @@ mod team {
     /// Which tasks of a thread's share of the current loop are still to start: `front .. back`,
     /// tagged with the loop's epoch, packed in one word so that a claim is one compare-exchange
     /// and a thread still in an older loop can never claim a task of a newer one.
-    #[derive(Clone, Copy, PartialEq, Eq)]
+    #[derive(Clone, Copy)]
     struct Share {
         epoch: u16,
         front: u32,
