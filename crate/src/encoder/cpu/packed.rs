@@ -140,11 +140,17 @@ impl PackedPointwise {
         // of a full one, which made a 25-row share of the 7×7 layers 8 % slower than a 24-row one).
         let tiles = (r1 - r0).div_ceil(mr);
         let height = |t: usize| (r1 - r0) / tiles + usize::from(t < (r1 - r0) % tiles);
+        let width = LANES * p.nv;
         for k0 in (0..k).step_by(chunk) {
             let k1 = (k0 + chunk).min(k);
+            // The weights that come next in `packed` (the panel's next chunk, or the next
+            // panel's first): the tiles of this chunk fetch a share each into L2 as they run.
+            let next = (p.offset + k1 * width).min(self.packed.len());
+            let next_len = (chunk * width).min(self.packed.len() - next);
             let mut r = r0;
             for t in 0..tiles {
                 let m = height(t);
+                let (lo, hi) = (next + t * next_len / tiles, next + (t + 1) * next_len / tiles);
                 let args = Tile {
                     a: unsafe { x.add(r * k) },
                     k,
@@ -157,6 +163,8 @@ impl PackedPointwise {
                     ldc: self.output,
                     last: p.last,
                     relu6,
+                    ahead: self.packed[lo..].as_ptr(),
+                    ahead_lines: (hi - lo).div_ceil(16),
                 };
                 // SAFETY: `m` rows from `r` are inside `r0..r1`; the panel's packed weights hold
                 // `input × LANES·nv` floats and the padded bias `LANES·nv` from `col`.
@@ -238,6 +246,13 @@ struct Tile {
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
     last: u16,
     relu6: bool,
+    /// Weights the next tiles will need, `ahead_lines` cache lines of them, to prefetch while
+    /// this tile runs (at batch 1 the late layers' weights come from L3 and the hardware
+    /// prefetcher alone left the first tile of each chunk waiting on them).
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    ahead: *const f32,
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    ahead_lines: usize,
 }
 
 /// `tile::<m, NV>(t)` for a run-time `m` among the listed tile heights (the kernels are
@@ -310,7 +325,15 @@ mod isa {
                 }
             }
         }
+        let per = t.ahead_lines.div_ceil(t.k1 - t.k0);
         for i in t.k0..t.k1 {
+            for j in 0..per {
+                let line = (i - t.k0) * per + j;
+                if line < t.ahead_lines {
+                    // A hint: it never faults, and the lines are inside `packed` anyway.
+                    unsafe { _mm_prefetch::<_MM_HINT_T1>(t.ahead.add(line * 16).cast()) };
+                }
+            }
             // SAFETY (all reads below): inside the ranges of the contract above.
             let mut w = [_mm512_setzero_ps(); NV];
             for (v, w) in w.iter_mut().enumerate() {
