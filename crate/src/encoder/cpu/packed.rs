@@ -15,6 +15,7 @@
 //! over the inputs in ascending order, so a row's result does not depend on the tiling, the
 //! batch or the thread count.
 
+use super::Floats;
 use super::threads::SendPtr;
 use isa::{LANES, MAX_VECTORS, dispatch, tile_rows};
 
@@ -46,9 +47,10 @@ pub struct PackedPointwise {
     input: usize,
     output: usize,
     panels: Vec<Panel>,
-    packed: Vec<f32>,
+    /// Each panel from a 64-byte boundary (its width is whole vectors).
+    packed: Floats,
     /// The bias, zero-padded to whole vectors.
-    bias: Vec<f32>,
+    bias: Floats,
 }
 
 impl PackedPointwise {
@@ -61,7 +63,7 @@ impl PackedPointwise {
         }
         assert!(weight.len() == input * output && bias.len() == output, "packed pointwise shapes");
         let mut panels = Vec::new();
-        let mut packed = Vec::new();
+        let mut packed = Floats::new(64);
         let mut col = 0;
         while col < output {
             let left = output - col;
@@ -78,7 +80,7 @@ impl PackedPointwise {
             panels.push(Panel { col, nv, offset, last: ((1u32 << tail) - 1) as u16 });
             col += width;
         }
-        let mut padded = bias.to_vec();
+        let mut padded = Floats::from_slice(64, bias);
         padded.resize(output.next_multiple_of(LANES), 0.0);
         Some(Self { input, output, panels, packed, bias: padded })
     }
