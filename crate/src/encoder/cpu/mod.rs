@@ -237,25 +237,32 @@ fn depthwise_row(
         // Natively, stride 1: four pixels at once, each input column loaded once for all the
         // windows it is in (≈ 0.7 loads per FMA instead of 1.5) — border pixels too, skipping
         // the columns outside the image (on the 7×7 and 14×14 layers most pixels are border
-        // pixels).
+        // pixels). (At stride 2 the same scheme measured no faster: 3×3 even, 5×5 1.4× slower.)
         #[cfg(not(target_family = "wasm"))]
         let quads_end = if s == 1 && width >= 16 && (k == 3 || k == 5) {
             let mut ox = start;
-            while ox + 4 <= end {
-                let o = &mut out[(ox - start) * c..(ox - start + 4) * c];
+            // The row's last one to three pixels too, as a shorter quad (one at a time, they
+            // loaded an input and a weight per FMA: on the 7×7 layers that was 3 pixels of 7).
+            while ox < end {
+                let n = (end - ox).min(4);
+                let o = &mut out[(ox - start) * c..(ox - start + n) * c];
                 // Window column j of these pixels is input column ox − pad + j.
-                let cols = pad.saturating_sub(ox)..(3 + k).min(side + pad - ox);
+                let cols = pad.saturating_sub(ox)..(n - 1 + k).min(side + pad - ox);
                 let base = (ox * c).wrapping_sub(pad * c);
                 for half in (0..width).step_by(32) {
                     let q = Quad { rows, base, cols: cols.clone(), ch: ch + half };
-                    match (k, width) {
-                        (3, 16) => quad_lanes::<3, 16>(dw, image, &q, o, fma),
-                        (5, 16) => quad_lanes::<5, 16>(dw, image, &q, o, fma),
-                        (3, _) => quad_lanes::<3, 32>(dw, image, &q, o, fma),
-                        _ => quad_lanes::<5, 32>(dw, image, &q, o, fma),
+                    match (k, width, n) {
+                        (3, 16, 4) => quad_lanes::<3, 16, 4>(dw, image, &q, o, fma),
+                        (5, 16, 4) => quad_lanes::<5, 16, 4>(dw, image, &q, o, fma),
+                        (3, _, 4) => quad_lanes::<3, 32, 4>(dw, image, &q, o, fma),
+                        (5, _, 4) => quad_lanes::<5, 32, 4>(dw, image, &q, o, fma),
+                        (3, 16, _) => quad_of::<3, 16>(n, dw, image, &q, o, fma),
+                        (5, 16, _) => quad_of::<5, 16>(n, dw, image, &q, o, fma),
+                        (3, _, _) => quad_of::<3, 32>(n, dw, image, &q, o, fma),
+                        _ => quad_of::<5, 32>(n, dw, image, &q, o, fma),
                     }
                 }
-                ox += 4;
+                ox += n;
             }
             ox
         } else {
@@ -284,36 +291,42 @@ fn depthwise_row(
     }
 }
 
-/// Four adjacent output pixels of a stride-1 conv, for [`quad_lanes`].
+/// Up to four adjacent output pixels of a stride-1 conv, for [`quad_lanes`].
 #[cfg(not(target_family = "wasm"))]
 struct Quad<'a> {
     /// The window's rows inside the image: (input row offset, weight row offset).
     rows: &'a [(usize, usize)],
     /// Offset of window column 0 of the first pixel (wrapping: it may lie left of the image).
     base: usize,
-    /// The window columns inside the image (of `0..3 + K`).
+    /// The window columns inside the image (of `0..P − 1 + K` for `P` pixels).
     cols: std::ops::Range<usize>,
     /// First of the `L` channels.
     ch: usize,
 }
 
-/// [`channels_at`] for four adjacent pixels of a stride-1 `K×K` conv, `L` channels: per window
-/// row, each of the `3 + K` input columns inside the image is loaded once and feeds every pixel
-/// whose window holds it. Each pixel is summed in the same (ky, kx) order as `channels_at`,
+/// [`channels_at`] for `P` (≤ 4) adjacent pixels of a stride-1 `K×K` conv, `L` channels: per
+/// window row, each of the `P − 1 + K` input columns inside the image is loaded once and feeds
+/// every pixel whose window holds it. Each pixel is summed in the same (ky, kx) order as `channels_at`,
 /// skipping the same taps, so the bits are the same.
 #[cfg(not(target_family = "wasm"))]
 #[inline(always)]
-fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], q: &Quad, out: &mut [f32], fma: bool) {
+fn quad_lanes<const K: usize, const L: usize, const P: usize>(
+    dw: &Depthwise,
+    image: &[f32],
+    q: &Quad,
+    out: &mut [f32],
+    fma: bool,
+) {
     let (c, ch) = (dw.channels, q.ch);
     let bias: &[f32; L] = dw.bias[ch..ch + L].try_into().expect("L channels");
-    let mut acc = [*bias; 4];
+    let mut acc = [*bias; P];
     for &(r, wr) in q.rows {
         let mut w = [[0f32; L]; K];
         for (kx, w) in w.iter_mut().enumerate() {
             *w = dw.weight[wr + kx * c + ch..][..L].try_into().expect("L channels");
         }
         let row = q.base.wrapping_add(r + ch);
-        for j in 0..3 + K {
+        for j in 0..P - 1 + K {
             if !q.cols.contains(&j) {
                 continue;
             }
@@ -329,6 +342,24 @@ fn quad_lanes<const K: usize, const L: usize>(dw: &Depthwise, image: &[f32], q: 
         for (o, &v) in out[p * c + ch..p * c + ch + L].iter_mut().zip(a) {
             *o = relu6(v);
         }
+    }
+}
+
+/// [`quad_lanes`] for `n` (1–3) pixels: a row's last ones.
+#[cfg(not(target_family = "wasm"))]
+#[inline(always)]
+fn quad_of<const K: usize, const L: usize>(
+    n: usize,
+    dw: &Depthwise,
+    image: &[f32],
+    q: &Quad,
+    out: &mut [f32],
+    fma: bool,
+) {
+    match n {
+        3 => quad_lanes::<K, L, 3>(dw, image, q, out, fma),
+        2 => quad_lanes::<K, L, 2>(dw, image, q, out, fma),
+        _ => quad_lanes::<K, L, 1>(dw, image, q, out, fma),
     }
 }
 
