@@ -318,8 +318,11 @@ export function verify() {
     const el = $('verify-result');
     el.dataset.ok = String(v.ok);
     if (v.ok) {
+      const replayed = v.adaptersChecked === 1
+        ? 'The adapter, retrained from its seed on the photos that remain, equals'
+        : `All ${v.adaptersChecked} adapters, retrained from their seeds on the photos that remain, equal`;
       el.replaceChildren(h('span.ok', { text: '✓ Bitwise identical. ' }),
-        `All ${v.adaptersChecked} adapters, retrained from their seeds on the photos that remain, equal the model bit for bit (${v.mismatches.length} mismatches, ${fmtMs(v.ms, v.msResolution)}).`);
+        `${replayed} the model bit for bit (${v.mismatches.length} mismatches, ${fmtMs(v.ms, v.msResolution)}).`);
     } else {
       el.replaceChildren(h('span.bad', { text: '✗ Mismatch. ' }), `Adapters ${v.mismatches.join(', ')} differ from their replay (${v.adaptersChecked} checked).`);
     }

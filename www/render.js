@@ -157,7 +157,9 @@ export function renderAdaptersView() {
   renderAdapters($('adapters'), { n, members, lit: ui.lit, hover: ui.hover });
   $('adapters-caption').textContent = ui.hover.size
     ? `(this photo uses adapters ${[...ui.hover].sort((a, b) => a - b).join(', ')})`
-    : `(${n} adapters; numbers: photos each one learned from)`;
+    : n === 1
+      ? '(1 adapter; the number: photos it learned from)'
+      : `(${n} adapters; numbers: photos each one learned from)`;
 }
 
 export async function renderPrivacy() {
