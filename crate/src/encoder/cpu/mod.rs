@@ -8,8 +8,8 @@
 //! - one image at a time (a batch's activations would not fit the last-level cache; natively a
 //!   batch's images run on different threads), activations NHWC (`[H·W, C]` row-major);
 //! - every 1×1 conv — ≈ 90 % of the FLOPs — a register-tiled GEMM on weights packed at load
-//!   ([`packed`]: AVX-512 natively, simd128 in wasm; the `gemm` crate on CPUs without
-//!   AVX-512), the folded-BN bias, the residual and ReLU6 applied before the single store;
+//!   ([`packed`]: AVX-512 or AVX2 + FMA natively, simd128 in wasm; the `gemm` crate on CPUs
+//!   with neither), the folded-BN bias, the residual and ReLU6 applied before the single store;
 //! - the depthwise conv in channel blocks with the pixels inside (a block's inputs are reused
 //!   from L1 as the window slides), up to 64 accumulators in registers, four pixels per pass at
 //!   stride 1, FMA where the CPU has it, bias and ReLU6 before the single store, padding by
@@ -61,10 +61,12 @@ struct Pointwise {
 /// How a [`Pointwise`] multiplies.
 #[derive(Debug)]
 enum Kernel {
-    /// Through the `gemm` crate (wasm, and CPUs without AVX-512): `weight: [input, output]`
+    /// Through the `gemm` crate (x86-64 CPUs without AVX2 + FMA, other architectures, wasm
+    /// without simd128): `weight: [input, output]`
     /// (transposed for `x · W`), `bias: [output]`.
     Gemm { weight: Vec<f32>, bias: Vec<f32> },
-    /// The weights packed for the register-tiled kernel (AVX-512 natively, simd128 in wasm).
+    /// The weights packed for the register-tiled kernel (AVX-512 or AVX2 + FMA natively,
+    /// simd128 in wasm).
     #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
     Packed(packed::PackedPointwise),
 }
@@ -1063,7 +1065,7 @@ mod tests {
         for (k, s, output, in_bands) in [(3, 2, 24, true), (5, 1, input, true), (5, 1, input, false), (3, 2, 24, false)]
         {
             let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() - 0.5).collect() };
-            // The packed kernels with the 3×3 cases, the portable ones (CPUs without AVX-512) with 5×5.
+            // The packed kernels with the 3×3 cases, the portable ones (CPUs without them) with 5×5.
             let conv = |w, b, i, o| if k == 3 { Pointwise::new(w, b, i, o) } else { Pointwise::portable(w, b, i, o) };
             let expand = conv(r(input * mid), r(mid), input, mid);
             let depthwise = Depthwise {
@@ -1103,7 +1105,7 @@ mod tests {
         }
     }
 
-    /// The portable `gemm` path (wasm, CPUs without AVX-512) and the default kernel agree, in
+    /// The portable `gemm` path (CPUs without the packed tiles) and the default kernel agree, in
     /// parallel and serially, with a skip connection and with ReLU6.
     #[test]
     fn portable_and_default_pointwise_agree() {
