@@ -308,8 +308,8 @@ struct Quad<'a> {
 
 /// [`channels_at`] for `P` (≤ 4) adjacent pixels of a stride-1 `K×K` conv, `L` channels: per
 /// window row, each of the `P − 1 + K` input columns inside the image is loaded once and feeds
-/// every pixel whose window holds it. Each pixel is summed in the same (ky, kx) order as `channels_at`,
-/// skipping the same taps, so the bits are the same.
+/// every pixel whose window holds it. Each pixel is summed in the same (ky, kx) order as
+/// `channels_at`, skipping the same taps, so the bits are the same.
 #[cfg(not(target_family = "wasm"))]
 #[inline(always)]
 fn quad_lanes<const K: usize, const L: usize, const P: usize>(
@@ -501,7 +501,7 @@ const TASK_PIXELS: usize = 336;
 
 thread_local! {
     /// Per thread: a band of an expansion (or the stem's patches), and a task's depthwise output.
-    static SCRATCH: std::cell::RefCell<[Floats; 2]> = std::cell::RefCell::new([floats(&[]), floats(&[])]);
+    static SCRATCH: std::cell::RefCell<[Floats; 2]> = std::cell::RefCell::new([zeros(0), zeros(0)]);
 }
 
 /// The first `n` floats of a scratch buffer, grown if need be (never shrunk: zeroing what the
@@ -754,7 +754,7 @@ impl CpuLite0 {
     /// A set of four activation buffers: a kept one, or fresh ones.
     fn take_scratch(&self) -> Vec<Floats> {
         let kept = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        kept.unwrap_or_else(|| (0..4).map(|_| floats(&vec![0f32; self.largest_activation()])).collect())
+        kept.unwrap_or_else(|| (0..4).map(|_| zeros(self.largest_activation())).collect())
     }
 
     /// The pooled head features of one preprocessed image, through the four scratch buffers:
@@ -835,6 +835,13 @@ type Floats = aligned_vec::AVec<f32, aligned_vec::ConstAlign<64>>;
 /// `values` in [`Floats`].
 fn floats(values: &[f32]) -> Floats {
     Floats::from_slice(64, values)
+}
+
+/// `n` zeros in [`Floats`].
+fn zeros(n: usize) -> Floats {
+    let mut v = Floats::new(64);
+    v.resize(n, 0.0);
+    v
 }
 
 /// `[rows, cols]` row-major → `[cols, rows]` row-major.

@@ -151,9 +151,10 @@ pub struct PackedPointwise {
 }
 
 impl PackedPointwise {
-    /// Packs `weight: [input, output]` (row-major) and `bias: [output]`; `None` where the tile
-    /// cannot run (no AVX-512; in wasm, an output that is not whole vectors): the caller keeps
-    /// its portable path.
+    /// Packs `weight: [input, output]` (row-major) and `bias: [output]` for the fastest tile
+    /// this CPU runs ([`Isa::best`]); `None` where none runs (neither AVX-512 nor AVX2 + FMA,
+    /// or an output that is not whole vectors where the tile needs them): the caller keeps its
+    /// portable path.
     pub fn new(weight: &[f32], bias: &[f32], input: usize, output: usize) -> Option<Self> {
         Isa::best(output).map(|isa| Self::for_isa(isa, weight, bias, input, output))
     }
@@ -219,7 +220,7 @@ impl PackedPointwise {
     ///
     /// # Safety
     /// `x` holds rows `..r1` of `input` floats, `y` (and `skip` unless null) rows `..r1` of
-    /// `output` floats; the tile's instructions are available (checked in [`Self::new`]).
+    /// `output` floats; the tile's instructions are available (checked in [`Self::for_isa`]).
     #[allow(clippy::too_many_arguments)]
     unsafe fn panel_rows(
         &self,
@@ -353,7 +354,7 @@ struct Tile {
     /// Output rows, `ldc` apart.
     c: *mut f32,
     ldc: usize,
-    /// Lanes of the last vector to store (the simd128 tile stores whole vectors only).
+    /// Lanes of the last vector to store (the AVX2 and simd128 tiles store whole vectors only).
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
     last: u16,
     relu6: bool,
