@@ -1,6 +1,10 @@
 // Hand-written types of the `legonet` package. tests/types/consumer.ts uses every export, verb,
 // option, report field and error code under `tsc --strict` (`npm run typecheck`), and
 // tests/types.test.mjs checks the exports, verbs and codes against src/ and the Rust core.
+// The two libs below are what the declarations use (`Symbol.dispose`, `ErrorOptions`), so an app
+// compiles them whatever its own `lib` (tests/types/tsconfig.json lists only ES2020 and DOM).
+/// <reference lib="esnext.disposable" />
+/// <reference lib="es2022.error" />
 
 /** What a page has: anything `createImageBitmap` accepts, plus File/Blob. */
 export type ImageLike =
@@ -30,7 +34,9 @@ export interface LegoNetOptions {
   memberCap?: number;
   /** Model seed (default 0). */
   seed?: number;
-  /** Run the engine in a module Worker (default true). `false` runs it on the calling thread. */
+  /** Run the engine in a module Worker (default true). `false` runs it on the calling thread;
+   *  there saves replace the slot files rather than overwrite them in place (no synchronous file
+   *  handle off a Worker), so a forgotten photo's old bytes stay in the disk's free space. */
   worker?: boolean;
   /** URL of `legonet_bg.wasm`, the CPU wasm, if your bundler moves it (default: next to the
    *  package's wasm glue). */
@@ -73,8 +79,9 @@ export interface TrainReport {
 }
 export interface ForgetReport {
   forgotten: number;
-  /** The adapters the forgotten examples activated, retrained (or cleared) at once; adapters
-   *  pending from earlier adds stay pending until `train()`. All of them when `restructured`. */
+  /** The adapters the forgotten examples activated, retrained (or cleared) at once — with any
+   *  examples added to them since the last `train()`; other pending adapters stay pending. All
+   *  of them when `restructured`. */
   retrainedAdapters: number[];
   samplesReplayed: number;
   paramsRetrained: number;
@@ -183,6 +190,8 @@ export interface MemoryReport {
 export declare class LegoNet {
   private constructor();
   static create(options?: LegoNetOptions): Promise<LegoNet>;
+  /** A model from `export()` bytes. Its configuration (`adapters`, `activated`, `memberCap`,
+   *  `seed`) comes from the bytes; those options are ignored here. */
   static import(bytes: Uint8Array | ArrayBuffer, options?: LegoNetOptions): Promise<LegoNet>;
   static load(name: string, options?: LegoNetOptions): Promise<LegoNet>;
 
@@ -202,11 +211,16 @@ export declare class LegoNet {
    *  that is not a receipt: `ReceiptError` `INVALID_RECEIPT`. */
   checkReceipts(receipts: ForgetReceipt | ForgetReceipt[]): Promise<ReceiptCheck>;
   compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
+  /** The whole model as bytes. Refused with `STALE_MODEL` when the saved copy this instance is
+   *  bound to has changed since (it may hold a photo another tab forgot). */
   export(): Promise<Uint8Array>;
   /** Saves under `name` (this origin's private file system, crash-safe, overwritten in place so
-   *  forgotten examples leave the disk); later changes keep it in sync. Throws
-   *  `StorageError` `STALE_MODEL` when another tab has saved `name` since this instance loaded or
-   *  saved it (so a stale tab cannot write a forgotten photo back): load it again first. */
+   *  forgotten examples leave the disk) and binds the instance to it: later `forget`,
+   *  `removeClass` and `train` calls rewrite it (`addExamples` and `addClass` wait for the next
+   *  `train` or `save`). Throws `StorageError` `STALE_MODEL` when the copy this instance is bound
+   *  to was saved or deleted by another tab since it loaded or saved it (so a stale tab cannot
+   *  write a forgotten photo back, under any name): load it again first. A name that is not a
+   *  non-empty string: `INVALID_INPUT`. */
   save(name: string): Promise<void>;
   memory(): Promise<MemoryReport>;
   savedModels(): Promise<{ name: string; bytes: number; savedAt: number }[]>;
@@ -277,6 +291,10 @@ export declare class AbortError extends LegoNetError {
 export declare class StorageError extends LegoNetError {
   constructor(code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL', message: string, options?: ErrorOptions);
   readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL';
+  /** Set when a `forget` or `removeClass` was done but the bound saved copy could not be
+   *  rewritten (the disk, not staleness): the forget's report. The model and `examples()` reflect
+   *  the forget; the next save (any bound change, or `save`) writes it. */
+  report?: ForgetReport;
 }
 export declare class DisposedError extends LegoNetError {
   constructor();

@@ -98,3 +98,67 @@ test('bad image bytes are refused with INVALID_IMAGE and leave the model untouch
   assert.ok(out.ok, 'verify after all the bad input');
   assert.ok(out.still, 'a good photo is still accepted');
 });
+
+test('arguments of the wrong kind get a typed error and leave the model untouched', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const out = await b.page.evaluate(async ({ train }) => {
+    const L = window.legonet;
+    const net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
+    const photos = await Promise.all(train.map((t) => window.fetchBlob(t.url)));
+    await net.addExamples(photos.map((image, i) => ({ image, label: train[i].label })));
+    await net.train();
+    const digest = async () => window.sha256(await net.export());
+    const saved = await digest();
+    const closed = await createImageBitmap(photos[0]);
+    closed.close();
+    const calls = {
+      'addClass(123)': () => net.addClass(123),
+      'addClass({})': () => net.addClass({}),
+      'addClass(true)': () => net.addClass(true),
+      "addClass('')": () => net.addClass(''),
+      'removeClass(undefined)': () => net.removeClass(undefined),
+      'forget(42)': () => net.forget(42),
+      "forget([''])": () => net.forget(['']),
+      'compare({ forget: [1] })': () => net.compare({ forget: [1] }),
+      "addExample(photo, 'animals', { id: 42 })": () => net.addExample(photos[0], 'animals', { id: 42 }),
+      "addExamples([photo with id ''])": () => net.addExamples([{ image: photos[0], label: 'animals', id: '' }]),
+      "addExamples([good, { image: 'x' }])": () => net.addExamples([{ image: photos[0], label: 'animals' }, { image: 'x', label: 'tools' }]),
+      'predict(a closed ImageBitmap)': () => net.predict(closed),
+      "addExample(a closed ImageBitmap, 'animals')": () => net.addExample(closed, 'animals'),
+      'checkReceipts({ f() {} })': () => net.checkReceipts({ f() {} }),
+      'save(undefined)': () => net.save(undefined),
+      "save('')": () => net.save(''),
+      'deleteSaved(7)': () => net.deleteSaved(7),
+    };
+    const results = {};
+    for (const [what, call] of Object.entries(calls)) {
+      try { await call(); results[what] = 'resolved'; } catch (e) { results[what] = `${e.name} ${e.code}${/example 1:/.test(e.message) ? ' (example 1)' : ''}`; }
+    }
+    const unchanged = (await digest()) === saved;
+    const ok = (await net.verify()).ok;
+    net.dispose();
+    return { results, unchanged, ok };
+  }, { train });
+  const invalid = 'LegoNetError INVALID_INPUT';
+  assert.deepEqual(out.results, {
+    'addClass(123)': invalid,
+    'addClass({})': invalid,
+    'addClass(true)': invalid,
+    "addClass('')": invalid,
+    'removeClass(undefined)': invalid,
+    'forget(42)': invalid,
+    "forget([''])": invalid,
+    'compare({ forget: [1] })': invalid,
+    "addExample(photo, 'animals', { id: 42 })": invalid,
+    "addExamples([photo with id ''])": invalid,
+    "addExamples([good, { image: 'x' }])": 'InvalidImageError INVALID_IMAGE (example 1)',
+    'predict(a closed ImageBitmap)': 'InvalidImageError INVALID_IMAGE',
+    "addExample(a closed ImageBitmap, 'animals')": 'InvalidImageError INVALID_IMAGE',
+    'checkReceipts({ f() {} })': 'ReceiptError INVALID_RECEIPT',
+    'save(undefined)': invalid,
+    "save('')": invalid,
+    'deleteSaved(7)': invalid,
+  });
+  assert.ok(out.unchanged, 'the exported model is byte-identical after every refusal');
+  assert.ok(out.ok, 'verify after the bad calls');
+});

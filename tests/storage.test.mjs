@@ -154,3 +154,45 @@ test('the engine Worker killed at random moments of a save always leaves a loada
   const kept = out.trials.filter((r) => r.after === r.before).length;
   console.log(`[storage] kills leaving the old model: ${kept}, the new one: ${out.trials.length - kept}`);
 });
+
+test('a forget whose save fails keeps the forget, says so, and the next save completes it', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    const net = await L.LegoNet.create(opts);
+    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
+    const ids = await net.addExamples(items);
+    await net.train();
+    await net.save('held');
+    // Another context holds slot b open (an exclusive sync access handle): the bound save after
+    // the forget writes slot a, then fails on b — the old copy, with the photo, stays in b.
+    const holder = new Worker(URL.createObjectURL(new Blob([`
+      let h;
+      onmessage = async (e) => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models');
+        if (e.data === 'hold') h = await (await dir.getFileHandle(${JSON.stringify([...new TextEncoder().encode('held')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')})).createSyncAccessHandle();
+        else h.close();
+        postMessage('done');
+      };`], { type: 'text/javascript' })));
+    const tell = (what) => new Promise((r) => { holder.onmessage = r; holder.postMessage(what); });
+    await tell('hold');
+    let failed;
+    try { await net.forget(ids[0]); failed = 'resolved'; } catch (e) { failed = { code: e.code, forgotten: e.report?.forgotten, receipt: !!e.report?.receipt }; }
+    const mirrored = !net.examples().some((e) => e.id === ids[0]);
+    await tell('release');
+    holder.terminate();
+    // Not stale to itself: the next change saves, and both slots lose the photo.
+    const next = await net.forget(ids[1]).then((r) => r.forgotten, (e) => `${e.name} ${e.code}`);
+    const slots = [await window.slots.read('held', 'a'), await window.slots.read('held', 'b')];
+    const same = slots[0].length === slots[1].length && slots[0].every((v, i) => v === slots[1][i]);
+    net.dispose();
+    const again = await L.LegoNet.load('held', opts);
+    const onDisk = again.examples().map((e) => e.id);
+    again.dispose();
+    return { failed, mirrored, next, same, onDisk, ids };
+  }, { train, opts: OPTS });
+  assert.deepEqual(out.failed, { code: 'STORAGE', forgotten: 1, receipt: true }, 'the failed save is reported with the forget it follows');
+  assert.ok(out.mirrored, 'the facade shows the forget that happened');
+  assert.equal(out.next, 1, 'the next forget saves (the instance is not stale to itself)');
+  assert.ok(out.same, 'both slots hold the same, newest copy');
+  assert.deepEqual([...out.onDisk].sort(), out.ids.slice(2).sort(), 'neither forgotten photo is on disk');
+});

@@ -1,6 +1,9 @@
-// Two tabs of one origin open the same saved model; one forgets a photo and saves; the other,
-// still holding the photo, tries to save: refused with STALE_MODEL, and the saved copy stays
-// the one without the photo (a stale tab cannot bring a forgotten photo back).
+// Several instances of one origin. Two tabs open the same saved model; one forgets a photo and
+// saves; the other, still holding the photo, tries to save: refused with STALE_MODEL, and the
+// saved copy stays the one without the photo (a stale tab cannot bring a forgotten photo back) —
+// nor can it under another name, by export, or once the model was deleted and a new one saved
+// under its name; and what it is refused leaves its model as it was. Then two engines on one
+// page's thread (`worker: false`), which must share nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser, datasetPhotos } from './browser.mjs';
@@ -57,4 +60,96 @@ test('a stale tab cannot save a forgotten photo back', async () => {
   }, { opts: OPTS });
   assert.ok(!after.includes(ids[0]), 'the forgotten photo stays forgotten');
   assert.equal(after.length, ids.length - 1);
+});
+
+test('a stale tab is refused everywhere, with its model untouched, after the model was deleted and saved anew', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
+  const ids = await inTab(0, async (L, { train, opts }) => {
+    window.photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    const net = await L.LegoNet.create(opts);
+    const ids = await net.addExamples(window.photos);
+    await net.train();
+    await net.save('lineage');
+    window.net?.dispose();
+    window.net = net;
+    return ids;
+  }, { train, opts: OPTS });
+  await inTab(1, async (L, { train, opts }) => {
+    window.photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    window.net?.dispose();
+    window.net = await L.LegoNet.load('lineage', opts);
+  }, { train, opts: OPTS });
+  // Tab 1 forgets a photo (saved), then deletes the saved model.
+  await inTab(0, async (L, { id }) => { await window.net.forget(id); await window.net.deleteSaved('lineage'); }, { id: ids[0] });
+  const deleted = await inTab(1, async (L, { id }) => {
+    const hash = async () => (await window.net.audit(window.photos[1].image)).modelHash;
+    const before = await hash();
+    const codes = {};
+    for (const [what, call] of Object.entries({
+      forget: () => window.net.forget(id),
+      removeClass: () => window.net.removeClass('tools'),
+      train: () => window.net.train(),
+      save: () => window.net.save('lineage'),
+    })) { try { await call(); codes[what] = 'resolved'; } catch (e) { codes[what] = `${e.name} ${e.code}`; } }
+    return { codes, same: (await hash()) === before, holds: window.net.examples().some((e) => e.id === id), saved: (await window.net.savedModels()).map((m) => m.name).filter((n) => n.startsWith('lineage')) };
+  }, { id: ids[1] });
+  const stale = 'StorageError STALE_MODEL';
+  assert.deepEqual(deleted.codes, { forget: stale, removeClass: stale, train: stale, save: stale }, 'refused once the model was deleted');
+  assert.ok(deleted.same, 'every refusal left the stale model as it was (its hash)');
+  assert.ok(deleted.holds, 'and its examples');
+  assert.deepEqual(deleted.saved, [], 'nothing written back');
+  // Tab 1 saves a new model under the same name (its generation starts again at 1).
+  await inTab(0, async (L, { opts }) => {
+    const fresh = await L.LegoNet.create(opts);
+    await fresh.addExamples(window.photos.slice(3, 4));
+    await fresh.train();
+    await fresh.save('lineage');
+    fresh.dispose();
+  }, { opts: OPTS });
+  const renewed = await inTab(1, async () => {
+    const codes = {};
+    for (const [what, call] of Object.entries({
+      save: () => window.net.save('lineage'),
+      'save under another name': () => window.net.save('lineage-copy'),
+      export: () => window.net.export(),
+    })) { try { await call(); codes[what] = 'resolved'; } catch (e) { codes[what] = `${e.name} ${e.code}`; } }
+    return { codes, saved: (await window.net.savedModels()).map((m) => m.name).filter((n) => n.startsWith('lineage')) };
+  });
+  assert.deepEqual(renewed.codes, { save: stale, 'save under another name': stale, export: stale });
+  assert.deepEqual(renewed.saved, ['lineage']);
+  const onDisk = await inTab(0, async (L, { opts }) => {
+    const n = await L.LegoNet.load('lineage', opts);
+    const ids = n.examples().map((e) => e.id);
+    n.dispose();
+    return ids;
+  }, { opts: OPTS });
+  assert.equal(onDisk.length, 1, 'the new model, not the stale tab\'s');
+  assert.ok(!onDisk.includes(ids[0]));
+});
+
+test('two engines on one page\'s thread (worker: false) share nothing', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const out = await inTab(0, async (L, { train, opts }) => {
+    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    const a = await L.LegoNet.create({ ...opts, worker: false });
+    const ids = await a.addExamples(photos.slice(0, 3));
+    await a.train();
+    const before = await window.sha256(await a.export());
+    const b = await L.LegoNet.create({ ...opts, worker: false });
+    await b.addExamples(photos.slice(3));
+    await b.train();
+    const r = {
+      aUnchanged: (await window.sha256(await a.export())) === before,
+      aLabels: a.labels(),
+      bLabels: b.labels(),
+      bCount: b.examples().length,
+    };
+    r.aForget = await a.forget(ids[0]).then((x) => x.forgotten, (e) => e.code);
+    a.dispose();
+    r.bAfterA = await b.addExample(photos[0].image, 'animals').then(() => 'added', (e) => `${e.code} ${e.message}`);
+    r.bVerify = (await b.train().then(() => b.verify())).ok;
+    b.dispose();
+    return r;
+  }, { train, opts: OPTS });
+  assert.deepEqual(out, { aUnchanged: true, aLabels: ['animals', 'tools'], bLabels: ['tools'], bCount: 1, aForget: 1, bAfterA: 'added', bVerify: true });
 });

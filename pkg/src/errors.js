@@ -68,9 +68,10 @@ export function errorFromCode(code, message) {
   return make ? make(code, message) : new LegoNetError(code ?? 'INTERNAL', message ?? 'unknown error');
 }
 
-/** Plain `{ code, message }` of any thrown value, for sending across the worker boundary. */
+/** Plain `{ code, message }` of any thrown value, for sending across the worker boundary; with
+ *  `details` ({ report, state }) when a forget changed the model before its save failed. */
 export function errorToWire(e) {
-  if (e && typeof e.code === 'string') return { code: e.code, message: e.message };
+  if (e && typeof e.code === 'string') return e.details ? { code: e.code, message: e.message, details: e.details } : { code: e.code, message: e.message };
   if (e instanceof WebAssembly.RuntimeError) return { code: 'INTERNAL', message: `wasm trap: ${e.message}` };
   if (e && e.name === 'QuotaExceededError') return { code: 'QUOTA_EXCEEDED', message: e.message };
   return { code: 'INTERNAL', message: String(e?.message ?? e) };

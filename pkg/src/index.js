@@ -2,8 +2,8 @@
 // The public API. The engine (wasm: encoder + LegoNet) runs in a module Worker; this facade
 // owns it, speaks to it with a small RPC, and mirrors its state for synchronous getters.
 
-import { RpcClient } from './rpc.js';
-import { LegoNetError, DisposedError } from './errors.js';
+import { RpcClient, ENGINE_STATE } from './rpc.js';
+import { LegoNetError, DisposedError, errorFromCode } from './errors.js';
 import { toTransferable } from './image.js';
 
 // The error classes only: errors.js's wire helpers are the RPC's, not the package's API.
@@ -43,6 +43,12 @@ async function startEngine(useWorker) {
   const { port1, port2 } = new MessageChannel();
   const stop = serve(port2);
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
+}
+
+/** A saved model's name: a non-empty string. */
+function modelName(name) {
+  if (typeof name !== 'string' || name.length === 0) throw new LegoNetError('INVALID_INPUT', `a saved model's name must be a non-empty string, not ${JSON.stringify(name) ?? typeof name}`);
+  return name;
 }
 
 /** The engine's new state, or — when it left the examples out — ours less the removed ones. */
@@ -106,14 +112,22 @@ export class LegoNet {
 
   /** Creates a model from the copy saved under `name` by `save(name)` (this origin's OPFS). */
   static async load(name, options = {}) {
+    const checked = modelName(name);
     const net = await LegoNet.create(options);
-    try { await net.#call('load', { name }); } catch (e) { net.dispose(); throw e; }
+    try { await net.#call('load', { name: checked }); } catch (e) { net.dispose(); throw e; }
     return net;
   }
 
   async #call(method, args, extra) {
     if (this.#disposed) throw new DisposedError();
-    const value = await this.#client.call(method, args, extra);
+    let value;
+    try {
+      value = await this.#client.call(method, args, extra);
+    } catch (e) {
+      // A forget that changed the model before its save failed: mirror what the engine holds.
+      if (e?.[ENGINE_STATE]) this.#state = mirror(this.#state, e[ENGINE_STATE]);
+      throw e;
+    }
     if (value && value.state) this.#state = mirror(this.#state, value.state);
     return value;
   }
@@ -130,13 +144,26 @@ export class LegoNet {
     if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
     const wire = [];
     const transfer = [];
-    for (const [i, it] of items.entries()) {
-      if (typeof it?.label !== 'string' || it.label.length === 0) {
-        throw new LegoNetError('INVALID_INPUT', `example ${i}: label must be a non-empty string`);
+    try {
+      for (const [i, it] of items.entries()) {
+        if (typeof it?.label !== 'string' || it.label.length === 0) {
+          throw new LegoNetError('INVALID_INPUT', `example ${i}: label must be a non-empty string`);
+        }
+        if (it.id !== undefined && it.id !== null && (typeof it.id !== 'string' || it.id.length === 0)) {
+          throw new LegoNetError('INVALID_INPUT', `example ${i}: id must be a non-empty string (or left out for a random one)`);
+        }
+        let t;
+        try {
+          t = await toTransferable(it.image);
+        } catch (e) {
+          throw e instanceof LegoNetError ? errorFromCode(e.code, `example ${i}: ${e.message}`) : e;
+        }
+        wire.push({ image: t.image, label: it.label, id: it.id ?? null });
+        transfer.push(...t.transfer);
       }
-      const t = await toTransferable(it.image);
-      wire.push({ image: t.image, label: it.label, id: it.id ?? null });
-      transfer.push(...t.transfer);
+    } catch (e) {
+      for (const b of transfer) b.close?.(); // the bitmaps made for the items before the bad one
+      throw e;
     }
     const out = await this.#call('addExamples', { items: wire }, { transfer, onProgress, signal });
     return out.ids;
@@ -194,7 +221,7 @@ export class LegoNet {
   async export() { return this.#call('export'); }
 
   /** Saves under `name` in this origin's private file system (crash-safe, overwritten in place). Later forgets keep that copy in sync. */
-  async save(name) { await this.#call('save', { name: String(name) }); }
+  async save(name) { await this.#call('save', { name: modelName(name) }); }
 
   /** Sizes: wasm memory, stored samples, encodings, adapters, and the origin's storage estimate. */
   async memory() { return this.#call('memory'); }
@@ -203,7 +230,7 @@ export class LegoNet {
   async savedModels() { return this.#call('listSaved'); }
 
   /** Deletes one saved model. */
-  async deleteSaved(name) { await this.#call('deleteSaved', { name: String(name) }); }
+  async deleteSaved(name) { await this.#call('deleteSaved', { name: modelName(name) }); }
 
   /** Deletes every saved model and the cached encoder weights of this origin. */
   async clearStorage() { await this.#call('clearStorage'); }

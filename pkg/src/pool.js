@@ -96,6 +96,8 @@ export class EncoderPool {
     h.wasmBytes = msg.wasmBytes ?? h.wasmBytes;
     if (msg.error) job.reject(errorFromCode(msg.error.code, msg.error.message));
     else job.resolve(msg.encoding);
+    // A trap (a panic, out of memory) may leave its wasm instance broken: no more jobs go there.
+    if (msg.error?.code === 'INTERNAL') this.#lose(h);
   }
 
   #lose(h) {
@@ -166,6 +168,12 @@ export class EncoderPool {
       const finish = () => {
         settled = true;
         this.#batch = null;
+        if (failure || done < images.length) {
+          // Nothing is added: the encodings made so far are wiped, the photos never taken closed.
+          for (const encoding of out) encoding?.fill(0);
+          for (let i = next; i < images.length; i++) release(i);
+          for (const i of retry) release(i);
+        }
         if (failure) {
           const w = errorToWire(failure.error);
           reject(errorFromCode(w.code, `example ${failure.index}: ${w.message}`));

@@ -16,6 +16,12 @@ export const ENGINE_METHODS = Object.freeze([
 
 import { errorFromCode, DisposedError } from './errors.js';
 
+/** Where a rejected error carries the engine's state after a change whose save failed. */
+export const ENGINE_STATE = Symbol('legonet.engineState');
+
+/** The code of an argument that cannot be posted, by method (else INVALID_INPUT). */
+const UNSENDABLE = { addExamples: 'INVALID_IMAGE', predict: 'INVALID_IMAGE', audit: 'INVALID_IMAGE', checkReceipts: 'INVALID_RECEIPT' };
+
 /** Client end: `call(method, args, { transfer, onProgress, signal })` → Promise<value>. */
 export class RpcClient {
   #port;
@@ -36,8 +42,14 @@ export class RpcClient {
     if (msg.progress) { p.onProgress?.(msg.progress); return; }
     this.#pending.delete(msg.id);
     p.cleanup();
-    if (msg.ok) p.resolve(msg.value);
-    else p.reject(errorFromCode(msg.error?.code, msg.error?.message));
+    if (msg.ok) { p.resolve(msg.value); return; }
+    const err = errorFromCode(msg.error?.code, msg.error?.message);
+    if (msg.error?.details) {
+      err.report = msg.error.details.report;
+      // The engine's state after the change, for the facade's mirror only.
+      Object.defineProperty(err, ENGINE_STATE, { value: msg.error.details.state });
+    }
+    p.reject(err);
   }
 
   #failAll(code, message) {
@@ -54,7 +66,13 @@ export class RpcClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => signal?.removeEventListener('abort', onAbort);
       this.#pending.set(id, { resolve, reject, onProgress, cleanup });
-      this.#port.postMessage({ id, method, args }, transfer);
+      try {
+        this.#port.postMessage({ id, method, args }, transfer);
+      } catch (e) { // an argument that cannot be cloned (a closed ImageBitmap, a function)
+        this.#pending.delete(id);
+        cleanup();
+        reject(errorFromCode(UNSENDABLE[method] ?? 'INVALID_INPUT', `${method}: an argument cannot be sent to the engine (${e?.message ?? e})`));
+      }
     });
   }
 

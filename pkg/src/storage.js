@@ -20,21 +20,29 @@
 // only in the disk's free space, like any deleted file).
 //
 // Slot file: u32 magic "LGNS", u32 format, f64 generation, f64 savedAt, u32 meta length,
-// u32 snapshot length, 32 bytes SHA-256(meta ‖ snapshot), then meta (JSON) and the snapshot.
+// u32 snapshot length, 32 bytes SHA-256(meta ‖ snapshot), 16 bytes lineage (format 2), then
+// meta (JSON) and the snapshot. Format 1 (no lineage, 64-byte header) is still read.
+//
+// Why a lineage: an instance knows the saved model it is bound to as { lineage, generation }.
+// The generation alone restarts at 1 once a model is deleted, so a stale instance could take a
+// new model of the same name for the one it loaded, and write a forgotten photo back. The
+// lineage is random, made when a name is first saved, and kept by every later save.
 
 import { StorageError } from './errors.js';
 
 const DIR = 'legonet-models';
 const SLOTS = ['a', 'b'];
 const MAGIC = 0x534e474c; // "LGNS" little-endian
-const FORMAT = 1;
-const HEADER = 64;
+const FORMAT = 2;
+const HEADERS = { 1: 64, 2: 80 }; // header bytes by format
+const HEADER = HEADERS[FORMAT];
+const LINEAGE_AT = 64;
 const MAX_NAME_BYTES = 100; // hex-encoded in the file name, which OPFS limits in length
 const WEIGHTS_CACHE = 'legonet-weights-v1';
 const LEGACY_DB = 'legonet'; // IndexedDB of versions before OPFS: dropped, so its residue goes too
 
 function wrap(e, what) {
-  if (e instanceof StorageError) return e;
+  if (typeof e?.code === 'string') return e; // a StorageError, or the engine's own (a forget's UNKNOWN_ID)
   if (e?.name === 'QuotaExceededError') return new StorageError('QUOTA_EXCEEDED', `${what}: storage quota exceeded`);
   return new StorageError('STORAGE', `${what}: ${e?.message ?? e}`);
 }
@@ -89,13 +97,15 @@ async function readAll(handle) {
 
 /** The header of a slot (its first bytes, the file `size` long), or null when not a complete slot. */
 function parseHeaderOf(bytes, size) {
-  if (bytes.length < HEADER) return null;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER);
-  if (v.getUint32(0, true) !== MAGIC || v.getUint32(4, true) !== FORMAT) return null;
+  if (bytes.length < 8) return null;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const header = HEADERS[v.getUint32(4, true)];
+  if (v.getUint32(0, true) !== MAGIC || !header || bytes.length < header) return null;
   const metaLen = v.getUint32(24, true);
   const snapshotLen = v.getUint32(28, true);
-  if (HEADER + metaLen + snapshotLen !== size) return null;
-  return { generation: v.getFloat64(8, true), savedAt: v.getFloat64(16, true), metaLen, snapshotLen };
+  if (header + metaLen + snapshotLen !== size) return null;
+  const lineage = header > LINEAGE_AT ? hex(bytes.subarray(LINEAGE_AT, header)) : '';
+  return { header, lineage, generation: v.getFloat64(8, true), savedAt: v.getFloat64(16, true), metaLen, snapshotLen };
 }
 
 const parseHeader = (bytes) => parseHeaderOf(bytes, bytes.length);
@@ -104,7 +114,7 @@ async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-async function buildSlot(snapshot, meta, generation, savedAt) {
+async function buildSlot(snapshot, meta, { lineage, generation }, savedAt) {
   const metaBytes = new TextEncoder().encode(JSON.stringify(meta ?? {}));
   const out = new Uint8Array(HEADER + metaBytes.length + snapshot.byteLength);
   out.set(metaBytes, HEADER);
@@ -117,6 +127,7 @@ async function buildSlot(snapshot, meta, generation, savedAt) {
   v.setUint32(24, metaBytes.length, true);
   v.setUint32(28, snapshot.byteLength, true);
   out.set(await sha256(out.subarray(HEADER)), 32);
+  out.set(lineage.match(/../g).map((p) => parseInt(p, 16)), LINEAGE_AT);
   return out;
 }
 
@@ -124,12 +135,17 @@ async function buildSlot(snapshot, meta, generation, savedAt) {
 async function decodeSlot(bytes) {
   const h = parseHeader(bytes);
   if (!h) return null;
-  const digest = await sha256(bytes.subarray(HEADER));
-  if (hex(digest) !== hex(bytes.subarray(32, HEADER))) return null;
-  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER, HEADER + h.metaLen)));
-  const snapshot = bytes.slice(HEADER + h.metaLen);
-  return { snapshot, meta, savedAt: h.savedAt, bytes: h.snapshotLen, generation: h.generation };
+  const digest = await sha256(bytes.subarray(h.header));
+  if (hex(digest) !== hex(bytes.subarray(32, 64))) return null;
+  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(h.header, h.header + h.metaLen)));
+  const snapshot = bytes.slice(h.header + h.metaLen);
+  return { snapshot, meta, savedAt: h.savedAt, bytes: h.snapshotLen, token: { lineage: h.lineage, generation: h.generation } };
 }
+
+/** Which saved state of a name an instance holds: its lineage and generation. */
+const sameToken = (a, b) => !!a && !!b && a.lineage === b.lineage && a.generation === b.generation;
+
+const newLineage = () => hex(crypto.getRandomValues(new Uint8Array(HEADER - LINEAGE_AT)));
 
 const syncHandles = typeof FileSystemFileHandle !== 'undefined'
   && typeof FileSystemFileHandle.prototype.createSyncAccessHandle === 'function'
@@ -191,47 +207,100 @@ async function slotHeaders(dir, stem) {
     const file = await handle.getFile();
     // The header alone (and the length, to check it against the file's).
     const head = new Uint8Array(await file.slice(0, HEADER).arrayBuffer());
-    return head.length === HEADER ? parseHeaderOf(head, file.size) : null;
+    return parseHeaderOf(head, file.size);
   }));
 }
 
+/** The newest complete slot's header of `headers`, or null. */
+const newestOf = (headers) => headers.filter(Boolean).sort((x, y) => y.generation - x.generation)[0] ?? null;
+
+/** Runs `fn` holding the locks of every name in `names`, taken in sorted order (no deadlock). */
+function withLocks(names, fn) {
+  const [first, ...rest] = [...new Set(names)].sort();
+  return first === undefined ? fn() : withLock(first, () => withLocks(rest, fn));
+}
+
+/** Refuses with STALE_MODEL unless `newest`, the header of `name`'s newest saved state, is `known`. */
+function refuseUnless(name, newest, known) {
+  if (!sameToken(newest, known)) {
+    throw new StorageError('STALE_MODEL', newest
+      ? `"${name}" was saved by another tab since this one loaded or saved it; load it again`
+      : `"${name}" was deleted since this instance loaded or saved it; load or save a current model`);
+  }
+  return newest;
+}
+
+/** `refuseUnless` on what is stored now (call it under the name's lock). */
+async function checkCurrent(dir, name, known) {
+  return refuseUnless(name, newestOf(await slotHeaders(dir, fileStem(name))), known);
+}
+
 /**
- * Saves a snapshot under `name`, replacing any previous copy; resolves to the new record's
- * generation. `known`: the generation this caller last loaded or saved under `name` (undefined
- * if it never did). If another tab has saved since — a forget there, say — the stored
- * generation has moved on and the save is refused with `STALE_MODEL`, checked under the same
- * lock as the write, so a tab holding old state can never write a forgotten photo back.
+ * Saves the snapshot that `produce()` returns under `name`, replacing any previous copy; resolves
+ * to the new state's token `{ lineage, generation }`.
+ *
+ * `known`: the token of `name` this caller last loaded or saved (undefined if it never did). If
+ * the stored state is another one — another tab forgot a photo and saved, or deleted the model —
+ * the save is refused with `STALE_MODEL` before `produce` runs, so a caller can make its change
+ * inside `produce` and have it refused, untouched, when stale. `bound`: `{ name, token }` of the
+ * saved model the caller's state came from, when it saves under another name: it must be current
+ * too, or a stale instance could write a forgotten photo back under a new name. Everything is
+ * checked and written under the names' locks (every tab and worker of the origin).
+ *
+ * When the write fails after the first slot is complete, that slot holds the new state: the
+ * error carries its `token`, which the caller must take as known (its state is now saved).
  */
-export async function saveModel(name, snapshot, meta, known) {
+export async function saveModel(name, produce, meta, known, bound) {
   const what = `saving "${name}"`;
   try {
     const stem = fileStem(name);
     const dir = await modelsDir();
-    return await withLock(name, async () => {
+    const others = bound && bound.name !== name ? [bound.name] : [];
+    return await withLocks([name, ...others], async () => {
+      for (const other of others) await checkCurrent(dir, other, bound.token);
       const headers = await slotHeaders(dir, stem);
-      const valid = headers.filter(Boolean);
-      const stored = valid.length ? Math.max(...valid.map((h) => h.generation)) : 0;
-      if (valid.length && known !== undefined && stored !== known) {
-        throw new StorageError('STALE_MODEL', `"${name}" was saved by another tab since this one loaded or saved it; load it again`);
+      const stored = known === undefined ? newestOf(headers) : refuseUnless(name, newestOf(headers), known);
+      const token = { lineage: stored?.lineage || newLineage(), generation: (stored?.generation ?? 0) + 1 };
+      const snapshot = await produce();
+      let bytes;
+      try {
+        bytes = await buildSlot(snapshot, meta, token, Date.now());
+      } finally {
+        snapshot.fill(0); // holds every encoding: not left for the garbage collector to find
       }
-      const generation = stored + 1;
-      const bytes = await buildSlot(snapshot, meta, generation, Date.now());
+      let written = false;
       try {
         // The slot not holding the newest copy first: until it is complete, the other one is.
         const first = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation) ? 1 : 0;
         await writeSlot(dir, `${stem}.${SLOTS[first]}`, bytes);
+        written = true;
         await writeSlot(dir, `${stem}.${SLOTS[1 - first]}`, bytes);
+      } catch (e) {
+        const err = wrap(e, what);
+        if (written) err.token = token;
+        throw err;
       } finally {
-        bytes.fill(0); // holds every encoding: not left for the garbage collector to find
+        bytes.fill(0);
       }
-      return generation;
+      return token;
     });
   } catch (e) {
     throw wrap(e, what);
   }
 }
 
-/** Loads the snapshot saved under `name` (the newest complete slot), or throws `NOT_FOUND`. */
+/** Refuses with STALE_MODEL unless `name`'s saved state is still `token` (see saveModel). */
+export async function checkSaved(name, token) {
+  try {
+    const dir = await modelsDir();
+    await withLock(name, () => checkCurrent(dir, name, token));
+  } catch (e) {
+    throw wrap(e, `checking "${name}"`);
+  }
+}
+
+/** Loads the snapshot saved under `name` (the newest complete slot), or throws `NOT_FOUND`:
+ *  `{ snapshot, meta, savedAt, bytes, token }`. */
 export async function loadModel(name) {
   const what = `loading "${name}"`;
   let record;
@@ -245,7 +314,7 @@ export async function loadModel(name) {
         const bytes = handle ? await readAll(handle) : null;
         const r = bytes ? await decodeSlot(bytes) : null;
         bytes?.fill(0);
-        if (r && (!best || r.generation > best.generation)) { best?.snapshot.fill(0); best = r; } else r?.snapshot.fill(0);
+        if (r && (!best || r.token.generation > best.token.generation)) { best?.snapshot.fill(0); best = r; } else r?.snapshot.fill(0);
       }
       return best;
     });
@@ -269,12 +338,17 @@ export async function deleteModel(name) {
   }
 }
 
+/** The model name a slot file belongs to, or null when the file is no slot. */
+function slotName(fileName) {
+  const m = fileName.match(/^([0-9a-f]+)\.[ab]$/);
+  return (m && nameOf(m[1])) ?? null;
+}
+
 async function savedNames(dir) {
   const names = new Set();
   for await (const fileName of dir.keys()) {
-    const m = fileName.match(/^([0-9a-f]+)\.[ab]$/);
-    const name = m && nameOf(m[1]);
-    if (name !== null && name !== undefined) names.add(name);
+    const name = slotName(fileName);
+    if (name !== null) names.add(name);
   }
   return [...names].sort();
 }
@@ -285,8 +359,7 @@ export async function listModels() {
     const dir = await modelsDir();
     const out = [];
     for (const name of await savedNames(dir)) {
-      const headers = await withLock(name, () => slotHeaders(dir, fileStem(name)));
-      const newest = headers.filter(Boolean).sort((x, y) => y.generation - x.generation)[0];
+      const newest = newestOf(await withLock(name, () => slotHeaders(dir, fileStem(name))));
       if (newest) out.push({ name, bytes: newest.snapshotLen, savedAt: newest.savedAt });
     }
     return out;
@@ -300,9 +373,11 @@ export async function clearAll() {
   try {
     const dir = await modelsDir();
     for (const name of await savedNames(dir)) await deleteModel(name);
+    // Anything else in the folder that is not a slot (a slot here now was saved by another tab
+    // since the names were listed: that save came after the clear, and is not removed unwiped).
     const rest = [];
-    for await (const fileName of dir.keys()) rest.push(fileName);
-    for (const fileName of rest) await dir.removeEntry(fileName, { recursive: true }); // anything not ours
+    for await (const fileName of dir.keys()) if (slotName(fileName) === null) rest.push(fileName);
+    for (const fileName of rest) await dir.removeEntry(fileName, { recursive: true });
     if (typeof caches !== 'undefined') await caches.delete(WEIGHTS_CACHE);
   } catch (e) {
     throw wrap(e, 'clearing storage');

@@ -11,15 +11,11 @@ import { EncoderPool, defaultEncoderWorkers } from './pool.js';
 /** Adapters trained between two looks at the event loop (progress + abort). */
 const TRAIN_CHUNK = 4;
 
-let engine = null;
-let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
-let boundName = null; // the saved model (storage.js) kept in sync by forget/removeClass
-
 const yieldToLoop = () => new Promise((r) => setTimeout(r, 0));
 
 /** The smallest step of this scope's `performance.now()`, in ms: browsers coarsen it (without
  *  cross-origin isolation Chromium to 0.1 ms, Firefox to 1 ms), so a report's `ms` of 0 means
- *  "under this", not "instant". Measured once per engine: the least of a few observed steps. */
+ *  "under this", not "instant". Measured once per scope: the least of a few observed steps. */
 function clockResolution() {
   let least = Infinity;
   let last = performance.now();
@@ -33,14 +29,6 @@ function clockResolution() {
   return Math.min(Math.round(least * 1000) / 1000, 50);
 }
 let msResolution = null;
-
-async function encode(image) {
-  const img = await toPixels(image);
-  return engine.encodeRgba(img.data, img.width, img.height);
-}
-
-/** The engine's own lane of the encoder pool: decode, then (once it is this photo's turn) encode. */
-const ownLane = { decode, encode };
 
 async function gpuAdapter() {
   if (typeof navigator === 'undefined' || !navigator.gpu) return null;
@@ -74,16 +62,22 @@ async function timeEncode(e) {
 async function loadWasm(requested, urls) {
   const adapter = requested === 'cpu' ? null : await gpuAdapter();
   if (requested === 'webgpu' && !adapter) throw new LegoNetError('BACKEND', 'WebGPU was requested but navigator.gpu gives no adapter');
+  let gpuError = null;
   if (requested === 'webgpu' || (requested === 'auto' && adapter && !adapter.isFallbackAdapter)) {
-    const glue = await import('../wasm/legonet_webgpu.js');
-    await glue.default(urls.webgpuWasmUrl ? { module_or_path: urls.webgpuWasmUrl } : undefined);
-    return { adapter, Engine: glue.WasmEngine };
+    try {
+      const glue = await import('../wasm/legonet_webgpu.js');
+      await glue.default(urls.webgpuWasmUrl ? { module_or_path: urls.webgpuWasmUrl } : undefined);
+      return { adapter, Engine: glue.WasmEngine, webgpu: true };
+    } catch (e) {
+      if (requested === 'webgpu') throw new LegoNetError('BACKEND', `the WebGPU wasm could not be loaded: ${e?.message ?? e}`);
+      gpuError = e; // 'auto': the CPU wasm instead
+    }
   }
   // Once per scope (an engine on the main thread may be created again).
   cpuModule ??= compileCpuWasm(urls.wasmUrl).catch((e) => { cpuModule = null; throw e; });
   const module = await cpuModule;
   await initCpu({ module_or_path: module });
-  return { adapter, Engine: CpuEngine, cpuModule: module };
+  return { adapter, Engine: CpuEngine, cpuModule: module, webgpu: false, gpuError };
 }
 
 /** The CPU wasm, compiled here rather than by its glue so that the encoder Workers get the
@@ -101,25 +95,41 @@ async function compileCpuWasm(wasmUrl) {
 
 /** Creates the engine on the requested backend from the wasm `loadWasm` chose; 'auto'
  *  measures, and never picks a fallback adapter. */
-async function createEngine(weights, requested, config, { adapter, Engine }) {
+async function createEngine(weights, requested, config, { adapter, Engine, webgpu, gpuError }) {
   const cpu = async (reason) => ({ engine: await Engine.create(weights, 'cpu', config), backend: { kind: 'cpu', name: 'cpu', adapter, reason } });
   if (requested === 'cpu') return cpu('requested');
+  if (gpuError) return cpu(`the WebGPU wasm could not be loaded: ${gpuError?.message ?? gpuError}`);
   if (requested === 'webgpu') {
     const e = await Engine.create(weights, 'wgpu', config);
     return { engine: e, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: e.device, reason: 'requested' } };
   }
   if (!adapter) return cpu('no WebGPU adapter');
-  if (adapter.isFallbackAdapter) return cpu('the only WebGPU adapter is a software fallback');
+  if (adapter.isFallbackAdapter || !webgpu) return cpu('the only WebGPU adapter is a software fallback');
   // A real adapter: both candidates run in the WebGPU wasm (its CPU engine is the CPU wasm's
   // code, bit for bit), so the CPU wasm is not fetched as well.
-  const [c, g] = [await Engine.create(weights, 'cpu', config), await Engine.create(weights, 'wgpu', config)];
-  const [cpuMs, gpuMs] = [await timeEncode(c), await timeEncode(g)];
-  const gpuWins = gpuMs < cpuMs;
-  (gpuWins ? c : g).free();
-  const reason = `warm-up encode: webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms`;
-  return gpuWins
-    ? { engine: g, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: g.device, reason } }
-    : { engine: c, backend: { kind: 'cpu', name: 'cpu', adapter, reason } };
+  const c = await Engine.create(weights, 'cpu', config);
+  let g = null;
+  let gpuMs;
+  try {
+    const cpuMs = await timeEncode(c);
+    try {
+      g = await Engine.create(weights, 'wgpu', config);
+      gpuMs = await timeEncode(g);
+    } catch (e) { // a real adapter that still fails (driver, lost device): 'auto' runs on the CPU
+      g?.free();
+      return { engine: c, backend: { kind: 'cpu', name: 'cpu', adapter, reason: `WebGPU failed: ${e?.message ?? e}` } };
+    }
+    const reason = `warm-up encode: webgpu ${gpuMs.toFixed(1)} ms, cpu ${cpuMs.toFixed(1)} ms`;
+    if (gpuMs < cpuMs) {
+      c.free();
+      return { engine: g, backend: { kind: 'webgpu', name: 'wgpu', adapter, device: g.device, reason } };
+    }
+    g.free();
+    return { engine: c, backend: { kind: 'cpu', name: 'cpu', adapter, reason } };
+  } catch (e) {
+    c.free();
+    throw e;
+  }
 }
 
 /** The Rust report and its deletion receipt in the package's documented shape (index.d.ts). */
@@ -131,24 +141,6 @@ function forgetReport({ report: r, receipt }) {
 }
 
 /**
- * The state the facade mirrors. With `examples: false` the examples are left out (the facade
- * keeps its own, less `removed`): a train or forget that does not restructure changes none of
- * the others, and at thousands of examples the list would dominate the reply.
- */
-function state({ examples = true, removed } = {}) {
-  if (examples) return engine.state();
-  return { ...engine.stateCounts(), removed: removed ?? [] };
-}
-
-function need() {
-  if (!engine) throw new LegoNetError('NOT_INITIALISED', 'the engine is not initialised');
-  return engine;
-}
-
-// Generation of each saved name as this worker last loaded or saved it (storage.saveModel).
-const generations = new Map();
-
-/**
  * Overwrites typed arrays holding encodings or snapshots once used: the engine keeps no copy
  * of a forgotten example's encoding, not even in memory the garbage collector has not yet
  * reclaimed.
@@ -157,184 +149,268 @@ function wipe(...arrays) {
   for (const a of arrays) a?.fill?.(0);
 }
 
-async function saveAs(name) {
-  const snapshot = engine.exportBytes();
-  try {
-    generations.set(name, await storage.saveModel(name, snapshot, { encoderId: engine.encoderId }, generations.get(name)));
-  } finally {
-    wipe(snapshot);
+/** `value` if it is a non-empty string, else INVALID_INPUT: wasm-bindgen would turn anything else
+ *  into a trap (a number as `&str`) or, for an optional id, silently into a random one. */
+function text(value, what) {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new LegoNetError('INVALID_INPUT', `${what} must be a non-empty string, not ${typeof value === 'string' ? 'an empty one' : typeof value}`);
   }
+  return value;
 }
 
-async function persistIfBound() {
-  if (boundName) await saveAs(boundName);
+/** `ids` checked to be an array of non-empty strings. */
+function idList(ids, verb) {
+  if (!Array.isArray(ids)) throw new LegoNetError('INVALID_INPUT', `${verb} expects an id or an array of ids (strings)`);
+  ids.forEach((id, i) => text(id, `${verb}: id ${i}`));
+  return ids;
 }
 
-const handlers = {
-  async init({ encoderUrl, wasmUrl, webgpuWasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
-    msResolution = clockResolution(); // the Rust reports' clock (web-time) is this performance.now()
-    // The weights and the wasm download at once (a first visit waits for the longer, not both).
-    const [{ bytes, fromCache }, wasm] = await Promise.all([storage.fetchWeights(encoderUrl), loadWasm(backend, { wasmUrl, webgpuWasmUrl })]);
-    const created = await createEngine(bytes, backend, config, wasm);
-    engine = created.engine;
-    // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
-    // extra Workers prepare their encoders in the background and join the first batch that finds
-    // them ready; init only waits for their files, so no request is made after it.
-    const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
-    pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: ownLane });
-    await pool.loaded;
-    return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
-  },
+/**
+ * One engine and what belongs to it: its encoder pool, the saved model it is bound to, and the
+ * token (storage.js) of each name it loaded or saved. One per `serve`, so two `worker: false`
+ * instances on one page share nothing but the compiled wasm.
+ */
+function engineHost() {
+  let engine = null;
+  let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
+  let bound = null; // the saved model's name that forget, removeClass and train keep in sync
+  const tokens = new Map(); // name → { lineage, generation } as this engine last loaded or saved it
 
-  async addExamples({ items }, ctx) {
-    need();
-    // In input order, whichever lane encoded each; the first failing image (by index) fails it all.
-    const encodings = await pool.encodeAll(items.map((it) => it.image), {
-      aborted: ctx.aborted,
-      progress: (done, total) => ctx.progress({ phase: 'encode', done, total }),
-    });
-    // All encoded: add them in one all-or-nothing step.
-    let ids;
+  const need = () => {
+    if (!engine) throw new LegoNetError('NOT_INITIALISED', 'the engine is not initialised');
+    return engine;
+  };
+
+  const encode = async (image) => {
+    const img = await toPixels(image);
+    return engine.encodeRgba(img.data, img.width, img.height);
+  };
+
+  /**
+   * The state the facade mirrors. With `examples: false` the examples are left out (the facade
+   * keeps its own, less `removed`): a train or forget that does not restructure changes none of
+   * the others, and at thousands of examples the list would dominate the reply.
+   */
+  const state = ({ examples = true, removed } = {}) => (examples ? engine.state() : { ...engine.stateCounts(), removed: removed ?? [] });
+
+  /**
+   * Saves the engine's state under `name`, after running `change` (a synchronous engine change)
+   * under the same lock as the check that this engine's copy is current (storage.saveModel): a
+   * stale engine is refused before anything changes, and its state can be saved under no name.
+   */
+  async function saveAs(name, change) {
+    const from = bound !== null && bound !== name ? { name: bound, token: tokens.get(bound) } : undefined;
+    const produce = () => { change?.(); return engine.exportBytes(); };
     try {
-      ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
-    } finally {
-      wipe(...encodings); // the model holds its own copies; no stray one may outlive a forget
+      tokens.set(name, await storage.saveModel(name, produce, { encoderId: engine.encoderId }, tokens.get(name), from));
+    } catch (e) {
+      if (e.token) tokens.set(name, e.token); // the newer slot was written: that is the saved state now
+      throw e;
     }
-    return { ids, state: state() };
-  },
+  }
 
-  async train(_args, ctx) {
-    need();
-    const total = engine.pendingAdapters();
-    engine.trainBegin(); // an aborted train puts this exact state back
-    let aborted = false;
-    const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0, msResolution };
-    const t0 = performance.now();
+  /**
+   * A forget or removeClass: `change` runs, and when bound its result is saved in the same step.
+   * Stale, it is refused with nothing changed. Should the write fail after the change (the disk,
+   * not staleness), the change stays — a forget is not taken back — and the error carries the
+   * report and the state, so the facade mirrors it and the caller can save again.
+   */
+  async function forgetting(change, removed) {
+    let report;
+    const run = () => { report = forgetReport(change()); };
+    // The examples are sent only when the facade cannot work them out (removed ids unknown).
+    const after = () => state({ examples: report.restructured || removed === undefined, removed });
     try {
-      for (;;) {
-        await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
-        if (ctx.aborted()) {
-          aborted = true;
-          throw new AbortError('training was aborted; the model is as it was before train()');
-        }
-        if (engine.pendingAdapters() === 0) break;
-        const r = engine.trainSome(TRAIN_CHUNK);
-        report.adaptersTrained += r.adaptersTrained;
-        report.samplesReplayed += r.samplesReplayed;
-        report.paramsTrained += r.paramsTrained;
-        report.restructured ||= r.restructured;
-        ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
+      if (bound === null) run(); else await saveAs(bound, run);
+    } catch (e) {
+      if (report) e.details = { report, state: after() };
+      throw e;
+    }
+    return { report, state: after() };
+  }
+
+  const handlers = {
+    async init({ encoderUrl, wasmUrl, webgpuWasmUrl, backend = 'auto', config = {}, encoderWorkers }) {
+      if (engine) throw new LegoNetError('INTERNAL', 'the engine is already initialised');
+      msResolution ??= clockResolution(); // the Rust reports' clock (web-time) is this performance.now()
+      // The weights and the wasm download at once (a first visit waits for the longer, not both).
+      const [{ bytes, fromCache }, wasm] = await Promise.all([storage.fetchWeights(encoderUrl), loadWasm(backend, { wasmUrl, webgpuWasmUrl })]);
+      const created = await createEngine(bytes, backend, config, wasm);
+      engine = created.engine;
+      // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
+      // extra Workers prepare their encoders in the background and join the first batch that finds
+      // them ready; init only waits for their files, so no request is made after it.
+      const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
+      pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: { decode, encode } });
+      await pool.loaded;
+      return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
+    },
+
+    async addExamples({ items }, ctx) {
+      need();
+      if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
+      items.forEach((it, i) => {
+        text(it?.label, `example ${i}: label`);
+        if (it.id !== null && it.id !== undefined) text(it.id, `example ${i}: id`);
+      });
+      // In input order, whichever lane encoded each; the first failing image (by index) fails it all.
+      const encodings = await pool.encodeAll(items.map((it) => it.image), {
+        aborted: ctx.aborted,
+        progress: (done, total) => ctx.progress({ phase: 'encode', done, total }),
+      });
+      // All encoded: add them in one all-or-nothing step.
+      let ids;
+      try {
+        ids = engine.addMany(items.map((it) => it.id ?? null), encodings, items.map((it) => it.label));
+      } finally {
+        wipe(...encodings); // the model holds its own copies; no stray one may outlive a forget
       }
-    } finally {
-      engine.trainEnd(aborted);
-    }
-    report.ms = performance.now() - t0;
-    await persistIfBound();
-    return { report, state: state({ examples: report.restructured }) };
-  },
+      return { ids, state: state() };
+    },
 
-  async predict({ image }) {
-    need();
-    const encoding = await encode(image);
-    try { return engine.predict(encoding); } finally { wipe(encoding); }
-  },
+    async train(_args, ctx) {
+      need();
+      // A stale engine is refused before it spends the time (and again, under the lock, at the save).
+      if (bound !== null) await storage.checkSaved(bound, tokens.get(bound));
+      const total = engine.pendingAdapters();
+      engine.trainBegin(); // a train that fails or is aborted puts this exact state back
+      let ok = false;
+      const report = { adaptersTrained: 0, samplesReplayed: 0, paramsTrained: 0, restructured: false, ms: 0, msResolution };
+      const t0 = performance.now();
+      try {
+        for (;;) {
+          await yieldToLoop(); // lets an abort (posted any time since the call) in between chunks
+          if (ctx.aborted()) throw new AbortError('training was aborted; the model is as it was before train()');
+          if (engine.pendingAdapters() === 0) break;
+          const r = engine.trainSome(TRAIN_CHUNK);
+          report.adaptersTrained += r.adaptersTrained;
+          report.samplesReplayed += r.samplesReplayed;
+          report.paramsTrained += r.paramsTrained;
+          report.restructured ||= r.restructured;
+          ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
+        }
+        report.ms = performance.now() - t0;
+        if (bound !== null) await saveAs(bound);
+        ok = true;
+      } finally {
+        engine.trainEnd(!ok);
+      }
+      return { report, state: state({ examples: report.restructured }) };
+    },
 
-  async forget({ ids }) {
-    need();
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
-      throw new LegoNetError('INVALID_INPUT', 'forget expects an id or an array of ids (strings)');
-    }
-    const report = forgetReport(engine.forget(ids));
-    await persistIfBound();
-    return { report, state: state({ examples: report.restructured, removed: ids }) };
-  },
+    async predict({ image }) {
+      need();
+      const encoding = await encode(image);
+      try { return engine.predict(encoding); } finally { wipe(encoding); }
+    },
 
-  async removeClass({ label }) {
-    need();
-    const report = forgetReport(engine.removeClass(label));
-    await persistIfBound();
-    return { report, state: state() };
-  },
+    async forget({ ids }) {
+      need();
+      idList(ids, 'forget');
+      return forgetting(() => engine.forget(ids), ids);
+    },
 
-  async audit({ image }) {
-    need();
-    const encoding = await encode(image);
-    let audit;
-    try { audit = engine.audit(encoding); } finally { wipe(encoding); }
-    const t = performance.now();
-    const r = engine.verify();
-    const verify = { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
-    return { ...audit, verify, ...engine.provenance() };
-  },
+    async removeClass({ label }) {
+      need();
+      text(label, 'removeClass: label');
+      return forgetting(() => engine.removeClass(label));
+    },
 
-  async checkReceipts({ receipts }) {
-    need();
-    if (!Array.isArray(receipts)) throw new LegoNetError('INVALID_RECEIPT', 'checkReceipts expects a receipt or an array of receipts');
-    return engine.checkReceipts(receipts);
-  },
+    async audit({ image }) {
+      need();
+      const encoding = await encode(image);
+      let audit;
+      try { audit = engine.audit(encoding); } finally { wipe(encoding); }
+      const t = performance.now();
+      const r = engine.verify();
+      const verify = { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
+      return { ...audit, verify, ...engine.provenance() };
+    },
 
-  async addClass({ label }) {
-    need().addClass(label);
-    return { state: state() };
-  },
+    async checkReceipts({ receipts }) {
+      need();
+      if (!Array.isArray(receipts)) throw new LegoNetError('INVALID_RECEIPT', 'checkReceipts expects a receipt or an array of receipts');
+      return engine.checkReceipts(receipts);
+    },
 
-  async compare({ forget }) {
-    return need().compare(forget ?? []).map((row) => ({ ...row, msResolution }));
-  },
+    async addClass({ label }) {
+      need().addClass(text(label, 'addClass: label'));
+      return { state: state() };
+    },
 
-  async verify() {
-    const t = performance.now();
-    const r = need().verify();
-    return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
-  },
+    async compare({ forget }) {
+      return need().compare(idList(forget ?? [], 'compare: forget')).map((row) => ({ ...row, msResolution }));
+    },
 
-  async export() {
-    const bytes = need().exportBytes();
-    return { value: bytes, transfer: [bytes.buffer] };
-  },
+    async verify() {
+      const t = performance.now();
+      const r = need().verify();
+      return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
+    },
 
-  async import({ bytes }) {
-    try { need().importBytes(bytes); } finally { wipe(bytes); } // a copy made for the engine (index.js)
-    boundName = null;
-    return { state: state() };
-  },
+    async export() {
+      need();
+      // A stale engine may hold a photo another tab forgot: its bytes are not handed out.
+      if (bound !== null) await storage.checkSaved(bound, tokens.get(bound));
+      const bytes = engine.exportBytes();
+      return { value: bytes, transfer: [bytes.buffer] };
+    },
 
-  async save({ name }) {
-    need();
-    await saveAs(name);
-    boundName = name;
-    return { state: state() };
-  },
+    async import({ bytes }) {
+      try { need().importBytes(bytes); } finally { wipe(bytes); } // a copy made for the engine (index.js)
+      bound = null;
+      return { state: state() };
+    },
 
-  async load({ name }) {
-    need();
-    const record = await storage.loadModel(name);
-    try { engine.importBytes(record.snapshot); } finally { wipe(record.snapshot); }
-    generations.set(name, record.generation ?? 0);
-    boundName = name;
-    return { state: state() };
-  },
+    async save({ name }) {
+      need();
+      await saveAs(name);
+      bound = name;
+      return { state: state() };
+    },
 
-  async memory() {
-    need();
-    return { ...engine.memory(), encoderWorkerBytes: pool.workerBytes(), storage: (await navigator.storage?.estimate?.()) ?? null };
-  },
+    async load({ name }) {
+      need();
+      const record = await storage.loadModel(name);
+      try { engine.importBytes(record.snapshot); } finally { wipe(record.snapshot); }
+      tokens.set(name, record.token);
+      bound = name;
+      return { state: state() };
+    },
 
-  listSaved: () => storage.listModels(),
-  deleteSaved: async ({ name }) => { await storage.deleteModel(name); generations.delete(name); if (boundName === name) boundName = null; },
-  clearStorage: async () => { await storage.clearAll(); generations.clear(); boundName = null; },
-};
+    async memory() {
+      need();
+      return { ...engine.memory(), encoderWorkerBytes: pool.workerBytes(), storage: (await navigator.storage?.estimate?.()) ?? null };
+    },
 
-/** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort).
- *  Returns a function that stops the encoder Workers (a terminated Worker takes its nested
+    listSaved: () => storage.listModels(),
+    deleteSaved: async ({ name }) => { await storage.deleteModel(name); tokens.delete(name); if (bound === name) bound = null; },
+    clearStorage: async () => { await storage.clearAll(); tokens.clear(); bound = null; },
+  };
+
+  /** Stops the encoder Workers and frees the engine's wasm memory. */
+  const stop = () => {
+    pool?.dispose();
+    pool = null;
+    engine?.free();
+    engine = null;
+  };
+  return { handlers, stop };
+}
+
+/** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort) with an
+ *  engine of its own. Returns a function that stops it (a terminated Worker takes its nested
  *  Workers with it; an engine on the main thread has to be told). */
 export function serve(port) {
+  const { handlers, stop } = engineHost();
+  const live = new Set(); // calls received and not yet answered: only they can be aborted
   const aborted = new Set();
   let queue = Promise.resolve(); // one call at a time: the engine is single-threaded
   port.onmessage = (e) => {
     const msg = e.data;
-    if (msg.abort) { aborted.add(msg.abort); return; }
+    if (msg.abort) { if (live.has(msg.abort)) aborted.add(msg.abort); return; }
     const { id, method, args } = msg;
+    live.add(id);
     queue = queue.then(async () => {
       const ctx = {
         progress: (p) => port.postMessage({ id, progress: p }),
@@ -349,11 +425,12 @@ export function serve(port) {
       } catch (err) {
         port.postMessage({ id, ok: false, error: errorToWire(err) });
       } finally {
+        live.delete(id);
         aborted.delete(id);
       }
     });
   };
-  return () => { pool?.dispose(); pool = null; };
+  return stop;
 }
 
 if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self);
