@@ -199,6 +199,8 @@ export declare class LegoNet {
   addExamples(items: { image: ImageLike; label: string; id?: string }[],
               options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<string[]>;
   train(options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<TrainReport>;
+  /** Scores of the classes the consulted adapters were trained on, highest first (a class with
+   *  no trained examples yet, such as a fresh `addClass`, gets none). */
   predict(image: ImageLike): Promise<ClassScore[]>;
   forget(ids: string | string[]): Promise<ForgetReport>;
   addClass(label: string): Promise<void>;

@@ -129,6 +129,9 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
       'save(undefined)': () => net.save(undefined),
       "save('')": () => net.save(''),
       'deleteSaved(7)': () => net.deleteSaved(7),
+      'LegoNet.import(a Blob)': () => L.LegoNet.import(new Blob([new Uint8Array(8)])),
+      'train(null)': () => net.train(null),
+      "addExamples([], null)": () => net.addExamples([], null),
     };
     const results = {};
     for (const [what, call] of Object.entries(calls)) {
@@ -158,6 +161,9 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
     'save(undefined)': invalid,
     "save('')": invalid,
     'deleteSaved(7)': invalid,
+    'LegoNet.import(a Blob)': invalid,
+    'train(null)': 'resolved',
+    "addExamples([], null)": 'resolved',
   });
   assert.ok(out.unchanged, 'the exported model is byte-identical after every refusal');
   assert.ok(out.ok, 'verify after the bad calls');

@@ -160,9 +160,9 @@ export async function coreFlow(b, t, { backend, clockStep }) {
   for (const r of [trained.report, forgot.report, forgot.verify, ...forgot.compare]) {
     assert.ok(r.msResolution > 0 && r.msResolution <= clockStep, `msResolution ${r.msResolution} in (0, ${clockStep}]`);
   }
-  for (const ms of [trained.report.ms, forgot.report.ms, forgot.verify.ms]) {
+  for (const ms of [trained.report.ms, forgot.report.ms, forgot.verify.ms, ...forgot.compare.flatMap((row) => [row.trainMs, row.forgetMs])]) {
     const steps = ms / forgot.report.msResolution;
-    assert.ok(Math.abs(steps - Math.round(steps)) < 0.02, `${ms} ms is a whole number of ${forgot.report.msResolution} ms steps`);
+    assert.ok(Math.abs(steps - Math.round(steps)) < 1e-6, `${ms} ms is a whole number of ${forgot.report.msResolution} ms steps`);
   }
 
   // Bad inputs: typed errors, model unchanged.

@@ -6,6 +6,9 @@ import { InvalidImageError } from './errors.js';
 /** Longest side the engine decodes at; larger photos are downscaled first (see README). */
 const MAX_DECODE_SIDE = 4096;
 
+/** The shortest side the encoder accepts (the Rust preprocessing's minimum). */
+const MIN_SIDE = 16;
+
 /** `value instanceof globalThis[name]`, false where the class does not exist: a Worker or Node
  *  lacks most DOM classes, and a bare `instanceof HTMLImageElement` there throws ReferenceError. */
 const is = (value, name) => typeof globalThis[name] === 'function' && value instanceof globalThis[name];
@@ -48,6 +51,10 @@ export async function toPixels(image) {
   let { width, height } = bitmap;
   if (!width || !height) throw new InvalidImageError('the image has no pixels');
   const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
+  if (Math.round(Math.min(width, height) * scale) < MIN_SIDE && Math.min(width, height) >= MIN_SIDE) {
+    bitmap.close?.();
+    throw new InvalidImageError(`the image is ${width}×${height}: too narrow (its long side is brought down to ${MAX_DECODE_SIDE} px, and its short side must stay at least ${MIN_SIDE} px)`);
+  }
   width = Math.max(1, Math.round(width * scale));
   height = Math.max(1, Math.round(height * scale));
   const canvas = new OffscreenCanvas(width, height);

@@ -72,7 +72,7 @@ export class LegoNet {
   static #key = Symbol('LegoNet');
 
   /** Creates an empty model. See `LegoNetOptions` in index.d.ts for every option and default. */
-  static async create(options = {}) {
+  static async create(options) {
     const opts = { ...DEFAULTS, ...options };
     if (!['auto', 'webgpu', 'cpu'].includes(opts.backend)) {
       throw new LegoNetError('INVALID_CONFIG', `backend must be 'auto', 'webgpu' or 'cpu', not ${JSON.stringify(opts.backend)}`);
@@ -103,7 +103,10 @@ export class LegoNet {
   }
 
   /** Creates a model from `export()` bytes (options as in `create`; config comes from the bytes). */
-  static async import(bytes, options = {}) {
+  static async import(bytes, options) {
+    if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
+      throw new LegoNetError('INVALID_INPUT', `LegoNet.import expects the Uint8Array (or ArrayBuffer) that export() gave, not ${bytes?.constructor?.name ?? bytes}`);
+    }
     const net = await LegoNet.create(options);
     const copy = new Uint8Array(bytes); // the caller keeps its bytes; this copy moves to the engine
     try { await net.#call('import', { bytes: copy }, { transfer: [copy.buffer] }); } catch (e) { net.dispose(); throw e; }
@@ -111,7 +114,7 @@ export class LegoNet {
   }
 
   /** Creates a model from the copy saved under `name` by `save(name)` (this origin's OPFS). */
-  static async load(name, options = {}) {
+  static async load(name, options) {
     const checked = modelName(name);
     const net = await LegoNet.create(options);
     try { await net.#call('load', { name: checked }); } catch (e) { net.dispose(); throw e; }
@@ -133,14 +136,15 @@ export class LegoNet {
   }
 
   /** Encodes `image` (cached: never encoded again) and stores it under `label`; resolves to its id. */
-  async addExample(image, label, { id } = {}) {
-    const [first] = await this.addExamples([{ image, label, id }]);
+  async addExample(image, label, options) {
+    const [first] = await this.addExamples([{ image, label, id: options?.id }]);
     return first;
   }
 
   /** Adds many examples, all or nothing, encoded over `encoderWorkers` lanes (results in input
    *  order). `onProgress({ phase: 'encode', done, total })`. */
-  async addExamples(items, { onProgress, signal } = {}) {
+  async addExamples(items, options) {
+    const { onProgress, signal } = options ?? {};
     if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
     const wire = [];
     const transfer = [];
@@ -171,7 +175,8 @@ export class LegoNet {
 
   /** Trains every adapter whose members changed. `onProgress({ phase: 'train', done, total })`;
    *  aborting through `signal` rejects with `AbortError` and leaves the model as before. */
-  async train({ onProgress, signal } = {}) {
+  async train(options) {
+    const { onProgress, signal } = options ?? {};
     return (await this.#call('train', {}, { onProgress, signal })).report;
   }
 
@@ -196,7 +201,8 @@ export class LegoNet {
 
   /** Trains LegoNet, Retrain, FixSISA and KNN from scratch on the stored encodings (one
    *  held-out fold scores accuracy) and forgets `forget` under each; the model is untouched. */
-  async compare({ forget = [] } = {}) {
+  async compare(options) {
+    const forget = options?.forget ?? [];
     return this.#call('compare', { forget: Array.isArray(forget) ? forget : [forget] });
   }
 

@@ -30,6 +30,10 @@ function clockResolution() {
 }
 let msResolution = null;
 
+/** `ms` as a multiple of `msResolution` (its documented form; a difference of two clamped
+ *  clock readings is one up to float error). */
+const onClock = (ms) => (msResolution ? Number((Math.round(ms / msResolution) * msResolution).toFixed(6)) : ms);
+
 async function gpuAdapter() {
   if (typeof navigator === 'undefined' || !navigator.gpu) return null;
   try {
@@ -136,7 +140,7 @@ async function createEngine(weights, requested, config, { adapter, Engine, webgp
 function forgetReport({ report: r, receipt }) {
   return {
     forgotten: r.forgotten, retrainedAdapters: r.adapters, samplesReplayed: r.samplesReplayed,
-    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: r.elapsedMs, msResolution, receipt,
+    paramsRetrained: r.paramsRetrained, restructured: r.restructured, ms: onClock(r.elapsedMs), msResolution, receipt,
   };
 }
 
@@ -289,7 +293,7 @@ function engineHost() {
           report.restructured ||= r.restructured;
           ctx.progress({ phase: 'train', done: total - engine.pendingAdapters(), total });
         }
-        report.ms = performance.now() - t0;
+        report.ms = onClock(performance.now() - t0);
         if (bound !== null) await saveAs(bound);
         ok = true;
       } finally {
@@ -323,7 +327,7 @@ function engineHost() {
       try { audit = engine.audit(encoding); } finally { wipe(encoding); }
       const t = performance.now();
       const r = engine.verify();
-      const verify = { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
+      const verify = { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: onClock(performance.now() - t), msResolution };
       return { ...audit, verify, ...engine.provenance() };
     },
 
@@ -339,13 +343,14 @@ function engineHost() {
     },
 
     async compare({ forget }) {
-      return need().compare(idList(forget ?? [], 'compare: forget')).map((row) => ({ ...row, msResolution }));
+      return need().compare(idList(forget ?? [], 'compare: forget'))
+        .map((row) => ({ ...row, trainMs: onClock(row.trainMs), forgetMs: onClock(row.forgetMs), msResolution }));
     },
 
     async verify() {
       const t = performance.now();
       const r = need().verify();
-      return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: performance.now() - t, msResolution };
+      return { ok: r.mismatches.length === 0, adaptersChecked: r.adaptersChecked, mismatches: r.mismatches, ms: onClock(performance.now() - t), msResolution };
     },
 
     async export() {
