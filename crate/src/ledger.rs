@@ -65,13 +65,25 @@ pub struct Ledger {
     members: Vec<BTreeSet<String>>,
 }
 
-/// Rejects encodings of the wrong length or with NaN/inf.
+/// Largest magnitude an encoding value may have. The encoder's lie in [0, 6] (its last layer is
+/// a ReLU6, then an average); far larger finite values (1e8) make the ridge solve's Gram matrix
+/// so ill-conditioned that training yields NaN weights, which a snapshot could not hold.
+pub const MAX_ENCODING_VALUE: f32 = 1e4;
+
+/// Rejects encodings of the wrong length, with NaN/inf, or with values beyond
+/// ±[`MAX_ENCODING_VALUE`].
 pub fn validate_encoding(encoding: &[f32], dim: usize) -> Result<()> {
     if encoding.len() != dim {
         return Err(Error::InvalidEncoding(format!("expected {dim} values, got {}", encoding.len())));
     }
     if let Some(i) = encoding.iter().position(|v| !v.is_finite()) {
         return Err(Error::InvalidEncoding(format!("value {i} is not finite")));
+    }
+    if let Some(i) = encoding.iter().position(|v| v.abs() > MAX_ENCODING_VALUE) {
+        return Err(Error::InvalidEncoding(format!(
+            "value {i} is {}, beyond ±{MAX_ENCODING_VALUE} (the encoder's lie in [0, 6])",
+            encoding[i]
+        )));
     }
     Ok(())
 }

@@ -84,6 +84,15 @@ impl LegoNetConfig {
     /// [`KeySet::derive`]), dealt to the adapters of the empty model's structure.
     pub fn init(&self, keys: KeySet) -> Result<LegoNet> {
         self.validate(keys.num_anchors())?;
+        // A snapshot stores the seed, not the keys' deal: keys dealt with another seed would give
+        // a model that cannot be imported again.
+        if keys.seed() != self.seed {
+            return Err(Error::InvalidConfig(format!(
+                "the keys were dealt with seed {}, the configuration's seed is {}",
+                keys.seed(),
+                self.seed
+            )));
+        }
         let (n, k) = self.structure(0);
         let keys = if keys.len() == n { keys } else { keys.with_adapters(n)? };
         Ok(LegoNet::new(self.clone(), keys, k))

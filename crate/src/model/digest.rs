@@ -104,8 +104,9 @@ impl LegoNet {
         config_fields(&mut f, &self.config);
         f.u64(self.keys.len() as u64);
         f.u64(self.activated as u64);
-        f.u64(self.classes.len() as u64);
-        for c in &self.classes {
+        // The registered classes; the others are the samples' labels, hashed with each sample.
+        f.u64(self.registered.len() as u64);
+        for c in &self.registered {
             f.str(c);
         }
         f.u64(self.ledger.len() as u64);
@@ -132,6 +133,18 @@ impl LegoNet {
             f.u64(p as u64);
         }
         hex::encode(f.finish())
+    }
+
+    /// SHA-256 of the stored samples: each id, label and encoding digest, in id order.
+    pub(crate) fn ledger_digest(&self) -> [u8; 32] {
+        let mut f = Fields::new("legonet-samples-v1");
+        f.u64(self.ledger.len() as u64);
+        for (id, s) in self.ledger.iter() {
+            f.str(id);
+            f.str(&s.label);
+            f.bytes(&s.digest);
+        }
+        f.finish()
     }
 
     /// Weights hash of adapter `i` (`None` when it has no parameters).

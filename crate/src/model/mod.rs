@@ -76,7 +76,9 @@ impl PartialEq for WeightDigests {
 /// A model's trainable state at one moment (see [`LegoNet::checkpoint`]).
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
-    samples: usize,
+    /// The samples' digest ([`LegoNet::ledger_digest`]): a rollback after an add or a forget
+    /// would bring back adapters trained on other members.
+    samples: [u8; 32],
     keys: Option<KeySet>,
     activated: usize,
     routes: Option<Vec<Vec<usize>>>,
@@ -92,7 +94,10 @@ pub struct LegoNet {
     keys: KeySet,
     /// k: adapters each sample activates and each prediction consults.
     activated: usize,
-    classes: BTreeSet<String>,
+    /// Classes registered by [`LegoNet::add_class`]. The model's classes are these and the labels
+    /// of its stored samples ([`LegoNet::classes`]), so a label that only forgotten samples
+    /// carried goes with them, as it would from a model trained without them.
+    registered: BTreeSet<String>,
     ledger: Ledger,
     adapters: Vec<Option<AdapterParams>>,
     /// Adapters whose members changed since they were last trained ("pending").
@@ -114,7 +119,7 @@ impl LegoNet {
             adapters: vec![None; n],
             keys,
             activated: k,
-            classes: BTreeSet::new(),
+            registered: BTreeSet::new(),
             pending: BTreeSet::new(),
             solves: SolveCache::new(n),
             weight_digests: WeightDigests(vec![None; n]),
@@ -122,16 +127,18 @@ impl LegoNet {
         }
     }
 
-    /// A model from stored parts (a snapshot), checking every invariant the verbs keep: classes
-    /// non-empty and unique, every sample's label registered and its route what the keys give,
-    /// every trained adapter's labels and shapes those of its members, pending indices in range,
-    /// and a fully trained structure the one the configuration gives for the sample count.
-    /// Returns the first violated invariant.
+    /// A model from stored parts (a snapshot), checking every invariant the verbs keep:
+    /// registered classes non-empty and unique, every sample's id and label non-empty and its
+    /// route what the keys give, every adapter's parameters well formed (labels sorted, unique
+    /// and non-empty, shapes and head kind those of the configuration, finite), every trained
+    /// adapter's labels those of its members, pending indices in range, and a fully trained
+    /// structure the one the configuration gives for the sample count. Returns the first
+    /// violated invariant.
     fn from_parts(
         config: LegoNetConfig,
         keys: KeySet,
         k: usize,
-        classes: Vec<String>,
+        registered: Vec<String>,
         samples: Vec<(String, Sample)>,
         adapters: Vec<Option<AdapterParams>>,
         dirty: Vec<usize>,
@@ -141,14 +148,14 @@ impl LegoNet {
             return Err(format!("structure n = {n}, k = {k} out of range"));
         }
         let mut class_set = BTreeSet::new();
-        for c in classes {
+        for c in registered {
             if c.is_empty() || !class_set.insert(c) {
                 return Err("empty or repeated class".into());
             }
         }
         for (id, s) in &samples {
-            if id.is_empty() || !class_set.contains(&s.label) {
-                return Err(format!("sample {id:?}: empty id or unregistered label"));
+            if id.is_empty() || s.label.is_empty() {
+                return Err(format!("sample {id:?}: empty id or label"));
             }
             validate_encoding(&s.encoding, dim).map_err(|e| format!("sample {id:?}: {e}"))?;
         }
@@ -168,25 +175,34 @@ impl LegoNet {
                 return Err("bad pending adapter index".into());
             }
         }
+        let softmax = config.head.kind == crate::head::HeadKind::Softmax;
         for (i, p) in adapters.iter().enumerate() {
-            if let Some(p) = p
-                && !p.weight.iter().chain(&p.bias).all(|v| v.is_finite())
-            {
-                return Err(format!("adapter {i}: non-finite parameter"));
+            // Every adapter's parameters, pending ones too: predict consults those as they are.
+            if let Some(p) = p {
+                let c = p.labels.len();
+                let sorted = p.labels.windows(2).all(|w| w[0] < w[1]);
+                if c == 0 || !sorted || p.labels.iter().any(String::is_empty) {
+                    return Err(format!("adapter {i}: labels empty, repeated or unsorted"));
+                }
+                if p.dim != dim || p.weight.len() != dim * c || p.bias.len() != c || p.softmax != softmax {
+                    return Err(format!("adapter {i}: shapes or head kind disagree with the configuration"));
+                }
+                if !p.weight.iter().chain(&p.bias).all(|v| v.is_finite()) {
+                    return Err(format!("adapter {i}: non-finite parameter"));
+                }
             }
             if pending.contains(&i) {
-                continue; // stale by design until the next train()
+                continue; // its labels may be stale by design until the next train()
             }
             let member_labels: BTreeSet<&str> =
                 ledger.members(i).map(|id| ledger.get(id).expect("indexed").label.as_str()).collect();
             match p {
                 None if member_labels.is_empty() => {}
                 Some(p) => {
-                    let c = p.labels.len();
                     let labels: Vec<&str> = p.labels.iter().map(String::as_str).collect();
                     let expected: Vec<&str> = member_labels.into_iter().collect();
-                    if labels != expected || p.dim != dim || p.weight.len() != dim * c || p.bias.len() != c {
-                        return Err(format!("adapter {i}: labels or shapes disagree with members"));
+                    if labels != expected {
+                        return Err(format!("adapter {i}: labels disagree with members"));
                     }
                 }
                 None => return Err(format!("adapter {i}: members but no parameters")),
@@ -200,7 +216,7 @@ impl LegoNet {
             encoder_id: keys.encoder_id().to_string(),
             keys,
             activated: k,
-            classes: class_set,
+            registered: class_set,
             ledger,
             weight_digests: WeightDigests::of(&adapters),
             adapters,
@@ -225,14 +241,21 @@ impl LegoNet {
         &self.keys
     }
 
-    /// Registered classes, sorted.
+    /// The classes, sorted: those registered by [`LegoNet::add_class`] and the labels of the
+    /// stored samples.
     pub fn classes(&self) -> impl Iterator<Item = &String> {
-        self.classes.iter()
+        let labels = self.ledger.iter().map(|(_, s)| &s.label);
+        self.registered.iter().chain(labels).collect::<BTreeSet<&String>>().into_iter()
     }
 
-    /// Trained parameters of adapter `i` (`None` when it has no members).
+    /// Whether `name` is one of [`LegoNet::classes`].
+    fn has_class(&self, name: &str) -> bool {
+        self.registered.contains(name) || self.ledger.iter().any(|(_, s)| s.label == name)
+    }
+
+    /// Trained parameters of adapter `i` (`None` when it has none or `i` is out of range).
     pub fn adapter(&self, i: usize) -> Option<&AdapterParams> {
-        self.adapters[i].as_ref()
+        self.adapters.get(i)?.as_ref()
     }
 
     /// Stored sample ids, sorted.
@@ -251,15 +274,16 @@ impl LegoNet {
         if self.structure_is_current() { self.pending.len() } else { self.target_structure().0 }
     }
 
-    /// Registers a class with no samples yet (`add` registers the labels it meets).
+    /// Registers a class, which stays until [`LegoNet::remove_class`] (a label that samples
+    /// bring is a class only while a sample carries it).
     pub fn add_class(&mut self, name: &str) -> Result<()> {
         if name.is_empty() {
             return Err(Error::InvalidInput("class name must not be empty".into()));
         }
-        if self.classes.contains(name) {
+        if self.has_class(name) {
             return Err(Error::DuplicateClass(name.to_string()));
         }
-        self.classes.insert(name.to_string());
+        self.registered.insert(name.to_string());
         Ok(())
     }
 
@@ -454,8 +478,8 @@ impl LegoNet {
     }
 
     /// Adds a batch all-or-nothing: every item is checked (id free and unique in the batch,
-    /// encoding valid, label non-empty) before anything changes. Unknown labels are registered
-    /// as classes.
+    /// encoding valid, label non-empty) before anything changes. A new label is a class for as
+    /// long as a sample carries it.
     pub fn add_many(&mut self, items: &[(&str, &[f32], &str)]) -> Result<()> {
         let mut seen = BTreeSet::new();
         for &(id, encoding, label) in items {
@@ -470,9 +494,6 @@ impl LegoNet {
         let encodings: Vec<&[f32]> = items.iter().map(|&(_, e, _)| e).collect();
         let routes = activation::activate_many(&self.keys, &encodings, self.activated);
         for (&(id, encoding, label), adapters) in items.iter().zip(routes) {
-            if !self.classes.contains(label) {
-                self.classes.insert(label.to_string());
-            }
             self.insert_routed(id, encoding, label, adapters).expect("validated above");
         }
         Ok(())
@@ -500,6 +521,13 @@ impl LegoNet {
         let caches: Vec<Option<ShardCache>> = batch.iter().map(|&i| self.solves.0[i].take()).collect();
         for (&i, cache) in batch.iter().zip(caches) {
             let trained = self.replay(i, cache)?;
+            if let Some(t) = &trained
+                && !t.params.weight.iter().chain(&t.params.bias).all(|v| v.is_finite())
+            {
+                // Bounded encodings keep the solve well posed; should it still fail, no snapshot
+                // could hold the result (it refuses non-finite parameters), so nothing is kept.
+                return Err(Error::Internal(format!("adapter {i}: training gave non-finite parameters")));
+            }
             let (p, g) = match trained {
                 Some(t) => {
                     report.adapters_trained += 1;
@@ -528,7 +556,7 @@ impl LegoNet {
         let routes = (!self.structure_is_current())
             .then(|| self.ledger.iter().map(|(_, s)| s.adapters.clone()).collect::<Vec<_>>());
         Checkpoint {
-            samples: self.ledger.len(),
+            samples: self.ledger_digest(),
             keys: routes.as_ref().map(|_| self.keys.clone()),
             activated: self.activated,
             routes,
@@ -539,7 +567,7 @@ impl LegoNet {
 
     /// Puts the model back as it was at `checkpoint`; only `train_some` may have run since.
     pub fn rollback(&mut self, checkpoint: Checkpoint) -> Result<()> {
-        if checkpoint.samples != self.ledger.len() {
+        if checkpoint.samples != self.ledger_digest() {
             return Err(Error::Internal("rollback after samples were added or forgotten".into()));
         }
         if let (Some(keys), Some(routes)) = (checkpoint.keys, checkpoint.routes) {

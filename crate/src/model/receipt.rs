@@ -308,7 +308,16 @@ impl LegoNet {
 
     /// [`crate::Unlearner::forget`] with a receipt whose commitments use `salt` (32 random bytes
     /// from the platform's CSPRNG); the model's receipt chain advances. All-or-nothing like `forget`.
+    /// An empty `ids` is `INVALID_INPUT`: nothing would be forgotten, yet a receipt would be issued.
     pub fn forget_with_receipt(&mut self, ids: &[&str], salt: [u8; 32]) -> Result<(ForgetReport, ForgetReceipt)> {
+        if ids.is_empty() {
+            return Err(Error::InvalidInput("forget needs at least one id".into()));
+        }
+        self.forget_receipted(ids, salt)
+    }
+
+    /// [`LegoNet::forget_with_receipt`] of any number of ids (a class may have none left).
+    fn forget_receipted(&mut self, ids: &[&str], salt: [u8; 32]) -> Result<(ForgetReport, ForgetReceipt)> {
         self.ledger.check_removable(ids)?;
         let model_before = self.model_hash();
         // Member sets before: of the adapters the forgotten samples activated or, when the forget
@@ -368,14 +377,15 @@ impl LegoNet {
 
     /// [`LegoNet::remove_class`] with its receipt (see [`LegoNet::forget_with_receipt`]).
     pub fn remove_class_with_receipt(&mut self, name: &str, salt: [u8; 32]) -> Result<(ForgetReport, ForgetReceipt)> {
-        if !self.classes.contains(name) {
+        if !self.has_class(name) {
             return Err(Error::UnknownClass(name.to_string()));
         }
         let ids = self.ledger.ids_with_label(name);
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let (report, mut receipt) = self.forget_with_receipt(&refs, salt)?;
-        // The class goes too: the receipt names the model without it.
-        self.classes.remove(name);
+        let (report, mut receipt) = self.forget_receipted(&refs, salt)?;
+        // The class goes too (a registered one; a label goes with its last sample): the receipt
+        // names the model without it.
+        self.registered.remove(name);
         receipt.model_after = self.model_hash();
         self.receipts.last = Some(hash32("receipt", &receipt.hash()).expect("hex of a digest"));
         Ok((report, receipt))

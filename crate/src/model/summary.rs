@@ -52,7 +52,7 @@ impl LegoNet {
     /// Labels, examples and adapter occupancy, for display.
     pub fn summary(&self) -> ModelSummary {
         ModelSummary {
-            labels: self.classes.iter().cloned().collect(),
+            labels: self.classes().cloned().collect(),
             examples: self
                 .ledger
                 .iter()

@@ -11,9 +11,14 @@ use crate::keys::{EncoderHead, tests::synthetic_head};
 pub(crate) const DIM: usize = 24;
 
 pub(crate) fn keys(n: usize) -> KeySet {
+    keys_dealt(n, 0)
+}
+
+/// Keys over n adapters dealt with `seed` (a model's keys are dealt with its own seed).
+pub(crate) fn keys_dealt(n: usize, seed: u64) -> KeySet {
     let (fc, w, b) = synthetic_head(DIM, 120, 11);
     let head = EncoderHead { fc_weight: &fc, bn_weight: &w, bn_bias: &b, dim: DIM };
-    KeySet::derive(head, n, 0, "test-encoder").unwrap()
+    KeySet::derive(head, n, seed, "test-encoder").unwrap()
 }
 
 /// Random labelled encodings around class centres.
@@ -26,7 +31,7 @@ pub(crate) fn dataset(n: usize, classes: usize, seed: u64) -> Vec<(String, Vec<f
 }
 
 pub(crate) fn model(cfg: &LegoNetConfig, classes: usize) -> LegoNet {
-    let mut m = cfg.init(keys(cfg.structure(0).0)).unwrap();
+    let mut m = cfg.init(keys_dealt(cfg.structure(0).0, cfg.seed)).unwrap();
     for c in 0..classes {
         m.add_class(&format!("class{c}")).unwrap();
     }
@@ -161,9 +166,111 @@ fn bad_inputs_are_rejected_and_state_untouched() {
     assert!(matches!(m.remove_class("nope"), Err(Error::UnknownClass(_))));
     assert!(matches!(m.add_class("class1"), Err(Error::DuplicateClass(_))));
     assert!(matches!(m.predict(&nan), Err(Error::InvalidEncoding(_))));
+    let mut huge = x.clone();
+    huge[5] = 1e8; // finite, but it would make the ridge solve give NaN weights
+    assert!(matches!(m.add("new", &huge, "class0"), Err(Error::InvalidEncoding(_))));
+    assert!(matches!(m.forget(&[]), Err(Error::InvalidInput(_))), "an empty forget issues no receipt");
+    assert_eq!(m.receipt_count(), 0);
     assert_eq!(m, before);
     assert!(matches!(LegoNetConfig::new().fixed(8, 9).init(keys(8)), Err(Error::InvalidConfig(_))));
     assert!(matches!(LegoNetConfig::new().fixed(2000, 1).init(keys(8)), Err(Error::InvalidConfig(_))));
+    // Keys dealt with another seed than the model's: its snapshot could not be imported again.
+    assert!(matches!(LegoNetConfig::new().fixed(8, 2).with_seed(7).init(keys(8)), Err(Error::InvalidConfig(_))));
+}
+
+#[test]
+fn a_label_only_forgotten_samples_carried_goes_with_them() {
+    // No add_class: the labels come with the samples, as they do from the package.
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let mut data = dataset(30, 2, 31);
+    data.push(("alice-1".into(), data[0].1.clone(), "alice".into()));
+    let build = |items: &[(String, Vec<f32>, String)], register: bool| {
+        let mut m = model(&cfg, 0);
+        if register {
+            m.add_class("alice").unwrap();
+        }
+        for (id, x, l) in items {
+            m.add(id, x, l).unwrap();
+        }
+        m.train().unwrap();
+        m
+    };
+    let survivors = &data[..30];
+    let mut m = build(&data, false);
+    assert!(m.classes().any(|c| c == "alice"));
+    m.forget(&["alice-1"]).unwrap();
+    assert!(m.classes().all(|c| c != "alice"), "the label left with its last sample");
+    let scratch = build(survivors, false);
+    assert_eq!(m.model_hash(), scratch.model_hash(), "the model trained without it");
+    assert_eq!(m.summary().labels, scratch.summary().labels);
+    // A registered class stays (it was asked for), and the model is the one registered without
+    // the sample.
+    let mut kept = build(&data, true);
+    kept.forget(&["alice-1"]).unwrap();
+    assert!(kept.classes().any(|c| c == "alice"));
+    assert_eq!(kept.model_hash(), build(survivors, true).model_hash());
+    assert_ne!(kept.model_hash(), m.model_hash(), "registered or not is part of the model");
+    // Both survive a snapshot round trip as they are.
+    for model in [&m, &kept] {
+        let back = LegoNet::import(&model.export(), "test-encoder", model.keys()).unwrap();
+        assert_eq!(back.model_hash(), model.model_hash());
+    }
+    // remove_class of a label no one registered forgets its samples, and it is gone.
+    let mut r = build(&data, false);
+    assert_eq!(r.remove_class("alice").unwrap().forgotten, 1);
+    assert_eq!(r.model_hash(), scratch.model_hash());
+}
+
+#[test]
+fn a_pending_adapter_s_parameters_are_checked_on_import() {
+    let cfg = LegoNetConfig::new().fixed(8, 2);
+    let data = dataset(40, 2, 33);
+    let mut m = trained(&cfg, &data[..39], 2);
+    let (id, x, l) = &data[39];
+    m.add(id, x, l).unwrap();
+    let pending = *m.pending.iter().next().expect("the add left an adapter pending");
+    let samples: Vec<(String, crate::ledger::Sample)> = m.ledger.iter().map(|(i, s)| (i.clone(), s.clone())).collect();
+    let dirty: Vec<usize> = m.pending.iter().copied().collect();
+    let parts = |adapters: Vec<Option<AdapterParams>>| {
+        let registered = m.registered.iter().cloned().collect();
+        LegoNet::from_parts(
+            m.config.clone(),
+            m.keys.clone(),
+            m.activated,
+            registered,
+            samples.clone(),
+            adapters,
+            dirty.clone(),
+        )
+    };
+    assert!(parts(m.adapters.clone()).is_ok(), "the model's own parts");
+    let broken = |f: &dyn Fn(&mut AdapterParams)| {
+        let mut adapters = m.adapters.clone();
+        f(adapters[pending].as_mut().expect("trained before the add"));
+        parts(adapters)
+    };
+    // Each of these made predict panic after an import (an empty score list, a short slice).
+    assert!(broken(&|p| p.labels.clear()).is_err(), "no labels");
+    assert!(broken(&|p| p.weight.truncate(1)).is_err(), "too few weights");
+    assert!(broken(&|p| p.bias.push(0.0)).is_err(), "too many biases");
+    assert!(broken(&|p| p.labels.reverse()).is_err(), "unsorted labels");
+    assert!(broken(&|p| p.softmax = !p.softmax).is_err(), "another head kind");
+}
+
+#[test]
+fn rollback_is_refused_once_the_samples_changed() {
+    // Same count, other samples: a forget then an add. Rolling back would put adapters trained
+    // on the forgotten sample back.
+    let cfg = LegoNetConfig::new().fixed(8, 1);
+    let data = dataset(41, 2, 35);
+    let mut m = trained(&cfg, &data[..40], 2);
+    let c = m.checkpoint();
+    m.forget(&["s0003"]).unwrap();
+    let (id, x, l) = &data[40];
+    m.add(id, x, l).unwrap();
+    let before = m.clone();
+    assert!(matches!(m.rollback(c), Err(Error::Internal(_))));
+    assert_eq!(m, before, "a refused rollback changes nothing");
 }
 
 #[test]

@@ -122,7 +122,15 @@ impl WasmEngine {
         if encodings.len() != ids.len() || labels.len() != ids.len() {
             return Err(js_error(Error::InvalidInput("ids, encodings and labels differ in length".into())));
         }
-        let ids: Vec<String> = ids.into_iter().map(|v| v.as_string().unwrap_or_else(random_id)).collect();
+        // null/undefined: a fresh id. Anything else must be a string (a number is not taken for one).
+        let ids: Vec<String> = ids
+            .into_iter()
+            .map(|v| match v.as_string() {
+                Some(id) => Ok(id),
+                None if v.is_null() || v.is_undefined() => Ok(random_id()),
+                None => Err(js_error(Error::InvalidInput("sample ids must be strings".into()))),
+            })
+            .collect::<Result<_, _>>()?;
         // Copies in wasm memory, overwritten when dropped (the model keeps its own).
         let encodings: Vec<Zeroizing<Vec<f32>>> = encodings.iter().map(|e| Zeroizing::new(e.to_vec())).collect();
         let items: Vec<(&str, &[f32], &str)> =

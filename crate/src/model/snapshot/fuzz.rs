@@ -255,6 +255,11 @@ fn mutated_snapshots_never_panic_allocate_unboundedly_or_hang() {
             Ok(Err(e)) => failures.push(fail(format!("error of the wrong kind: {e:?}"))),
             Ok(Ok(())) => {
                 accepted += 1;
+                // Whatever was accepted must predict (an answer or a typed error, never a panic).
+                let probe = vec![0.5f32; target.keys().dim()];
+                if catch_unwind(AssertUnwindSafe(|| target.predict(&probe))).is_err() {
+                    failures.push(fail("accepted, then predict panicked".into()));
+                }
                 let again = target.export();
                 match catch_unwind(AssertUnwindSafe(|| {
                     (LegoNet::import(&again, "test-encoder", seed.keys()), target.verify())

@@ -7,7 +7,8 @@
 //! body: encoder id, key hash, config (current n, current k, seed, capacity flag u8 then
 //!       (when adaptive) u64 level count and (from, n, k) per level, head kind u8, ridge lambda f64, epochs,
 //!       learning rate f64, batch size, member cap (0 = none)), dim, anchor owners (u32 each),
-//!       classes, samples in id order
+//!       registered classes (those of add_class; version 5 files of earlier builds list every
+//!       class here, which then stay registered), samples in id order
 //!       (id, label, dim floats, activated adapters), per adapter a presence byte then
 //!       labels, softmax flag, weights, biases; pending (changed, untrained) adapter indices;
 //!       the receipt chain: receipts issued (u64) and the last one's hash (hex, empty when none).
@@ -256,8 +257,8 @@ fn write_body(m: &LegoNet, w: &mut Writer) {
     for &o in m.keys.owners() {
         w.u32(o);
     }
-    w.u64(m.classes.len() as u64);
-    for cl in &m.classes {
+    w.u64(m.registered.len() as u64);
+    for cl in &m.registered {
         w.str(cl);
     }
     w.u64(m.ledger.len() as u64);
@@ -374,9 +375,9 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     if keys.hash() != key_hash {
         return Err(corrupt("key hash does not match the keys (different anchors, owners, n or seed)"));
     }
-    let mut classes = Vec::new();
+    let mut registered = Vec::new();
     for _ in 0..r.count(4)? {
-        classes.push(r.str()?);
+        registered.push(r.str()?);
     }
     let mut samples = Vec::new();
     for _ in 0..r.count(8)? {
@@ -426,7 +427,7 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     if r.pos != r.buf.len() {
         return Err(corrupt("trailing bytes after the body"));
     }
-    let mut m = LegoNet::from_parts(config, keys, k, classes, samples, params, dirty).map_err(corrupt)?;
+    let mut m = LegoNet::from_parts(config, keys, k, registered, samples, params, dirty).map_err(corrupt)?;
     m.receipts = super::receipt::ReceiptChain { count: receipts, last };
     Ok(m)
 }
