@@ -14,7 +14,7 @@
 
 import init, { WasmEngine } from '../wasm/legonet.js';
 import { errorToWire } from './errors.js';
-import { decode, toPixels } from './image.js';
+import { decode, encodeWith } from './image.js';
 
 let encoder = null;
 let memory = null; // the instance's WebAssembly.Memory, for the pool's memory report
@@ -28,8 +28,7 @@ async function start({ weights, wasmUrl, wasmModule }) {
 }
 
 async function encode(decoded) {
-  const img = await toPixels(await decoded);
-  return encoder.encodeRgba(img.data, img.width, img.height);
+  return encodeWith(encoder, await decoded);
 }
 
 // One encode at a time, in arrival order: the pool keeps a couple of jobs queued here so this

@@ -45,7 +45,7 @@ export async function decode(image) {
 }
 
 /** Decodes a Blob or ImageBitmap to `ImageData`, downscaled to at most MAX_DECODE_SIDE; closes
- *  the bitmap it drew. */
+ *  the bitmap it drew and clears the canvas it drew on (the caller wipes the pixels: `encodeWith`). */
 export async function toPixels(image) {
   const bitmap = await decode(image);
   let { width, height } = bitmap;
@@ -61,5 +61,18 @@ export async function toPixels(image) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(bitmap, 0, 0, width, height);
   bitmap.close?.();
-  return ctx.getImageData(0, 0, width, height);
+  const pixels = ctx.getImageData(0, 0, width, height);
+  ctx.clearRect(0, 0, width, height);
+  return pixels;
+}
+
+/** Decodes `image` and encodes it with `engine` (a `WasmEngine`), overwriting the decoded pixels
+ *  once the engine has its copy: no photo a forget may later name lingers in this heap. */
+export async function encodeWith(engine, image) {
+  const img = await toPixels(image);
+  try {
+    return engine.encodeRgba(img.data, img.width, img.height); // copies the pixels before it returns
+  } finally {
+    img.data.fill(0);
+  }
 }

@@ -4,7 +4,7 @@
 
 import initCpu, { WasmEngine as CpuEngine } from '../wasm/legonet.js';
 import { errorToWire, AbortError, LegoNetError } from './errors.js';
-import { decode, toPixels } from './image.js';
+import { decode, encodeWith } from './image.js';
 import * as storage from './storage.js';
 import { EncoderPool, defaultEncoderWorkers } from './pool.js';
 
@@ -185,10 +185,7 @@ function engineHost() {
     return engine;
   };
 
-  const encode = async (image) => {
-    const img = await toPixels(image);
-    return engine.encodeRgba(img.data, img.width, img.height);
-  };
+  const encode = (image) => encodeWith(engine, image);
 
   /**
    * The state the facade mirrors. With `examples: false` the examples are left out (the facade
