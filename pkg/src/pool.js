@@ -68,7 +68,12 @@ export class EncoderPool {
   }
 
   #spawn(i, weights, wasmUrl, wasmModule) {
-    const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
+    let worker;
+    try {
+      worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
+    } catch { // no nested (module) Workers here: the engine encodes alone
+      return;
+    }
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
     worker.onmessage = (e) => this.#receive(h, e.data);

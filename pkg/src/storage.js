@@ -393,7 +393,11 @@ export async function fetchWeights(url) {
   let response = cache ? await cache.match(url) : undefined;
   const fromCache = !!response;
   if (!response) {
-    response = await fetch(url);
+    try {
+      response = await fetch(url);
+    } catch (e) { // offline, refused, blocked by CORS
+      throw new StorageError('NOT_FOUND', `encoder weights: ${url} could not be fetched (${e?.message ?? e})`);
+    }
     if (!response.ok) throw new StorageError('NOT_FOUND', `encoder weights: ${url} answered ${response.status}`);
     if (cache) await cache.put(url, response.clone()).catch(() => {}); // a full cache only costs a refetch later
   }

@@ -88,12 +88,22 @@ async function loadWasm(requested, urls) {
  *  `WebAssembly.Module` itself: they neither fetch nor compile it again. */
 let cpuModule = null;
 async function compileCpuWasm(wasmUrl) {
-  const response = await fetch(wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url));
+  const url = wasmUrl ?? new URL('../wasm/legonet_bg.wasm', import.meta.url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new LegoNetError('BACKEND', `the CPU wasm: ${url} could not be fetched (${e?.message ?? e})`);
+  }
   if (!response.ok) throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} answered ${response.status}`);
   try {
     return await WebAssembly.compileStreaming(response.clone());
   } catch { // served without Content-Type application/wasm: compiled from the bytes
-    return WebAssembly.compile(await response.arrayBuffer());
+    try {
+      return await WebAssembly.compile(await response.arrayBuffer());
+    } catch (e) {
+      throw new LegoNetError('BACKEND', `the CPU wasm: ${response.url} does not compile (${e?.message ?? e})`);
+    }
   }
 }
 
@@ -110,7 +120,8 @@ async function createEngine(weights, requested, config, { adapter, Engine, webgp
   if (!adapter) return cpu('no WebGPU adapter');
   if (adapter.isFallbackAdapter || !webgpu) return cpu('the only WebGPU adapter is a software fallback');
   // A real adapter: both candidates run in the WebGPU wasm (its CPU engine is the CPU wasm's
-  // code, bit for bit), so the CPU wasm is not fetched as well.
+  // code, bit for bit), so the engine does not fetch the CPU wasm as well. (Should the CPU win,
+  // the encoder Workers fetch it, before create() resolves.)
   const c = await Engine.create(weights, 'cpu', config);
   let g = null;
   let gpuMs;
