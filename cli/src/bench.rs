@@ -249,7 +249,8 @@ fn read_cache(b: &[u8]) -> Option<Encoded> {
         classes.push(String::from_utf8(take(l)?.to_vec()).ok()?);
     }
     let n = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
-    let mut rows = Vec::with_capacity(n);
+    // Reserved only as far as the bytes left can hold rows: the count is the file's word.
+    let mut rows = Vec::with_capacity(n.min(b.len() / (5 + ENCODING_DIM * 4)));
     for _ in 0..n {
         let l = u32::from_le_bytes(take(4)?.try_into().ok()?);
         let t = take(1)?[0] == 1;
@@ -594,6 +595,12 @@ fn audit(args: &BenchArgs, set: &str, data: &Encoded, keys: &dyn Fn(usize) -> Re
         let cut = all.len() * 7 / 10;
         (all[..cut].to_vec(), all[cut..].to_vec())
     };
+    if pool.len() < 2 {
+        return Err(CliError::Usage(format!(
+            "--audit needs at least 2 training examples in {set}, not {}",
+            pool.len()
+        )));
+    }
     let plan = crate::membership::Plan {
         set: set.to_string(),
         classes: &data.classes,
