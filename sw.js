@@ -6,8 +6,8 @@
 //    falling back to the cache offline; the wasm stale-while-revalidate (a rebuilt wasm is
 //    picked up on the next visit); the weights and the sample photos cache-first.
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
-//    reports each one to the page (`{ type: 'legonet-demo:request', url, from, at }`), which counts
-//    those made after the app was ready.
+//    reports each one to the page that made it (`{ type: 'legonet-demo:request', url, from, at }`),
+//    which counts those made after the app was ready. Another tab's requests are not this one's.
 const VERSION = 'legonet-demo-v3';
 
 const CODE = [
@@ -25,6 +25,25 @@ const url = (p) => new URL(p, self.registration.scope).href;
 
 async function tell(message) {
   for (const c of await self.clients.matchAll({ type: 'window', includeUncontrolled: true })) c.postMessage(message);
+}
+
+// A Worker's requests belong to the page that started it (through any Workers between): learnt
+// from the fetch of each Worker's script, whose client is its creator. Chromium sends a Worker's
+// Worker's requests with no client id: they go to whoever last started a Worker from the script
+// that makes them (their referrer).
+const creators = new Map(); // Worker client id → id of the client that created it
+const startedBy = new Map(); // Worker script URL → id of the client that last started one from it
+
+/** Reports `message` to the tab behind the request of `event`. A request whose tab is unknown (a
+ *  blob: Worker's, whose script was never fetched, or any after this service worker restarted)
+ *  goes to every tab: a counter may count too much, never too little. */
+async function tellOwner(event, message) {
+  const navigation = event.request.mode === 'navigate';
+  let id = navigation ? event.resultingClientId : event.clientId || startedBy.get(event.request.referrer);
+  for (let hops = 0; creators.has(id) && hops < 8; hops += 1) id = creators.get(id);
+  const client = id ? await self.clients.get(id) : undefined;
+  if (client?.type === 'window') client.postMessage(message);
+  else if (!navigation) await tell(message); // a navigation is the start-up of its own page only
 }
 
 self.addEventListener('install', (event) => {
@@ -100,6 +119,10 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const u = new URL(request.url);
   const sameOrigin = u.origin === self.location.origin;
+  if (request.destination.endsWith('worker') && event.clientId) {
+    if (event.resultingClientId) creators.set(event.resultingClientId, event.clientId);
+    startedBy.set(request.url, event.clientId);
+  }
   const work = (async () => {
     if (!sameOrigin || request.method !== 'GET') return { response: await fetch(request), from: 'network' };
     if (isData(u)) return cacheFirst(request);
@@ -107,8 +130,6 @@ self.addEventListener('fetch', (event) => {
     return networkFirst(request);
   })();
   event.respondWith(work.then((r) => r.response));
-  event.waitUntil(work.then(
-    (r) => tell({ type: 'legonet-demo:request', url: request.url, method: request.method, from: r.from, at: Date.now() }),
-    () => tell({ type: 'legonet-demo:request', url: request.url, method: request.method, from: 'failed', at: Date.now() }),
-  ));
+  const report = (from) => tellOwner(event, { type: 'legonet-demo:request', url: request.url, method: request.method, from, at: Date.now() });
+  event.waitUntil(work.then((r) => report(r.from), () => report('failed')));
 });

@@ -1,7 +1,8 @@
 // The demo's camera paths (issue 17) in headless Chromium with its fake camera (a moving test
 // pattern, permission granted by flag): hold to record a burst into a class with a live count,
 // a second burst into another class, train, live prediction from the camera, erase one frame,
-// erase a whole burst, verify, and find the bursts again after a reload. The page must stay
+// erase a whole burst, verify, and find the bursts again after a reload. A camera button clicked
+// twice opens one camera, and every camera is off once closed. The page must stay
 // responsive while recording (a timer on the main thread never waits long) and the frame queue
 // bounded.
 import { test, before, after } from 'node:test';
@@ -15,6 +16,14 @@ after(async () => { await b?.close(); });
 const whenIdle = () => b.page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 600_000 });
 const count = async (sel) => Number(await b.page.locator(sel).innerText());
 const dataset = (sel) => b.page.locator(sel).evaluate((el) => ({ ...el.dataset }));
+
+/** Keeps every camera stream the page opens (window.streams), to check that none is left on. */
+const recordStreams = () => b.page.evaluate(() => {
+  window.streams = [];
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => { const s = await open(c); window.streams.push(s); return s; };
+});
+const cameras = () => b.page.evaluate(() => window.streams.map((s) => s.getVideoTracks()[0].readyState));
 
 async function addClass(name) {
   await b.page.fill('#class-name', name);
@@ -54,9 +63,12 @@ test('webcam bursts, live prediction and erasing a burst, with the fake camera',
     setInterval(() => { const now = performance.now(); window.maxGap = Math.max(window.maxGap, now - last - 50); last = now; }, 50);
   });
 
+  await recordStreams();
   await addClass('left');
-  await page.click('#camera-collect');
+  await Promise.all([page.click('#camera-collect'), page.click('#camera-collect')]);
   await page.waitForFunction(() => document.querySelector('#camera-video').videoWidth > 0);
+  await page.click('#camera-collect');
+  assert.deepEqual(await cameras(), ['live'], 'a second click opens no second camera');
   const left = await recordBurst(12);
   console.log(`[camera] burst 1: ${left.added} frames (${left.during} when first read while held), queue at most ${left.maxQueued}`);
   assert.ok(left.added >= 12);
@@ -70,19 +82,23 @@ test('webcam bursts, live prediction and erasing a burst, with the fake camera',
   console.log(`[camera] burst 2: ${right.added} frames`);
   assert.equal(await count('#stat-photos'), left.added + right.added);
   await page.click('#camera-close');
+  assert.deepEqual(await cameras(), ['ended'], 'the camera is off once closed');
 
   await page.click('#train-btn');
   await page.waitForSelector('#train-result[data-done="yes"]', { timeout: 600_000 });
   await whenIdle();
 
-  // Live prediction from the camera.
-  await page.click('#predict-camera');
+  // Live prediction from the camera (clicked twice: still one camera), not hidden by the buttons.
+  await Promise.all([page.click('#predict-camera'), page.click('#predict-camera')]);
   await page.waitForFunction(() => /predictions\/s/.test(document.querySelector('#predict-live-rate').textContent)
     && ['left', 'right'].includes(document.querySelector('#probs').dataset.top), null, { timeout: 300_000 });
   console.log(`[camera] live: ${await page.locator('#predict-live-rate').innerText()}; top ${await page.locator('#probs').getAttribute('data-top')}`);
   assert.equal(await page.locator('#probs .prob').count(), 2);
+  assert.deepEqual(await cameras(), ['ended', 'live']);
+  assert.ok(await page.locator('#predict-placeholder.over-image').count(), 'the placeholder shows on hover only');
   await page.click('#predict-camera-stop');
   assert.ok(await page.locator('#predict-video').isHidden());
+  assert.deepEqual(await cameras(), ['ended', 'ended'], 'every camera is off after "Stop camera"');
   await whenIdle();
 
   // Erase one frame of the first burst.

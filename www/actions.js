@@ -3,14 +3,15 @@
 // under `run`, which keeps one at a time and turns errors into a toast.
 import { $, h, toast, fmtMs, fmtInt, fmtBytes, classColour, barChart } from './ui.js';
 import * as thumbs from './thumbs.js';
-import { ui, state, MODEL_NAME, MAX_FILE_BYTES, LARGE_SIDE, IMAGE_EXT } from './demo-state.js';
-import { renderAll, renderClasses, renderButtons, examplesByLabel } from './render.js';
+import { ui, state, MODEL_NAME, MAX_FILE_BYTES, LARGE_SIDE, MIN_SIDE, IMAGE_EXT } from './demo-state.js';
+import { renderAll, renderClasses, renderButtons, examplesByLabel, rememberFocus, restoreFocus } from './render.js';
 
 /** The comparison's method names as the page shows them. */
 const METHOD_NAMES = { legonet: 'LegoNet', retrain: 'Retrain all', fixsisa: 'FixSISA', knn: 'KNN' };
 
 export async function run(what, fn) {
   if (ui.busy) { toast(`Please wait: ${ui.busy} is still running.`, 'info', 3000); return undefined; }
+  const focus = rememberFocus();
   ui.busy = what;
   state('busy');
   renderButtons();
@@ -21,8 +22,9 @@ export async function run(what, fn) {
     return undefined;
   } finally {
     ui.busy = null;
-    renderAll();
+    renderAll(); // never throws: a broken part must not leave the page busy
     state('ready');
+    restoreFocus(focus);
   }
 }
 
@@ -32,6 +34,10 @@ export function reportError(e) {
     toast('This browser\'s storage for the site is full. The model still works in this tab but will not survive a reload. Free some space, or use “Erase everything”.', 'error', 0);
   } else if (e?.code === 'ABORTED') {
     toast('Stopped. Nothing changed.', 'info');
+  } else if (e?.code === 'STALE_MODEL') {
+    // This tab's model is older than the saved one: it can no longer save, train or export.
+    toast('This model was changed in another tab, so this tab can no longer save it. Reload to continue with the saved model (changes made here since then are lost).',
+      'error', 0, { label: 'Reload', onclick: () => location.reload() });
   } else if (e?.code === 'INVALID_IMAGE') {
     toast(`That photo cannot be used: ${e.message}`, 'error');
   } else {
@@ -39,12 +45,15 @@ export function reportError(e) {
   }
 }
 
+/** Saves the model; false when it could not (the error is reported). */
 export async function persist() {
   try {
     await ui.net.save(MODEL_NAME);
     await thumbs.setMeta('saved', true);
+    return true;
   } catch (e) {
     reportError(e);
+    return false;
   }
 }
 
@@ -62,6 +71,12 @@ export async function prepare(items) {
     let bmp;
     try { bmp = await createImageBitmap(it.blob); } catch {
       toast(`“${name}” could not be read as an image, so it was skipped.`, 'warn');
+      continue;
+    }
+    // The encoder needs both sides at least MIN_SIDE px, after a very large photo is scaled down.
+    if (Math.round(Math.min(bmp.width, bmp.height) * Math.min(1, LARGE_SIDE / Math.max(bmp.width, bmp.height))) < MIN_SIDE) {
+      toast(`“${name}” is ${bmp.width}×${bmp.height}: too small or too narrow (photos need at least ${MIN_SIDE} px on each side). Skipped.`, 'warn');
+      bmp.close();
       continue;
     }
     if (Math.max(bmp.width, bmp.height) > LARGE_SIDE) {
@@ -101,9 +116,9 @@ export function addPhotos(items, what = 'Adding photos', onAdded = async () => {
       try { await thumbs.putThumbs(records); } catch (e) { reportError(e); }
       if (!ui.selected) ui.selected = ready[0].label;
       await onAdded(ids);
-      await persist();
+      const saved = await persist();
       const ms = performance.now() - t0;
-      toast(`Added ${ids.length} photo${ids.length === 1 ? '' : 's'} (${fmtMs(ms)}, ${fmtMs(ms / ids.length)} each). Now train.`, 'ok', 4000);
+      if (saved) toast(`Added ${ids.length} photo${ids.length === 1 ? '' : 's'} (${fmtMs(ms)}, ${fmtMs(ms / ids.length)} each). Now train.`, 'ok', 4000);
       $('train-result').textContent = '';
       return ids;
     } finally {
@@ -138,6 +153,7 @@ export function train() {
         },
       });
       ui.everTrained = true;
+      await thumbs.setMeta('trained', true).catch(() => {}); // after a reload, untrained photos read as new ones
       $('train-result').replaceChildren(h('span.ok', { text: '✓ Trained ' }),
         `${r.adaptersTrained} adapter${r.adaptersTrained === 1 ? '' : 's'} on ${fmtInt(r.samplesReplayed)} photo-passes · ${fmtInt(r.paramsTrained)} parameters · ${fmtMs(r.ms, r.msResolution)}`);
       $('train-result').dataset.done = 'yes';
@@ -161,7 +177,8 @@ export async function showProbs(probs, truth) {
   // Classes that none of the photo's adapters knows come back absent: show them at 0 %.
   probs = [...probs, ...labels.filter((l) => !probs.some((p) => p.label === l)).map((label) => ({ label, score: 0 }))];
   const top = probs[0];
-  const verdict = truth
+  // A test photo is graded only against a class of its own name (the user's classes may differ).
+  const verdict = truth && labels.includes(truth)
     ? (top.label === truth
       ? h('p.verdict.ok', { text: `✓ ${top.label} — correct` })
       : h('p.verdict.bad', { text: `✗ ${top.label} — this test photo is “${truth}”` }))
@@ -181,18 +198,29 @@ export function predictFrom(blob, { url, truth, name } = {}) {
   stopLive();
   return run('predicting', async () => {
     const img = $('predict-img');
+    // No result on screen but this photo's: a photo that fails leaves none.
+    const fail = () => {
+      img.hidden = true;
+      $('predict-placeholder').classList.remove('over-image');
+      $('probs').replaceChildren();
+      delete $('probs').dataset.top;
+    };
+    if (blob.size > MAX_FILE_BYTES) {
+      fail();
+      throw Object.assign(new Error(`this photo is ${fmtBytes(blob.size)}; the limit is ${fmtBytes(MAX_FILE_BYTES)}`), { code: 'INVALID_IMAGE' });
+    }
+    if (!url && !(blob.type ? blob.type.startsWith('image/') : IMAGE_EXT.test(name ?? ''))) {
+      fail();
+      toast(`“${name ?? 'That file'}” is not an image.`, 'warn');
+      return;
+    }
     img.src = url ?? URL.createObjectURL(blob);
     img.hidden = false;
     $('predict-placeholder').classList.add('over-image');
     document.querySelectorAll('.testphoto').forEach((b) => b.classList.toggle('on', b.querySelector('img').src === img.src));
-    if (blob.size > MAX_FILE_BYTES) throw Object.assign(new Error(`this photo is ${fmtBytes(blob.size)}; the limit is ${fmtBytes(MAX_FILE_BYTES)}`), { code: 'INVALID_IMAGE' });
-    if (!url && !(blob.type ? blob.type.startsWith('image/') : IMAGE_EXT.test(name ?? ''))) {
-      img.hidden = true;
-      toast(`“${name ?? 'That file'}” is not an image.`, 'warn');
-      return;
-    }
     const t0 = performance.now();
-    const probs = await ui.net.predict(blob);
+    let probs;
+    try { probs = await ui.net.predict(blob); } catch (e) { fail(); throw e; }
     await showProbs(probs, truth);
     $('probs').append(h('p.muted.small', { text: `Predicted on your device in ${fmtMs(performance.now() - t0)}.` }));
   });
@@ -204,17 +232,23 @@ export async function openCamera() {
 }
 
 export async function startLive() {
+  if (ui.live) return; // on already, or opening: a second camera would outlive "Stop camera"
   if (!(ui.everTrained && ui.net.pendingAdapters === 0)) { toast('Train the model first (step 2).', 'info', 3000); return; }
-  let stream;
-  try { stream = await openCamera(); } catch (e) { toast(`No camera: ${e.message}`, 'warn'); return; }
+  const live = { stream: null, stop: false };
+  ui.live = live;
+  try { live.stream = await openCamera(); } catch (e) {
+    if (ui.live === live) ui.live = null;
+    toast(`No camera: ${e.message}`, 'warn');
+    return;
+  }
+  if (live.stop) { live.stream.getTracks().forEach((t) => t.stop()); return; } // stopped while opening
   const video = $('predict-video');
-  video.srcObject = stream;
+  video.srcObject = live.stream;
   video.hidden = false;
   $('predict-img').hidden = true;
+  $('predict-placeholder').classList.add('over-image'); // the placeholder shows on hover only
   await video.play();
   $('predict-live-row').hidden = false;
-  const live = { stream, stop: false };
-  ui.live = live;
   let frames = 0;
   const t0 = performance.now();
   while (!live.stop) {
@@ -234,9 +268,10 @@ export async function startLive() {
 export function stopLive() {
   if (!ui.live) return;
   ui.live.stop = true;
-  ui.live.stream.getTracks().forEach((t) => t.stop());
+  ui.live.stream?.getTracks().forEach((t) => t.stop());
   ui.live = null;
   $('predict-video').hidden = true;
+  if ($('predict-img').hidden) $('predict-placeholder').classList.remove('over-image');
   $('predict-live-row').hidden = true;
 }
 
@@ -267,23 +302,34 @@ export async function afterForget(r, ids, { title, shown, before }) {
   for (const id of ids) ui.thumbs.delete(id);
   ui.lit = new Set(r.retrainedAdapters);
   ui.hover = new Set();
-  await persist();
+  const saved = await persist();
   const adapterParams = (await ui.net.memory().catch(() => null))?.adapterParams;
-  const left = ui.net.examples().length;
+  const remaining = ui.net.examples();
+  const left = remaining.length;
+  // A photo is replayed once by each adapter it reaches: passes, comparable with the model's total.
+  const passes = remaining.reduce((n, e) => n + e.adapters.length, 0);
+  const { adapters } = ui.net.structure;
   const rep = $('forget-report');
   rep.replaceChildren(
     h('h4', { text: title }),
     h('div.gone', {}, shown.map((s) => (s.url ? h('img', { src: s.url, alt: 'erased photo' }) : h('span.noimg', { text: '?' })))),
     h('dl.report-stats', {},
-      h('div', {}, h('dt', { text: 'Adapters retrained' }), h('dd', { text: `${r.retrainedAdapters.length} of ${ui.net.structure.adapters}${r.restructured ? ' (the photo count crossed a size level: all rebuilt)' : ''}` })),
-      h('div', {}, h('dt', { text: 'Photos replayed' }), h('dd', { text: `${fmtInt(r.samplesReplayed)} of ${fmtInt(left)}` })),
+      h('div', {}, h('dt', { text: 'Adapters retrained' }), h('dd', { text: `${r.retrainedAdapters.length} of ${adapters}${r.restructured ? ' (the photo count crossed a size level: all rebuilt)' : ''}` })),
+      h('div', {}, h('dt', { text: 'Photo passes replayed' }), h('dd', {
+        text: `${fmtInt(r.samplesReplayed)} of ${fmtInt(passes)}`, title: 'one pass per photo per adapter it reaches',
+      })),
       h('div', {}, h('dt', { text: 'Parameters retrained' }), h('dd', {
         text: adapterParams ? `${fmtInt(r.paramsRetrained)} of ${fmtInt(adapterParams)}` : fmtInt(r.paramsRetrained),
       })),
       h('div', {}, h('dt', { text: 'Time' }), h('dd', { text: fmtMs(r.ms, r.msResolution) }))),
     h('p.small.muted', {
-      text: `Retraining from scratch would replay all ${fmtInt(left)} remaining photos and every parameter. The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`,
+      text: `Retraining from scratch would replay all ${fmtInt(left)} remaining photos and every parameter. ${saved
+        ? `The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`
+        : 'The saved copy in this browser could not be rewritten (see the message).'}`,
     }),
+    adapters === 1 ? h('p.small.muted.one-adapter', {
+      text: 'Below 300 photos the model is one adapter (the most accurate with few photos), so an erase retrains all of it. From 300 photos it splits into 8 adapters, then 16 from 800 and 32 from 1,600, and an erase retrains only the 3 (at most) that the photo reached.',
+    }) : null,
     receiptLink(r.receipt));
   rep.dataset.forgotten = String(r.forgotten);
   rep.dataset.retrained = r.retrainedAdapters.join(',');

@@ -98,7 +98,9 @@ async function boot() {
   const startMs = performance.now() - t0;
   await restoreThumbs();
   ui.samplesAdded = ui.net.examples().length > 0 && (await thumbs.getMeta('samplesAdded').catch(() => false)) === true;
-  ui.everTrained = restored && ui.net.examples().length > 0 && ui.net.pendingAdapters === 0;
+  // Photos added but not trained before the reload are new photos of a trained model, as before it.
+  ui.everTrained = restored && ui.net.examples().length > 0
+    && (ui.net.pendingAdapters === 0 || (await thumbs.getMeta('trained').catch(() => false)) === true);
   ui.selected = ui.net.labels()[0] ?? null;
   counter.markReady();
   $('boot').hidden = true;
@@ -165,12 +167,20 @@ function wire() {
     const items = await filesToItems(files);
     if (items.length) addPhotos(items, 'Adding a folder');
   });
-  if (!('webkitdirectory' in HTMLInputElement.prototype)) $('pick-folder-label').hidden = true;
+  // The inputs are hidden (their look cannot be styled): buttons open them, and Tab reaches those.
+  $('pick-files-btn').addEventListener('click', () => $('pick-files').click());
+  $('pick-folder-btn').addEventListener('click', () => $('pick-folder').click());
+  $('predict-file-btn').addEventListener('click', () => $('predict-file').click());
+  if (!('webkitdirectory' in HTMLInputElement.prototype)) $('pick-folder-btn').hidden = true;
   dropZone($('collect-drop'), async (files) => {
     const items = await filesToItems(files);
     if (items.length) addPhotos(items);
   });
-  $('collect-drop').addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('pick-files').click(); } });
+  // Enter or Space on a drop zone itself (not on a button inside it) opens its file picker.
+  const pickOnKey = (zone, input) => zone.addEventListener('keydown', (e) => {
+    if (e.target === zone && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); $(input).click(); }
+  });
+  pickOnKey($('collect-drop'), 'pick-files');
   $('camera-collect').addEventListener('click', startCollectCamera);
   $('camera-close').addEventListener('click', stopCollectCamera);
   $('camera-capture').addEventListener('click', capture);
@@ -195,6 +205,7 @@ function wire() {
     if (f) predictFrom(f, { name: f.name });
   });
   dropZone($('predict-drop'), (files) => files[0] && predictFrom(files[0], { name: files[0].name }));
+  pickOnKey($('predict-drop'), 'predict-file');
   $('predict-camera').addEventListener('click', startLive);
   $('predict-camera-stop').addEventListener('click', stopLive);
   for (const id of ['show-credits', 'show-credits-2']) $(id).addEventListener('click', () => $('credits').showModal());

@@ -6,9 +6,13 @@ import { ui, state } from './demo-state.js';
 import { renderAll, renderClasses, renderTrain, renderButtons } from './render.js';
 import { openCamera, reportError, persist, addPhotos, askClass } from './actions.js';
 
+let opening = false;
+
 export async function startCollectCamera() {
+  if (ui.collectCamera || opening) return; // a second camera would outlive "Close camera"
+  opening = true;
   let stream;
-  try { stream = await openCamera(); } catch (e) { toast(`No camera: ${e.message}`, 'warn'); return; }
+  try { stream = await openCamera(); } catch (e) { toast(`No camera: ${e.message}`, 'warn'); return; } finally { opening = false; }
   ui.collectCamera = stream;
   $('camera-video').srcObject = stream;
   $('camera-box').hidden = false;
@@ -130,9 +134,9 @@ export async function finishBurst(b) {
   burstStatus(b);
   if (b.error) reportError(b.error);
   if (b.added) {
-    await persist();
+    const saved = await persist();
     $('train-result').textContent = '';
-    toast(`Recorded ${b.added} frame${b.added === 1 ? '' : 's'} to “${b.label}”. Now train.`, 'ok', 4000);
+    if (saved) toast(`Recorded ${b.added} frame${b.added === 1 ? '' : 's'} to “${b.label}”. Now train.`, 'ok', 4000);
   }
   ui.busy = null;
   renderAll();

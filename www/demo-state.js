@@ -6,6 +6,7 @@ export const MODEL_NAME = 'demo';
 export const OPTIONS = { encoderUrl: 'weights/efficientnet-lite0-f16.safetensors' };
 export const MAX_FILE_BYTES = 40 * 1024 * 1024; // refuse bigger files outright
 export const LARGE_SIDE = 4096; // the engine scales longer sides above this down before encoding
+export const MIN_SIDE = 16; // the encoder's shortest side
 export const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|avif|heic|heif|tiff?|ico|svg)$/i;
 
 export const ui = {

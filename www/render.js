@@ -16,31 +16,57 @@ export function examplesByLabel() {
 }
 
 export function renderAll() {
-  renderClasses();
-  renderTrain();
-  renderGallery();
-  renderAdaptersView();
-  renderPredictAvailability();
-  renderButtons();
-  renderPrivacy();
+  // Each part on its own: one that throws must not leave the others (the buttons above all) stale.
+  for (const render of [renderClasses, renderTrain, renderGallery, renderAdaptersView, renderPredictAvailability, renderButtons, renderPrivacy]) {
+    try { render(); } catch (e) { console.error(e); }
+  }
 }
+
+/** Where the keyboard focus is, in a form that survives a redraw (a busy page disables its buttons,
+ *  which drops the focus, and the gallery's are drawn anew): the element's id, or in the gallery
+ *  what the button does and its place among the gallery's buttons. */
+export function rememberFocus() {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const gallery = $('gallery');
+  if (!gallery.contains(el)) return el.id ? { id: el.id } : null;
+  return { key: focusKey(el), index: [...gallery.querySelectorAll('button')].indexOf(el) };
+}
+
+/** Puts the focus back (see rememberFocus) unless it moved on meanwhile: on the same button, or
+ *  where an erased one was, on the one that took its place. */
+export function restoreFocus(memo) {
+  if (!memo || (document.activeElement && document.activeElement !== document.body)) return;
+  if (memo.id) {
+    if (!$(memo.id)?.disabled) $(memo.id)?.focus();
+    return;
+  }
+  const all = [...$('gallery').querySelectorAll('button:not([disabled])')];
+  (all.find((b) => focusKey(b) === memo.key) ?? all[Math.min(memo.index, all.length - 1)])?.focus();
+}
+
+const focusKey = (el) => `${el.dataset.action}:${el.dataset.ids ?? el.dataset.label}`;
 
 export function renderClasses() {
   const labels = ui.net.labels();
   if (ui.selected && !labels.includes(ui.selected)) ui.selected = labels[0] ?? null;
   const by = examplesByLabel();
   const box = $('classes');
+  const focused = box.contains(document.activeElement) ? document.activeElement.dataset.label : undefined;
   if (!labels.length) {
     box.replaceChildren(h('p.muted.small', { text: 'No classes yet. Add one below, or try the sample photos.' }));
   } else {
     box.replaceChildren(...labels.map((label) => h(`button.chip${label === ui.selected ? '.on' : ''}`, {
       type: 'button', role: 'radio', 'aria-checked': String(label === ui.selected),
-      style: { '--c': classColour(label, labels) },
+      style: { '--c': classColour(label, labels) }, dataset: { label },
       onclick: () => { ui.selected = label; renderClasses(); },
     }, h('span.swatch'), h('span', { text: label }), h('span.count', { text: String(by.get(label)?.length ?? 0) }))));
+    // Redrawn chips are new elements: the keyboard focus stays on the same class.
+    if (focused !== undefined) [...box.children].find((c) => c.dataset.label === focused)?.focus();
   }
-  $('target-class').textContent = ui.selected ?? 'a new class';
-  $('camera-target').textContent = ui.selected ?? 'a new class';
+  // With no class yet, photos go nowhere until one is named (or a folder brings its own).
+  $('target-class').textContent = ui.selected ?? 'a class (name one first)';
+  $('camera-target').textContent = ui.selected ?? 'a class (name one first)';
 }
 
 export function renderTrain() {
@@ -63,7 +89,7 @@ export function renderButtons() {
   $('verify-btn').disabled = busy || !ui.net || !ui.everTrained;
   $('compare-btn').disabled = busy || !ui.net || !ui.everTrained || ex.length < 2;
   $('erase-all').disabled = busy || !ui.net;
-  for (const id of ['pick-files', 'pick-folder']) $(id).disabled = busy || !ui.net;
+  for (const id of ['pick-files', 'pick-folder', 'pick-files-btn', 'pick-folder-btn']) $(id).disabled = busy || !ui.net;
   document.querySelectorAll('.gallery .del, .gallery .remove-class, .gallery .burst-del').forEach((b) => { b.disabled = busy; });
   $('camera-capture').disabled = busy;
   $('camera-burst').disabled = busy && !ui.burst; // the button being held stays live
@@ -72,12 +98,19 @@ export function renderButtons() {
   }
 }
 
+// A result replaces the hint in #probs; kept here to be put back when the section locks again.
+let predictHint;
+
 export function renderPredictAvailability() {
+  predictHint ??= $('predict-hint');
   const ready = ui.everTrained && ui.net.pendingAdapters === 0 && ui.net.examples().length > 0;
   $('predict').classList.toggle('locked', !ready);
-  if (!ready) {
-    $('predict-hint').textContent = ui.everTrained ? 'Train the new photos first.' : 'Train first, then try a photo.';
-    if (!ui.live) $('probs').replaceChildren($('predict-hint'));
+  predictHint.textContent = ready
+    ? 'Ready: pick a test photo, drop or choose one of yours, or start the live camera.'
+    : ui.everTrained ? 'Train the new photos first.' : 'Train first, then try a photo.';
+  if (!ready && !ui.live) {
+    $('probs').replaceChildren(predictHint);
+    delete $('probs').dataset.top;
   }
 }
 
@@ -90,8 +123,7 @@ export function renderSamples() {
   $('mosaic').replaceChildren(...train.slice(0, 24).map((p) => h('img', { src: p.url, alt: '', loading: 'lazy' })));
   $('testphotos').replaceChildren(...photos.filter((p) => p.heldOut).map((p) => h('button.testphoto', {
     type: 'button', title: `Test photo (${p.label}) — never used for training`, 'aria-label': `Predict test photo of ${p.label}`,
-    dataset: { label: p.label, file: p.file },
-    dataset: { action: 'predict-sample', file: p.file },
+    dataset: { action: 'predict-sample', label: p.label, file: p.file },
   }, h('img', { src: p.url, alt: '' }))));
   $('credits-about').textContent = ui.samples.about;
   $('credits-list').replaceChildren(...photos.map((p) => h('li', {},

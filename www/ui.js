@@ -19,9 +19,12 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
-export function toast(message, kind = 'info', ms = 7000) {
+/** A message in the corner for `ms` (0: until dismissed); `action`: { label, onclick } adds a button. */
+export function toast(message, kind = 'info', ms = 7000, action = null) {
   const el = h(`div.toast.${kind}`, { role: kind === 'error' ? 'alert' : 'status' },
-    h('span', { text: message }), h('button.x', { 'aria-label': 'Dismiss', onclick: () => el.remove() }, '×'));
+    h('span', { text: message }),
+    action ? h('button.btn.small.toast-action', { type: 'button', onclick: action.onclick }, action.label) : null,
+    h('button.x', { 'aria-label': 'Dismiss', onclick: () => el.remove() }, '×'));
   $('toasts').append(el);
   while ($('toasts').children.length > 3) $('toasts').firstElementChild.remove(); // the newest three
   if (ms) setTimeout(() => el.remove(), ms);
