@@ -202,6 +202,9 @@ export declare class LegoNet {
   /** Scores of the classes the consulted adapters were trained on, highest first (a class with
    *  no trained examples yet, such as a fresh `addClass`, gets none). */
   predict(image: ImageLike): Promise<ClassScore[]>;
+  /** Forgets the examples; bound to a saved copy (`save`, `load`), rewrites it in the same call.
+   *  Stale (see `save`): `StorageError` `STALE_MODEL`, nothing forgotten. An empty list:
+   *  `INVALID_INPUT`. */
   forget(ids: string | string[]): Promise<ForgetReport>;
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;
@@ -221,8 +224,11 @@ export declare class LegoNet {
    *  `removeClass` and `train` calls rewrite it (`addExamples` and `addClass` wait for the next
    *  `train` or `save`). Throws `StorageError` `STALE_MODEL` when the copy this instance is bound
    *  to was saved or deleted by another tab since it loaded or saved it (so a stale tab cannot
-   *  write a forgotten photo back, under any name): load it again first. A name that is not a
-   *  non-empty string: `INVALID_INPUT`. */
+   *  write a forgotten photo back, under any name), or when `name` itself is a copy this instance
+   *  saved earlier and another tab has changed since: load it again first. `deleteSaved` and
+   *  `clearStorage` do not make a stale instance current. A save that fails after writing one of
+   *  the copy's two slot files still binds the instance to it (the `StorageError` says so), so
+   *  later forgets reach it. A name that is not a non-empty string: `INVALID_INPUT`. */
   save(name: string): Promise<void>;
   memory(): Promise<MemoryReport>;
   savedModels(): Promise<{ name: string; bytes: number; savedAt: number }[]>;
@@ -295,7 +301,8 @@ export declare class StorageError extends LegoNetError {
   readonly code: 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL';
   /** Set when a `forget` or `removeClass` was done but the bound saved copy could not be
    *  rewritten (the disk, not staleness): the forget's report. The model and `examples()` reflect
-   *  the forget; the next save (any bound change, or `save`) writes it. */
+   *  the forget; the next save (any bound change, or `save`) writes it. (A `train` whose save
+   *  failed after one slot was written likewise keeps the trained model, which that slot holds.) */
   report?: ForgetReport;
 }
 export declare class DisposedError extends LegoNetError {

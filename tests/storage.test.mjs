@@ -196,3 +196,37 @@ test('a forget whose save fails keeps the forget, says so, and the next save com
   assert.ok(out.same, 'both slots hold the same, newest copy');
   assert.deepEqual([...out.onDisk].sort(), out.ids.slice(2).sort(), 'neither forgotten photo is on disk');
 });
+
+test('a save that fails after its first slot binds the copy it wrote, so later forgets reach it', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    const net = await L.LegoNet.create(opts);
+    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
+    const ids = await net.addExamples(items);
+    await net.train();
+    // Slot b of the new name is held open elsewhere: the save writes slot a, then fails.
+    const holder = new Worker(URL.createObjectURL(new Blob([`
+      let h;
+      onmessage = async (e) => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models', { create: true });
+        if (e.data === 'hold') h = await (await dir.getFileHandle(${JSON.stringify([...new TextEncoder().encode('partial')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')}, { create: true })).createSyncAccessHandle();
+        else { h.close(); await dir.removeEntry(${JSON.stringify([...new TextEncoder().encode('partial')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')}); }
+        postMessage('done');
+      };`], { type: 'text/javascript' })));
+    const tell = (what) => new Promise((r) => { holder.onmessage = r; holder.postMessage(what); });
+    await tell('hold');
+    const saved = await net.save('partial').then(() => 'resolved', (e) => e.code);
+    await tell('release');
+    holder.terminate();
+    const forgot = await net.forget(ids[0]).then((r) => r.forgotten, (e) => e.code);
+    net.dispose();
+    const again = await L.LegoNet.load('partial', opts);
+    const onDisk = again.examples().map((e) => e.id);
+    again.dispose();
+    return { saved, forgot, holds: onDisk.includes(ids[0]), count: onDisk.length, total: ids.length };
+  }, { train, opts: OPTS });
+  assert.equal(out.saved, 'STORAGE');
+  assert.equal(out.forgot, 1);
+  assert.ok(!out.holds, 'the forget reached the copy the failed save had written');
+  assert.equal(out.count, out.total - 1);
+});

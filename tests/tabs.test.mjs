@@ -153,3 +153,35 @@ test('two engines on one page\'s thread (worker: false) share nothing', { timeou
   }, { train, opts: OPTS });
   assert.deepEqual(out, { aUnchanged: true, aLabels: ['animals', 'tools'], bLabels: ['tools'], bCount: 1, aForget: 1, bAfterA: 'added', bVerify: true });
 });
+
+test('a stale tab that deletes or clears the saved copy stays stale', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const ids = await inTab(0, async (L, { train, opts }) => {
+    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    window.net?.dispose();
+    window.net = await L.LegoNet.create(opts);
+    const ids = await window.net.addExamples(photos);
+    await window.net.train();
+    await window.net.save('bypass');
+    return ids;
+  }, { train, opts: OPTS });
+  await inTab(1, async (L, { opts }) => { window.net?.dispose(); window.net = await L.LegoNet.load('bypass', opts); }, { opts: OPTS });
+  await inTab(0, async (L, { id }) => { await window.net.forget(id); }, { id: ids[0] });
+  const out = await inTab(1, async () => {
+    const code = async (call) => { try { await call(); return 'resolved'; } catch (e) { return `${e.name} ${e.code}`; } };
+    return {
+      deleteSaved: await code(() => window.net.deleteSaved('bypass')),
+      exportAfterDelete: await code(() => window.net.export()),
+      saveAfterDelete: await code(() => window.net.save('bypass')),
+      clearStorage: await code(() => window.net.clearStorage()),
+      exportAfterClear: await code(() => window.net.export()),
+      saveElsewhere: await code(() => window.net.save('elsewhere')),
+      saved: (await window.net.savedModels()).map((m) => m.name),
+    };
+  });
+  const stale = 'StorageError STALE_MODEL';
+  assert.deepEqual(out, {
+    deleteSaved: 'resolved', exportAfterDelete: stale, saveAfterDelete: stale,
+    clearStorage: 'resolved', exportAfterClear: stale, saveElsewhere: stale, saved: [],
+  });
+});

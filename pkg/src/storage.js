@@ -261,23 +261,34 @@ export async function saveModel(name, produce, meta, known, bound) {
       const headers = await slotHeaders(dir, stem);
       const stored = known === undefined ? newestOf(headers) : refuseUnless(name, newestOf(headers), known);
       const token = { lineage: stored?.lineage || newLineage(), generation: (stored?.generation ?? 0) + 1 };
-      const snapshot = await produce();
+      let snapshot;
+      try {
+        snapshot = await produce();
+      } catch (e) {
+        throw new Produced(e); // the caller's own failure, not the disk's: passed on as it is
+      }
       let bytes;
       try {
         bytes = await buildSlot(snapshot, meta, token, Date.now());
       } finally {
         snapshot.fill(0); // holds every encoding: not left for the garbage collector to find
       }
+      // The slot not holding the newest copy first: until it is complete, the other one is.
+      const first = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation) ? 1 : 0;
+      const [fresh, older] = [`${stem}.${SLOTS[first]}`, `${stem}.${SLOTS[1 - first]}`];
       let written = false;
       try {
-        // The slot not holding the newest copy first: until it is complete, the other one is.
-        const first = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation) ? 1 : 0;
-        await writeSlot(dir, `${stem}.${SLOTS[first]}`, bytes);
+        await writeSlot(dir, fresh, bytes);
         written = true;
-        await writeSlot(dir, `${stem}.${SLOTS[1 - first]}`, bytes);
+        await writeSlot(dir, older, bytes);
       } catch (e) {
         const err = wrap(e, what);
-        if (written) err.token = token;
+        if (written) {
+          // The new copy is saved, in one slot; the other may still hold the state before (a
+          // forgotten photo, say): its header is zeroed if the file can be opened at all.
+          await invalidateSlot(dir, older).catch(() => {});
+          err.token = token;
+        }
         throw err;
       } finally {
         bytes.fill(0);
@@ -285,7 +296,26 @@ export async function saveModel(name, produce, meta, known, bound) {
       return token;
     });
   } catch (e) {
+    if (e instanceof Produced) throw e.cause;
     throw wrap(e, what);
+  }
+}
+
+/** A failure of `saveModel`'s `produce`, carried through its storage error handling untouched. */
+class Produced {
+  constructor(cause) { this.cause = cause; }
+}
+
+/** Zeroes a slot's header in place, so it no longer loads (its payload is overwritten by the next save). */
+async function invalidateSlot(dir, fileName) {
+  const handle = await fileIfAny(dir, fileName);
+  if (!handle || !syncHandles) return;
+  const h = await handle.createSyncAccessHandle();
+  try {
+    zeroFill(h, 0, Math.min(HEADER, h.getSize()));
+    h.flush();
+  } finally {
+    h.close();
   }
 }
 
@@ -325,13 +355,19 @@ export async function loadModel(name) {
   return record;
 }
 
-/** Deletes a saved model, zero-filling its files first (no error if absent). */
-export async function deleteModel(name) {
+/** Deletes a saved model, zero-filling its files first (no error if absent); the older slot
+ *  first, so a delete that fails half way never leaves only the older copy loadable. Resolves
+ *  to whether the deleted copy was `known` (a caller's token: see saveModel). */
+export async function deleteModel(name, known) {
   try {
     const stem = fileStem(name);
     const dir = await modelsDir();
-    await withLock(name, async () => {
-      for (const s of SLOTS) await wipeSlot(dir, `${stem}.${s}`);
+    return await withLock(name, async () => {
+      const headers = await slotHeaders(dir, stem);
+      const current = sameToken(newestOf(headers), known);
+      const newerFirst = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation);
+      for (const s of newerFirst ? ['b', 'a'] : ['a', 'b']) await wipeSlot(dir, `${stem}.${s}`);
+      return current;
     });
   } catch (e) {
     throw wrap(e, `deleting "${name}"`);

@@ -216,7 +216,10 @@ function engineHost() {
     try {
       tokens.set(name, await storage.saveModel(name, produce, { encoderId: engine.encoderId }, tokens.get(name), from));
     } catch (e) {
-      if (e.token) tokens.set(name, e.token); // the newer slot was written: that is the saved state now
+      if (e.token) { // one slot was written: that is the saved copy now, and the one to keep in sync
+        tokens.set(name, e.token);
+        bound = name;
+      }
       throw e;
     }
   }
@@ -304,6 +307,14 @@ function engineHost() {
         report.ms = onClock(performance.now() - t0);
         if (bound !== null) await saveAs(bound);
         ok = true;
+      } catch (e) {
+        // Saved in one slot before the write failed: the trained model is the saved one, so it
+        // is kept (and mirrored), not rolled back.
+        if (e.token) {
+          ok = true;
+          e.details = { state: state({ examples: report.restructured }) };
+        }
+        throw e;
       } finally {
         engine.trainEnd(!ok);
       }
@@ -397,8 +408,24 @@ function engineHost() {
     },
 
     listSaved: () => storage.listModels(),
-    deleteSaved: async ({ name }) => { await storage.deleteModel(name); tokens.delete(name); if (bound === name) bound = null; },
-    clearStorage: async () => { await storage.clearAll(); tokens.clear(); bound = null; },
+    // A stale engine may delete its copy, but stays bound to it: its state still holds what
+    // another tab forgot, so it may save or export nothing until it loads again.
+    deleteSaved: async ({ name }) => {
+      const current = await storage.deleteModel(name, tokens.get(name));
+      if (bound === name && !current) return;
+      tokens.delete(name);
+      if (bound === name) bound = null;
+    },
+    clearStorage: async () => {
+      let current = true;
+      if (bound !== null) {
+        try { await storage.checkSaved(bound, tokens.get(bound)); } catch (e) { if (e.code !== 'STALE_MODEL') throw e; current = false; }
+      }
+      await storage.clearAll();
+      const kept = current ? null : [bound, tokens.get(bound)];
+      tokens.clear();
+      if (kept) tokens.set(...kept); else bound = null;
+    },
   };
 
   /** Stops the encoder Workers and frees the engine's wasm memory. */
