@@ -34,13 +34,17 @@ async function whenStarted(n) {
 }
 
 /** Counts, inside each encoder Worker, the encodings it sends back (test-side instrumentation:
- *  the Worker calls self.postMessage, which resolves to this wrapper at call time). */
+ *  the Worker answers on the port the page connected it to, or on its own scope when started
+ *  directly; both resolve to these wrappers at call time). */
 async function countReplies() {
   for (const w of encoderWorkers()) {
     await w.evaluate(() => {
-      const post = self.postMessage.bind(self);
       self.replies = 0;
-      self.postMessage = (msg, transfer) => { if (msg?.encoding) self.replies += 1; post(msg, transfer); };
+      const count = (msg) => { if (msg?.encoding) self.replies += 1; };
+      const post = self.postMessage.bind(self);
+      self.postMessage = (msg, transfer) => { count(msg); post(msg, transfer); };
+      const portPost = MessagePort.prototype.postMessage;
+      MessagePort.prototype.postMessage = function (msg, transfer) { count(msg); return portPost.call(this, msg, transfer); };
     });
   }
 }

@@ -5,7 +5,8 @@
 // engine makes (WasmEngine.encodeRgba: same kernels, one thread, and whatever it wipes after
 // use), so the encodings are bit for bit the engine's (tests/parallel.test.mjs).
 //
-// Protocol (engine → here → engine):
+// Protocol (engine → here → engine), on this Worker's own scope or, when the page started it for
+// the engine Worker, on the port the page hands over first (`{ connect: MessagePort }`):
 //   { init: { weights: Uint8Array, wasmUrl?, wasmModule? } } → { loaded: true } (every file fetched), then
 //                                                 { ready: { wasmBytes } } | { initError: { code, message } }
 //   { job, image: Blob | ImageBitmap }          → { job, encoding: Float32Array, wasmBytes } | { job, error: { code, message } }
@@ -23,7 +24,7 @@ async function start({ weights, wasmUrl, wasmModule }) {
   // The engine's compiled CPU wasm when it has one (nothing fetched or compiled again), else the file.
   const exports = await init(wasmModule || wasmUrl ? { module_or_path: wasmModule ?? wasmUrl } : undefined);
   memory = exports.memory;
-  self.postMessage({ loaded: true }); // its last network request is behind it
+  channel.postMessage({ loaded: true }); // its last network request is behind it
   encoder = await WasmEngine.create(weights, 'cpu', null);
 }
 
@@ -35,7 +36,8 @@ async function encode(decoded) {
 // thread never waits for the engine between two photos. A photo starts decoding as soon as it
 // arrives, so the next one decodes while this thread encodes the current one.
 let queue = Promise.resolve();
-self.onmessage = (e) => {
+let channel = self; // where the engine's messages come from and replies go
+const receive = (e) => {
   const msg = e.data;
   const decoded = msg.init ? null : decode(msg.image);
   decoded?.catch(() => {}); // handled when its turn comes; not an unhandled rejection before
@@ -43,17 +45,25 @@ self.onmessage = (e) => {
     if (msg.init) {
       try {
         await start(msg.init);
-        self.postMessage({ ready: { wasmBytes: memory.buffer.byteLength } });
+        channel.postMessage({ ready: { wasmBytes: memory.buffer.byteLength } });
       } catch (err) {
-        self.postMessage({ initError: errorToWire(err) });
+        channel.postMessage({ initError: errorToWire(err) });
       }
       return;
     }
     try {
       const encoding = await encode(decoded);
-      self.postMessage({ job: msg.job, encoding, wasmBytes: memory.buffer.byteLength }, [encoding.buffer]);
+      channel.postMessage({ job: msg.job, encoding, wasmBytes: memory.buffer.byteLength }, [encoding.buffer]);
     } catch (err) {
-      self.postMessage({ job: msg.job, error: errorToWire(err) });
+      channel.postMessage({ job: msg.job, error: errorToWire(err) });
     }
   });
+};
+self.onmessage = (e) => {
+  if (e.data?.connect) { // started by the page for the engine Worker: the engine is at this port
+    channel = e.data.connect;
+    channel.onmessage = receive;
+    return;
+  }
+  receive(e);
 };

@@ -34,10 +34,35 @@ async function packagedWeightsUrl() {
     + 'or pass encoderUrl, the URL of efficientnet-lite0-f16.safetensors', { cause });
 }
 
+/** Starts the encoder Workers the engine Worker asks for (worker.js, `pageWorker`: starting
+ *  them inside it can freeze it in Firefox) and connects each to it; returns a function that
+ *  terminates them. */
+function serveEncoderWorkers(engine) {
+  const started = new Map();
+  const lost = (id) => { started.get(id)?.terminate(); started.delete(id); engine.postMessage({ encoderWorkerLost: id }); };
+  engine.addEventListener('message', (e) => {
+    const ask = e.data?.encoderWorker;
+    if (!ask) return;
+    if (ask.terminate) { started.get(ask.id)?.terminate(); started.delete(ask.id); return; }
+    let w;
+    try {
+      w = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: ask.name });
+    } catch { // cannot start one here: the engine encodes without it
+      engine.postMessage({ encoderWorkerLost: ask.id });
+      return;
+    }
+    started.set(ask.id, w);
+    w.onerror = (ev) => { ev.preventDefault?.(); lost(ask.id); };
+    w.postMessage({ connect: ask.port }, [ask.port]);
+  });
+  return () => { for (const w of started.values()) w.terminate(); started.clear(); };
+}
+
 async function startEngine(useWorker) {
   if (useWorker && typeof Worker !== 'undefined') {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'legonet-engine' });
-    return { client: new RpcClient(worker), terminate: () => worker.terminate() };
+    const stopEncoders = serveEncoderWorkers(worker);
+    return { client: new RpcClient(worker), terminate: () => { stopEncoders(); worker.terminate(); } };
   }
   const { serve } = await import('./worker.js');
   const { port1, port2 } = new MessageChannel();

@@ -49,6 +49,7 @@ export class EncoderPool {
   #local;
   #helpers = [];
   #batch = null; // the running encodeAll's pump, so a Worker that becomes ready joins it
+  #spawnWorker;
   #nextJob = 1;
 
   /**
@@ -61,23 +62,27 @@ export class EncoderPool {
    * @param {{ decode: (image: Blob|ImageBitmap) => Promise<ImageBitmap>,
    *            encode: (bitmap: ImageBitmap) => Promise<Float32Array> }} o.local the engine's own
    *        lane, in two steps so that the next photo decodes while this one encodes
+   * @param {(url: URL, options: WorkerOptions) => Worker} [o.spawn] starts an encoder Worker, or
+   *        something with a Worker's surface (postMessage, onmessage, onerror, terminate): the
+   *        engine Worker has the page start them (worker.js, `pageWorker`)
    */
-  constructor({ helpers, weights, wasmUrl, wasmModule, local }) {
+  constructor({ helpers, weights, wasmUrl, wasmModule, local, spawn = (url, options) => new Worker(url, options) }) {
     this.#local = local;
+    this.#spawnWorker = spawn;
     for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl, wasmModule);
   }
 
   #spawn(i, weights, wasmUrl, wasmModule) {
     let worker;
     try {
-      worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
-    } catch { // no nested (module) Workers here: the engine encodes alone
+      worker = this.#spawnWorker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
+    } catch { // no module Workers here: the engine encodes alone
       return;
     }
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
     worker.onmessage = (e) => this.#receive(h, e.data);
-    // A Worker that cannot start (no nested Workers, a bundler that dropped the file, out of
+    // A Worker that cannot start (no module Workers, a bundler that dropped the file, out of
     // memory) or that crashes only costs speed: its jobs go back to the other lanes.
     worker.onerror = (e) => { e.preventDefault?.(); this.#lose(h); };
     worker.onmessageerror = () => this.#lose(h);

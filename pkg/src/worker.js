@@ -181,11 +181,34 @@ function idList(ids, verb) {
 }
 
 /**
+ * An encoder Worker for the engine Worker, started by the page (index.js) rather than nested
+ * here: Firefox ESR now and then freezes a Worker's thread inside `new Worker()` (reproduced
+ * without legonet: a module Worker starting Workers in a loop hangs within a few hundred), which
+ * left `create` hanging for good. The page hands the new Worker one end of a MessageChannel;
+ * this returns the other with a Worker's surface for the pool (postMessage, onmessage, onerror,
+ * terminate). `lost` maps an id to the handler the page's `{ encoderWorkerLost: id }` calls.
+ */
+function pageWorker(scope, lost, id, options) {
+  const { port1, port2 } = new MessageChannel();
+  const worker = {
+    onmessage: null, onerror: null, onmessageerror: null,
+    postMessage: (msg, transfer) => port1.postMessage(msg, transfer),
+    terminate: () => { port1.close(); lost.delete(id); scope.postMessage({ encoderWorker: { id, terminate: true } }); },
+  };
+  port1.onmessage = (e) => worker.onmessage?.(e);
+  port1.onmessageerror = (e) => worker.onmessageerror?.(e);
+  lost.set(id, () => worker.onerror?.({ type: 'error', message: 'the encoder Worker failed' }));
+  scope.postMessage({ encoderWorker: { id, name: options.name, port: port2 } }, [port2]);
+  return worker;
+}
+
+/**
  * One engine and what belongs to it: its encoder pool, the saved model it is bound to, and the
  * token (storage.js) of each name it loaded or saved. One per `serve`, so two `worker: false`
- * instances on one page share nothing but the compiled wasm.
+ * instances on one page share nothing but the compiled wasm. `spawn`: how its pool starts
+ * encoder Workers (default `new Worker`).
  */
-function engineHost() {
+function engineHost(spawn) {
   let engine = null;
   let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
   let bound = null; // the saved model's name that forget, removeClass and train keep in sync
@@ -256,7 +279,7 @@ function engineHost() {
       // extra Workers prepare their encoders in the background and join the first batch that finds
       // them ready; init only waits for their files, so no request is made after it.
       const lanes = created.backend.kind === 'cpu' ? (encoderWorkers ?? defaultEncoderWorkers()) : 1;
-      pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: { decode, encode } });
+      pool = new EncoderPool({ helpers: lanes - 1, weights: bytes, wasmUrl, wasmModule: wasm.cpuModule, local: { decode, encode }, spawn });
       await pool.loaded;
       return { backend: created.backend, encoderId: engine.encoderId, weightsFromCache: fromCache, encoderWorkers: lanes, state: state() };
     },
@@ -439,16 +462,21 @@ function engineHost() {
 }
 
 /** Serves the RPC protocol of rpc.js on `port` (a Worker's global scope or a MessagePort) with an
- *  engine of its own. Returns a function that stops it (a terminated Worker takes its nested
- *  Workers with it; an engine on the main thread has to be told). */
-export function serve(port) {
-  const { handlers, stop } = engineHost();
+ *  engine of its own. `pageSpawns`: the page starts the encoder Workers (the engine Worker; see
+ *  `pageWorker`), else they are started here (an engine on the page's thread). Returns a
+ *  function that stops the engine and its encoder Workers. */
+export function serve(port, { pageSpawns = false } = {}) {
+  const lost = new Map(); // encoder Worker id → its failure handler (pageWorker)
+  let nextEncoder = 1;
+  const spawn = pageSpawns ? (url, options) => pageWorker(port, lost, nextEncoder++, options) : undefined;
+  const { handlers, stop } = engineHost(spawn);
   const live = new Set(); // calls received and not yet answered: only they can be aborted
   const aborted = new Set();
   let queue = Promise.resolve(); // one call at a time: the engine is single-threaded
   port.onmessage = (e) => {
     const msg = e.data;
     if (msg.abort) { if (live.has(msg.abort)) aborted.add(msg.abort); return; }
+    if (msg.encoderWorkerLost) { lost.get(msg.encoderWorkerLost)?.(); return; }
     const { id, method, args } = msg;
     live.add(id);
     queue = queue.then(async () => {
@@ -473,4 +501,4 @@ export function serve(port) {
   return stop;
 }
 
-if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self);
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self, { pageSpawns: true });
