@@ -28,6 +28,21 @@ before(async () => {
         for await (const k of (await dir()).keys()) out.push(k);
         return out.sort();
       },
+      /** Holds slot `s` of `name` open from another Worker (an exclusive sync access handle, so
+       *  a save cannot write it); resolves to a function that lets go. */
+      async hold(name, s) {
+        const holder = new Worker(URL.createObjectURL(new Blob([`
+          let h;
+          onmessage = async (e) => {
+            const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models', { create: true });
+            if (e.data.hold) h = await (await dir.getFileHandle(e.data.hold, { create: true })).createSyncAccessHandle();
+            else h.close();
+            postMessage('done');
+          };`], { type: 'text/javascript' })));
+        const tell = (what) => new Promise((r) => { holder.onmessage = r; holder.postMessage(what); });
+        await tell({ hold: `${stem(name)}.${s}` });
+        return async () => { await tell({}); holder.terminate(); };
+      },
     };
   });
 });
@@ -163,23 +178,13 @@ test('a forget whose save fails keeps the forget, says so, and the next save com
     const ids = await net.addExamples(items);
     await net.train();
     await net.save('held');
-    // Another context holds slot b open (an exclusive sync access handle): the bound save after
-    // the forget writes slot a, then fails on b — the old copy, with the photo, stays in b.
-    const holder = new Worker(URL.createObjectURL(new Blob([`
-      let h;
-      onmessage = async (e) => {
-        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models');
-        if (e.data === 'hold') h = await (await dir.getFileHandle(${JSON.stringify([...new TextEncoder().encode('held')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')})).createSyncAccessHandle();
-        else h.close();
-        postMessage('done');
-      };`], { type: 'text/javascript' })));
-    const tell = (what) => new Promise((r) => { holder.onmessage = r; holder.postMessage(what); });
-    await tell('hold');
+    // Another context holds slot b open: the bound save after the forget writes slot a, then
+    // fails on b — the old copy, with the photo, stays in b.
+    const release = await window.slots.hold('held', 'b');
     let failed;
     try { await net.forget(ids[0]); failed = 'resolved'; } catch (e) { failed = { code: e.code, forgotten: e.report?.forgotten, receipt: !!e.report?.receipt }; }
     const mirrored = !net.examples().some((e) => e.id === ids[0]);
-    await tell('release');
-    holder.terminate();
+    await release();
     // Not stale to itself: the next change saves, and both slots lose the photo.
     const next = await net.forget(ids[1]).then((r) => r.forgotten, (e) => `${e.name} ${e.code}`);
     const slots = [await window.slots.read('held', 'a'), await window.slots.read('held', 'b')];
@@ -205,19 +210,9 @@ test('a save that fails after its first slot binds the copy it wrote, so later f
     const ids = await net.addExamples(items);
     await net.train();
     // Slot b of the new name is held open elsewhere: the save writes slot a, then fails.
-    const holder = new Worker(URL.createObjectURL(new Blob([`
-      let h;
-      onmessage = async (e) => {
-        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('legonet-models', { create: true });
-        if (e.data === 'hold') h = await (await dir.getFileHandle(${JSON.stringify([...new TextEncoder().encode('partial')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')}, { create: true })).createSyncAccessHandle();
-        else { h.close(); await dir.removeEntry(${JSON.stringify([...new TextEncoder().encode('partial')].map((x) => x.toString(16).padStart(2, '0')).join('') + '.b')}); }
-        postMessage('done');
-      };`], { type: 'text/javascript' })));
-    const tell = (what) => new Promise((r) => { holder.onmessage = r; holder.postMessage(what); });
-    await tell('hold');
+    const release = await window.slots.hold('partial', 'b');
     const saved = await net.save('partial').then(() => 'resolved', (e) => e.code);
-    await tell('release');
-    holder.terminate();
+    await release();
     const forgot = await net.forget(ids[0]).then((r) => r.forgotten, (e) => e.code);
     net.dispose();
     const again = await L.LegoNet.load('partial', opts);
