@@ -33,11 +33,8 @@ test('bad image bytes are refused with INVALID_IMAGE and leave the model untouch
   const crafted = [[100_000, 100_000], [40_000, 1], [1, 40_000], [16_385, 300], [2_000_000_000, 2_000_000_000]]
     .map(([w, h]) => ({ what: `PNG declaring ${w}×${h}`, b64: pngDeclaring(w, h).toString('base64') }));
   const out = await b.page.evaluate(async ({ train, crafted }) => {
-    const L = window.legonet;
-    const net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
-    const photos = await Promise.all(train.map((t) => window.fetchBlob(t.url)));
-    await net.addExamples(photos.map((image, i) => ({ image, label: train[i].label })));
-    await net.train();
+    const { net, items } = await window.trainedNet(train, { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
+    const photos = items.map((it) => it.image);
     // The saved bytes: a refused photo must leave them as they were.
     const digest = async () => window.sha256(await net.export());
     let saved = await digest();
@@ -103,10 +100,8 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
   const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
   const out = await b.page.evaluate(async ({ train }) => {
     const L = window.legonet;
-    const net = await L.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
-    const photos = await Promise.all(train.map((t) => window.fetchBlob(t.url)));
-    await net.addExamples(photos.map((image, i) => ({ image, label: train[i].label })));
-    await net.train();
+    const { net, items } = await window.trainedNet(train, { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
+    const photos = items.map((it) => it.image);
     const digest = async () => window.sha256(await net.export());
     const saved = await digest();
     const closed = await createImageBitmap(photos[0]);

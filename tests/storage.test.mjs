@@ -54,10 +54,7 @@ const inPage = (fn, args) => b.page.evaluate(`(${fn})(window.legonet, ${JSON.str
 test('every state a torn save can leave loads the old or the new model', { timeout: 600_000 }, async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
   const out = await inPage(async (L, { train, opts }) => {
-    const net = await L.LegoNet.create(opts);
-    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
-    const ids = await net.addExamples(items);
-    await net.train();
+    const { net, ids } = await window.trainedNet(train, opts);
     await net.save('torn'); // generation 1 in both slots
     const oldA = await window.slots.read('torn', 'a');
     await net.forget(ids[0]); // bound save: generation 2 in both slots
@@ -173,10 +170,7 @@ test('the engine Worker killed at random moments of a save always leaves a loada
 test('a forget whose save fails keeps the forget, says so, and the next save completes it', { timeout: 600_000 }, async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
   const out = await inPage(async (L, { train, opts }) => {
-    const net = await L.LegoNet.create(opts);
-    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
-    const ids = await net.addExamples(items);
-    await net.train();
+    const { net, ids } = await window.trainedNet(train, opts);
     await net.save('held');
     // Another context holds slot b open: the bound save after the forget writes slot a, then
     // fails on b — the old copy, with the photo, stays in b.
@@ -205,10 +199,7 @@ test('a forget whose save fails keeps the forget, says so, and the next save com
 test('a save that fails after its first slot binds the copy it wrote, so later forgets reach it', { timeout: 600_000 }, async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
   const out = await inPage(async (L, { train, opts }) => {
-    const net = await L.LegoNet.create(opts);
-    const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
-    const ids = await net.addExamples(items);
-    await net.train();
+    const { net, ids } = await window.trainedNet(train, opts);
     // Slot b of the new name is held open elsewhere: the save writes slot a, then fails.
     const release = await window.slots.hold('partial', 'b');
     const saved = await net.save('partial').then(() => 'resolved', (e) => e.code);

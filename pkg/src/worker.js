@@ -285,12 +285,7 @@ function engineHost(spawn) {
     },
 
     async addExamples({ items }, ctx) {
-      need();
-      if (!Array.isArray(items)) throw new LegoNetError('INVALID_INPUT', 'addExamples expects an array of { image, label }');
-      items.forEach((it, i) => {
-        text(it?.label, `example ${i}: label`);
-        if (it.id !== null && it.id !== undefined) text(it.id, `example ${i}: id`);
-      });
+      need(); // the facade checked labels and ids before sending the images (index.js)
       // In input order, whichever lane encoded each; the first failing image (by index) fails it all.
       const encodings = await pool.encodeAll(items.map((it) => it.image), {
         aborted: ctx.aborted,
