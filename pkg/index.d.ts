@@ -228,7 +228,8 @@ export declare class LegoNet {
    *  saved earlier and another tab has changed since: load it again first. `deleteSaved` and
    *  `clearStorage` do not make a stale instance current. A save that fails after writing one of
    *  the copy's two slot files still binds the instance to it (the `StorageError` says so), so
-   *  later forgets reach it. A name that is not a non-empty string: `INVALID_INPUT`. */
+   *  later forgets reach it. A name that is not a non-empty, well-formed string of at most 100 UTF-8 bytes: `INVALID_INPUT`
+   *  (also for `load` and `deleteSaved`). */
   save(name: string): Promise<void>;
   memory(): Promise<MemoryReport>;
   savedModels(): Promise<{ name: string; bytes: number; savedAt: number }[]>;

@@ -216,3 +216,28 @@ test('a save that fails after its first slot binds the copy it wrote, so later f
   assert.ok(!out.holds, 'the forget reached the copy the failed save had written');
   assert.equal(out.count, out.total - 1);
 });
+
+test('a clearStorage that fails part way leaves the instance current for the copy it deleted', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    const { net } = await window.trainedNet(train, opts);
+    await net.save('mine');
+    // A slot file of a name after "mine" is held open elsewhere: the clear deletes "mine", then fails.
+    const release = await window.slots.hold('zz-held', 'a');
+    const cleared = await net.clearStorage().then(() => 'resolved', (e) => e.code);
+    const left = (await net.savedModels()).map((m) => m.name);
+    await release();
+    const after = {};
+    for (const [what, call] of Object.entries({ export: () => net.export(), save: () => net.save('mine'), other: () => net.save('other') })) {
+      after[what] = await call().then(() => 'resolved', (e) => e.code);
+    }
+    await net.clearStorage();
+    net.dispose();
+    return { cleared, left, after, files: await window.slots.files() };
+  }, { train, opts: OPTS });
+  assert.equal(out.cleared, 'STORAGE');
+  assert.deepEqual(out.left, [], '"mine" was deleted before the failure');
+  assert.deepEqual(out.after, { export: 'resolved', save: 'resolved', other: 'resolved' }, 'not stale about its own delete');
+  assert.deepEqual(out.files, []);
+});
+

@@ -5,6 +5,7 @@
 import { RpcClient, ENGINE_STATE } from './rpc.js';
 import { LegoNetError, DisposedError, errorFromCode } from './errors.js';
 import { toTransferable } from './image.js';
+import { checkModelName } from './storage.js';
 
 // The error classes only: errors.js's wire helpers are the RPC's, not the package's API.
 export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, ReceiptError, AbortError, StorageError, DisposedError } from './errors.js';
@@ -70,11 +71,6 @@ async function startEngine(useWorker) {
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
 }
 
-/** A saved model's name: a non-empty string. */
-function modelName(name) {
-  if (typeof name !== 'string' || name.length === 0) throw new LegoNetError('INVALID_INPUT', `a saved model's name must be a non-empty string, not ${JSON.stringify(name) ?? typeof name}`);
-  return name;
-}
 
 /** The engine's new state, or — when it left the examples out — ours less the removed ones. */
 function mirror(old, next) {
@@ -140,7 +136,7 @@ export class LegoNet {
 
   /** Creates a model from the copy saved under `name` by `save(name)` (this origin's OPFS). */
   static async load(name, options) {
-    const checked = modelName(name);
+    const checked = checkModelName(name);
     const net = await LegoNet.create(options);
     try { await net.#call('load', { name: checked }); } catch (e) { net.dispose(); throw e; }
     return net;
@@ -252,7 +248,7 @@ export class LegoNet {
   async export() { return this.#call('export'); }
 
   /** Saves under `name` in this origin's private file system (crash-safe, overwritten in place). Later forgets keep that copy in sync. */
-  async save(name) { await this.#call('save', { name: modelName(name) }); }
+  async save(name) { await this.#call('save', { name: checkModelName(name) }); }
 
   /** Sizes: wasm memory, stored samples, encodings, adapters, and the origin's storage estimate. */
   async memory() { return this.#call('memory'); }
@@ -261,7 +257,7 @@ export class LegoNet {
   async savedModels() { return this.#call('listSaved'); }
 
   /** Deletes one saved model. */
-  async deleteSaved(name) { await this.#call('deleteSaved', { name: modelName(name) }); }
+  async deleteSaved(name) { await this.#call('deleteSaved', { name: checkModelName(name) }); }
 
   /** Deletes every saved model and the cached encoder weights of this origin. */
   async clearStorage() { await this.#call('clearStorage'); }

@@ -28,7 +28,7 @@
 // new model of the same name for the one it loaded, and write a forgotten photo back. The
 // lineage is random, made when a name is first saved, and kept by every later save.
 
-import { StorageError } from './errors.js';
+import { LegoNetError, StorageError } from './errors.js';
 
 const DIR = 'legonet-models';
 const SLOTS = ['a', 'b'];
@@ -49,11 +49,21 @@ function wrap(e, what) {
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
+/** Refuses what cannot name a saved model: not a non-empty string, a lone surrogate (UTF-8 would
+ *  turn it into U+FFFD, so two names would share one model's files but not its lock), or over
+ *  MAX_NAME_BYTES of UTF-8. */
+export function checkModelName(name) {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new LegoNetError('INVALID_INPUT', `a saved model's name must be a non-empty string, not ${JSON.stringify(name) ?? typeof name}`);
+  }
+  if (/\p{Cs}/u.test(name)) throw new LegoNetError('INVALID_INPUT', 'a saved model\'s name must be well-formed Unicode (it has a lone surrogate)');
+  const bytes = new TextEncoder().encode(name).length;
+  if (bytes > MAX_NAME_BYTES) throw new LegoNetError('INVALID_INPUT', `a saved model's name may have at most ${MAX_NAME_BYTES} UTF-8 bytes (this one has ${bytes})`);
+  return name;
+}
+
 function fileStem(name) {
-  if (typeof name !== 'string' || name.length === 0) throw new StorageError('STORAGE', 'a saved model needs a non-empty name');
-  const utf8 = new TextEncoder().encode(name);
-  if (utf8.length > MAX_NAME_BYTES) throw new StorageError('STORAGE', `model names are limited to ${MAX_NAME_BYTES} UTF-8 bytes`);
-  return hex(utf8);
+  return hex(new TextEncoder().encode(checkModelName(name)));
 }
 
 function nameOf(stem) {
@@ -309,7 +319,8 @@ class Produced {
 /** Zeroes a slot's header in place, so it no longer loads (its payload is overwritten by the next save). */
 async function invalidateSlot(dir, fileName) {
   const handle = await fileIfAny(dir, fileName);
-  if (!handle || !syncHandles) return;
+  if (!handle) return;
+  if (!syncHandles) { await dir.removeEntry(fileName); return; } // no in-place write here: the file goes
   const h = await handle.createSyncAccessHandle();
   try {
     zeroFill(h, 0, Math.min(HEADER, h.getSize()));
@@ -377,7 +388,9 @@ export async function deleteModel(name, known) {
 /** The model name a slot file belongs to, or null when the file is no slot. */
 function slotName(fileName) {
   const m = fileName.match(/^([0-9a-f]+)\.[ab]$/);
-  return (m && nameOf(m[1])) ?? null;
+  const name = m && nameOf(m[1]);
+  // A stem that is not the UTF-8 of its own name (no save writes one) is no slot of ours.
+  return name !== null && hex(new TextEncoder().encode(name)) === m[1] ? name : null;
 }
 
 async function savedNames(dir) {
@@ -404,11 +417,14 @@ export async function listModels() {
   }
 }
 
-/** Removes every saved model (zero-filled first) and the cached weights. */
-export async function clearAll() {
+/** Removes every saved model (zero-filled first) and the cached weights. For each model deleted,
+ *  `deleted(name, current)` is told whether the copy was the one `known(name)` names, worked out
+ *  under its lock like deleteModel's answer, so a clear that fails part way has already
+ *  reported the models it removed. */
+export async function clearAll(known = () => undefined, deleted = () => {}) {
   try {
     const dir = await modelsDir();
-    for (const name of await savedNames(dir)) await deleteModel(name);
+    for (const name of await savedNames(dir)) deleted(name, await deleteModel(name, known(name)));
     // Anything else in the folder that is not a slot (a slot here now was saved by another tab
     // since the names were listed: that save came after the clear, and is not removed unwiped).
     const rest = [];

@@ -428,23 +428,21 @@ function engineHost(spawn) {
     listSaved: () => storage.listModels(),
     // A stale engine may delete its copy, but stays bound to it: its state still holds what
     // another tab forgot, so it may save or export nothing until it loads again.
-    deleteSaved: async ({ name }) => {
-      const current = await storage.deleteModel(name, tokens.get(name));
-      if (bound === name && !current) return;
-      tokens.delete(name);
-      if (bound === name) bound = null;
-    },
+    deleteSaved: async ({ name }) => deleted(name, await storage.deleteModel(name, tokens.get(name))),
     clearStorage: async () => {
-      let current = true;
-      if (bound !== null) {
-        try { await storage.checkSaved(bound, tokens.get(bound)); } catch (e) { if (e.code !== 'STALE_MODEL') throw e; current = false; }
-      }
-      await storage.clearAll();
-      const kept = current ? null : [bound, tokens.get(bound)];
-      tokens.clear();
-      if (kept) tokens.set(...kept); else bound = null;
+      await storage.clearAll((name) => tokens.get(name), deleted);
+      // Every other token names a copy that is gone now; a bound name still here is stale.
+      for (const name of [...tokens.keys()]) if (name !== bound) tokens.delete(name);
     },
   };
+
+  /** `name`'s saved copy was deleted; `current`: it was the one this engine knew (decided under
+   *  its lock at deletion time). */
+  function deleted(name, current) {
+    if (bound === name && !current) return;
+    tokens.delete(name);
+    if (bound === name) bound = null;
+  }
 
   /** Stops the encoder Workers and frees the engine's wasm memory. */
   const stop = () => {
