@@ -128,6 +128,12 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
       "save('\\uD800') (a lone surrogate)": () => net.save('\uD800'),
       "LegoNet.load('\\uD800')": () => L.LegoNet.load('\uD800'),
       'LegoNet.import(a Blob)': () => L.LegoNet.import(new Blob([new Uint8Array(8)])),
+      "LegoNet.create({ encoderUrl: 'http://[' })": () => L.LegoNet.create({ encoderUrl: 'http://[' }),
+      'LegoNet.import(a detached ArrayBuffer)': async () => {
+        const buf = (await net.export()).buffer;
+        structuredClone(buf, { transfer: [buf] }); // handed on elsewhere, as postMessage would
+        return L.LegoNet.import(buf, { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' });
+      },
       'train(null)': () => net.train(null),
       "addExamples([], null)": () => net.addExamples([], null),
     };
@@ -163,6 +169,8 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
     "save('\\uD800') (a lone surrogate)": invalid,
     "LegoNet.load('\\uD800')": invalid,
     'LegoNet.import(a Blob)': invalid,
+    "LegoNet.create({ encoderUrl: 'http://[' })": 'LegoNetError INVALID_CONFIG',
+    'LegoNet.import(a detached ArrayBuffer)': invalid,
     'train(null)': 'resolved',
     "addExamples([], null)": 'resolved',
   });

@@ -174,3 +174,41 @@ test('an engine on the main thread stops its encoder Workers on dispose', { time
   await gone;
   assert.equal(encoderWorkers().length, 0);
 });
+
+test("worker: false inside an app's own Worker leaves that Worker's messages alone", { timeout: 600_000 }, async () => {
+  await openPage();
+  const got = await b.page.evaluate(async (opts) => {
+    const source = `
+      self.onmessage = (e) => self.postMessage({ appGot: e.data });
+      const L = await import('${location.origin}/pkg/src/index.js');
+      const before = self.onmessage;
+      const net = await L.LegoNet.create(${JSON.stringify({ ...opts, worker: false, encoderWorkers: 1 })});
+      self.postMessage({ created: true, handlerKept: self.onmessage === before });
+      net.dispose();`;
+    const w = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+    const got = [];
+    await new Promise((resolve, reject) => {
+      w.onerror = (e) => reject(new Error(e.message));
+      w.onmessage = (e) => {
+        got.push(e.data);
+        if (e.data.created) w.postMessage('hello');
+        if (e.data.appGot) resolve();
+      };
+      setTimeout(resolve, 60_000); // the app's message never came back: `got` says so
+    });
+    w.terminate();
+    return got;
+  }, { ...OPTS, encoderUrl: new URL(OPTS.encoderUrl, b.server.url).href });
+  assert.deepEqual(got, [{ created: true, handlerKept: true }, { appGot: 'hello' }]);
+});
+
+test('an option given as undefined keeps its default (worker: undefined still runs the engine in a Worker)', { timeout: 600_000 }, async () => {
+  await openPage();
+  const backend = await inPage(async (L, { opts }) => {
+    window.net = await L.LegoNet.create({ ...opts, backend: undefined, worker: undefined, encoderWorkers: 1 });
+    return window.net.backend.kind;
+  }, { opts: OPTS });
+  assert.equal(backend, 'cpu', "backend: undefined is 'auto', which finds no GPU here");
+  assert.ok(b.page.workers().some((w) => w.url().endsWith('/worker.js')), 'the engine Worker runs');
+  await inPage(async () => window.net.dispose());
+});

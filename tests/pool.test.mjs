@@ -133,6 +133,30 @@ test('abort starts nothing new, lets what runs finish, and rejects with ABORTED'
   assert.deepEqual(out.map((e) => e[0]), [...Array(20).keys()]);
 });
 
+test('an abort after the last photo was taken still rejects, and wipes what was encoded', async () => {
+  const p = pool(1);
+  await ready(p, 2);
+  // Two photos per lane are taken at once: a batch of 4 is all handed out before any answer.
+  let abort = false;
+  const got = [];
+  const err = await p.encodeAll(images(4), { progress: (d) => { if (d === 1) abort = true; }, aborted: () => abort })
+    .then((out) => { got.push(...out); return null; }, (e) => e);
+  assert.equal(err?.code, 'ABORTED');
+  assert.equal(running, 0);
+  assert.deepEqual(got, []);
+});
+
+test('dispose during a batch fails it with DISPOSED instead of leaving it pending', async () => {
+  FakeWorker.behaviour = () => ({});
+  const p = pool(2);
+  await ready(p, 3);
+  const batch = p.encodeAll(images(40));
+  await sleep(2);
+  p.dispose();
+  const err = await Promise.race([batch.then(() => 'resolved', (e) => e), sleep(2000).then(() => 'pending')]);
+  assert.equal(err?.code, 'DISPOSED');
+});
+
 test('a Worker that dies mid-batch: its images are encoded elsewhere, in order', async () => {
   FakeWorker.behaviour = (i) => (i === 1 ? { dieOnJob: 3 } : {});
   const p = pool(3);

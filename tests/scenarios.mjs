@@ -210,7 +210,8 @@ export async function coreFlow(b, t, { backend, clockStep }) {
     const preds = [];
     for (const p of heldOut) preds.push(await window.net.predict(await window.fetchBlob(p.url)));
     const bytes = await window.net.export();
-    const copy = await L.LegoNet.import(bytes, opts);
+    // Its ArrayBuffer (also accepted): the package copies it, so `bytes` stays readable below.
+    const copy = await L.LegoNet.import(bytes.buffer, opts);
     const again = await copy.export();
     const verify = await copy.verify();
     copy.dispose();

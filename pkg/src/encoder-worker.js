@@ -59,11 +59,16 @@ const receive = (e) => {
     }
   });
 };
+// A message that cannot be deserialised here (its init or a job) would leave the pool waiting:
+// this Worker gives up instead, and the pool hands its jobs to the other lanes.
+const unreadable = () => channel.postMessage({ initError: { code: 'INTERNAL', message: 'a message from the engine could not be read in an encoder Worker' } });
 self.onmessage = (e) => {
   if (e.data?.connect) { // started by the page for the engine Worker: the engine is at this port
     channel = e.data.connect;
     channel.onmessage = receive;
+    channel.onmessageerror = unreadable;
     return;
   }
   receive(e);
 };
+self.onmessageerror = unreadable;

@@ -2,7 +2,7 @@
 // The public API. The engine (wasm: encoder + LegoNet) runs in a module Worker; this facade
 // owns it, speaks to it with a small RPC, and mirrors its state for synchronous getters.
 
-import { RpcClient, ENGINE_STATE } from './rpc.js';
+import { RpcClient, ENGINE_STATE, ENGINE_WORKER } from './rpc.js';
 import { LegoNetError, DisposedError, errorFromCode } from './errors.js';
 import { toTransferable } from './image.js';
 import { checkModelName } from './storage.js';
@@ -61,7 +61,13 @@ function serveEncoderWorkers(engine) {
 
 async function startEngine(useWorker) {
   if (useWorker && typeof Worker !== 'undefined') {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'legonet-engine' });
+    let worker;
+    try {
+      // The name also tells worker.js that it is the engine Worker's entry script (see there).
+      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: ENGINE_WORKER });
+    } catch (e) { // a SecurityError: the package is served from another origin than the page
+      throw new LegoNetError('BACKEND', `the engine Worker cannot start here (${e?.name}: ${e?.message}); serve the package from the page's origin, or pass worker: false`, { cause: e });
+    }
     const stopEncoders = serveEncoderWorkers(worker);
     return { client: new RpcClient(worker), terminate: () => { stopEncoders(); worker.terminate(); } };
   }
@@ -94,7 +100,9 @@ export class LegoNet {
 
   /** Creates an empty model. See `LegoNetOptions` in index.d.ts for every option and default. */
   static async create(options) {
-    const opts = { ...DEFAULTS, ...options };
+    // An option given as `undefined` keeps its default, as if it were left out.
+    const given = Object.entries(options ?? {}).filter(([, v]) => v !== undefined);
+    const opts = { ...DEFAULTS, ...Object.fromEntries(given) };
     if (!['auto', 'webgpu', 'cpu'].includes(opts.backend)) {
       throw new LegoNetError('INVALID_CONFIG', `backend must be 'auto', 'webgpu' or 'cpu', not ${JSON.stringify(opts.backend)}`);
     }
@@ -103,15 +111,22 @@ export class LegoNet {
       throw new LegoNetError('INVALID_CONFIG', `encoderWorkers must be an integer from 1 to ${MAX_ENCODER_WORKERS}, not ${JSON.stringify(lanes)}`);
     }
     const weights = opts.encoderUrl || await packagedWeightsUrl(); // encoderUrl overrides the package
+    const absolute = (u, what) => {
+      if (!u) return undefined;
+      try { return new URL(u, globalThis.location?.href).href; } catch {
+        throw new LegoNetError('INVALID_CONFIG', `${what} is not a URL: ${JSON.stringify(String(u))}`);
+      }
+    };
+    const encoderUrl = absolute(weights, 'encoderUrl');
+    const wasmUrl = absolute(opts.wasmUrl, 'wasmUrl');
+    const webgpuWasmUrl = absolute(opts.webgpuWasmUrl, 'webgpuWasmUrl');
     const net = new LegoNet(LegoNet.#key);
     const { client, terminate } = await startEngine(opts.worker);
     net.#client = client;
     net.#terminate = terminate;
     try {
-      const encoderUrl = new URL(weights, globalThis.location?.href).href;
-      const absolute = (u) => (u ? new URL(u, globalThis.location?.href).href : undefined);
       const out = await client.call('init', {
-        encoderUrl, wasmUrl: absolute(opts.wasmUrl), webgpuWasmUrl: absolute(opts.webgpuWasmUrl), backend: opts.backend, encoderWorkers: lanes,
+        encoderUrl, wasmUrl, webgpuWasmUrl, backend: opts.backend, encoderWorkers: lanes,
         config: { adapters: opts.adapters, activated: opts.activated, memberCap: opts.memberCap, seed: opts.seed },
       });
       net.#info = { backend: out.backend, encoderId: out.encoderId, weightsFromCache: out.weightsFromCache, encoderWorkers: out.encoderWorkers };
@@ -128,8 +143,13 @@ export class LegoNet {
     if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
       throw new LegoNetError('INVALID_INPUT', `LegoNet.import expects the Uint8Array (or ArrayBuffer) that export() gave, not ${bytes?.constructor?.name ?? bytes}`);
     }
+    let copy; // the caller keeps its bytes; this copy moves to the engine
+    try {
+      copy = bytes instanceof ArrayBuffer ? new Uint8Array(bytes.slice(0)) : bytes.slice();
+    } catch {
+      throw new LegoNetError('INVALID_INPUT', 'LegoNet.import: the bytes are detached (transferred elsewhere)');
+    }
     const net = await LegoNet.create(options);
-    const copy = new Uint8Array(bytes); // the caller keeps its bytes; this copy moves to the engine
     try { await net.#call('import', { bytes: copy }, { transfer: [copy.buffer] }); } catch (e) { net.dispose(); throw e; }
     return net;
   }
@@ -140,6 +160,17 @@ export class LegoNet {
     const net = await LegoNet.create(options);
     try { await net.#call('load', { name: checked }); } catch (e) { net.dispose(); throw e; }
     return net;
+  }
+
+  /** `#call` with the ImageBitmaps made for it: closed if the call is refused before they are
+   *  transferred (disposed, already aborted, not postable), not left to the garbage collector. */
+  async #send(method, args, transfer, extra) {
+    try {
+      return await this.#call(method, args, { ...extra, transfer });
+    } catch (e) {
+      for (const b of transfer) b.close?.(); // a no-op on a bitmap that was transferred
+      throw e;
+    }
   }
 
   async #call(method, args, extra) {
@@ -190,7 +221,7 @@ export class LegoNet {
       for (const b of transfer) b.close?.(); // the bitmaps made for the items before the bad one
       throw e;
     }
-    const out = await this.#call('addExamples', { items: wire }, { transfer, onProgress, signal });
+    const out = await this.#send('addExamples', { items: wire }, transfer, { onProgress, signal });
     return out.ids;
   }
 
@@ -204,7 +235,7 @@ export class LegoNet {
   /** Classifies `image`: `[{ label, score }]`, highest score first. */
   async predict(image) {
     const t = await toTransferable(image);
-    return this.#call('predict', { image: t.image }, { transfer: t.transfer });
+    return this.#send('predict', { image: t.image }, t.transfer);
   }
 
   /** Forgets examples exactly: their adapters are retrained from scratch without them. The
@@ -235,7 +266,7 @@ export class LegoNet {
    *  and replays every adapter: `{ held, matches, nearest, tolerance, examples, verify, modelHash, … }`. */
   async audit(image) {
     const t = await toTransferable(image);
-    return this.#call('audit', { image: t.image }, { transfer: t.transfer });
+    return this.#send('audit', { image: t.image }, t.transfer);
   }
 
   /** Checks deletion receipts (one, or an array oldest first) against this model, offline:

@@ -178,7 +178,9 @@ export class EncoderPool {
       const finish = () => {
         settled = true;
         this.#batch = null;
-        if (failure || done < images.length) {
+        // An abort counts until the batch is handed back, even once every photo was taken.
+        const abort = !failure && aborted();
+        if (failure || done < images.length || abort) {
           // Nothing is added: the encodings made so far are wiped, the photos never taken closed.
           for (const encoding of out) encoding?.fill(0);
           for (let i = next; i < images.length; i++) release(i);
@@ -187,7 +189,7 @@ export class EncoderPool {
         if (failure) {
           const w = errorToWire(failure.error);
           reject(errorFromCode(w.code, `example ${failure.index}: ${w.message}`));
-        } else if (done < images.length) {
+        } else if (done < images.length || abort) {
           reject(errorFromCode('ABORTED', 'adding was aborted; no example was added'));
         } else {
           resolve(out);
@@ -233,9 +235,14 @@ export class EncoderPool {
     });
   }
 
-  /** Stops every Worker. */
+  /** Stops every Worker; a batch still running fails with DISPOSED (and wipes what it made). */
   dispose() {
-    for (const h of this.#helpers) { h.dead = true; h.worker.terminate(); }
+    for (const h of this.#helpers) {
+      h.dead = true;
+      h.worker.terminate();
+      for (const job of h.jobs.values()) job.reject(errorFromCode('DISPOSED', 'the encoder pool was disposed'));
+      h.jobs.clear();
+    }
     this.#helpers = [];
   }
 }

@@ -16,6 +16,11 @@ export const ENGINE_METHODS = Object.freeze([
 
 import { errorFromCode, DisposedError } from './errors.js';
 
+/** The engine Worker's name (WorkerOptions.name): worker.js serves on its global scope only in
+ *  a Worker of this name, so that importing it elsewhere (`worker: false` inside an app's own
+ *  Worker) leaves that Worker's messages alone. */
+export const ENGINE_WORKER = 'legonet-engine';
+
 /** Where a rejected error carries the engine's state after a change whose save failed. */
 export const ENGINE_STATE = Symbol('legonet.engineState');
 

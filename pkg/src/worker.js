@@ -7,6 +7,7 @@ import { errorToWire, AbortError, LegoNetError } from './errors.js';
 import { decode, encodeWith } from './image.js';
 import * as storage from './storage.js';
 import { EncoderPool, defaultEncoderWorkers } from './pool.js';
+import { ENGINE_WORKER } from './rpc.js';
 
 /** Adapters trained between two looks at the event loop (progress + abort). */
 const TRAIN_CHUNK = 4;
@@ -494,4 +495,7 @@ export function serve(port, { pageSpawns = false } = {}) {
   return stop;
 }
 
-if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) serve(self, { pageSpawns: true });
+// The engine Worker's entry script (index.js names it); imported anywhere else, it only exports.
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope && self.name === ENGINE_WORKER) {
+  serve(self, { pageSpawns: true });
+}
