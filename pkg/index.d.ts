@@ -26,7 +26,7 @@ export interface LegoNetOptions {
    *  README), so no one has to guess them. Giving either fixes both (k defaults to min(3, n),
    *  n to 32). */
   adapters?: number;
-  /** Expert option: a fixed number of adapters each example activates, k. */
+  /** Expert option: a fixed number of adapters each example activates, k (1 to min(n, 8)). */
   activated?: number;
   /** Expert option: the most examples one ridge solve takes (default 300, at least 16; 0: no
    *  cap). An adapter holding more is trained as the mean of heads on shards of its examples
@@ -195,6 +195,8 @@ export declare class LegoNet {
   static import(bytes: Uint8Array | ArrayBuffer, options?: LegoNetOptions): Promise<LegoNet>;
   static load(name: string, options?: LegoNetOptions): Promise<LegoNet>;
 
+  /** Labels, ids and class names are non-empty strings of at most 1,024 UTF-8 bytes (else
+   *  `INVALID_INPUT`); an id left out is a random one. */
   addExample(image: ImageLike, label: string, options?: { id?: string }): Promise<string>;
   addExamples(items: { image: ImageLike; label: string; id?: string }[],
               options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<string[]>;

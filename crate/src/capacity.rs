@@ -19,6 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// Most adapters one sample may activate. Each activation is a copy of the sample in an
+/// adapter's member set, so k bounds what an imported snapshot can make a replay cost (with no
+/// member cap, k adapters may each hold every sample); the documented structures use k ≤ 3.
+pub const MAX_ACTIVATED: usize = 8;
+
+/// Most levels a schedule may have (every receipt carries the whole schedule).
+pub const MAX_LEVELS: usize = 64;
+
 /// One size level: from `from` stored samples on, `adapters` adapters with `activated` each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Level {
@@ -42,13 +50,17 @@ impl Default for Schedule {
 }
 
 impl Schedule {
-    /// Checks the levels: non-empty, the first from 0, strictly ascending, 1 <= k <= n <= `max_adapters`.
+    /// Checks the levels: 1 to [`MAX_LEVELS`] of them, the first from 0, strictly ascending,
+    /// 1 <= k <= min(n, [`MAX_ACTIVATED`]) and n <= `max_adapters`.
     pub fn validate(&self, max_adapters: usize) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
         match self.0.first() {
             None => return bad("the capacity schedule needs at least one level".into()),
             Some(l) if l.from != 0 => return bad("the first capacity level must start at 0 samples".into()),
             _ => {}
+        }
+        if self.0.len() > MAX_LEVELS {
+            return bad(format!("a capacity schedule has at most {MAX_LEVELS} levels (got {})", self.0.len()));
         }
         if self.0.windows(2).any(|w| w[1].from <= w[0].from) {
             return bad("capacity levels must be strictly ascending by sample count".into());
@@ -57,7 +69,7 @@ impl Schedule {
             if l.adapters == 0 || l.adapters > max_adapters {
                 return bad(format!("a capacity level has {} adapters; allowed 1..={max_adapters}", l.adapters));
             }
-            if l.activated == 0 || l.activated > l.adapters {
+            if l.activated == 0 || l.activated > l.adapters.min(MAX_ACTIVATED) {
                 return bad(format!("a capacity level activates {} of {} adapters", l.activated, l.adapters));
             }
         }
@@ -95,6 +107,8 @@ mod tests {
             vec![l(0, 2, 3)],
             vec![l(0, 0, 0)],
             vec![l(0, 2000, 1)],
+            vec![l(0, 16, 9)],
+            (0..65).map(|i| l(i, 1, 1)).collect(),
         ] {
             assert!(matches!(Schedule(s).validate(1000), Err(Error::InvalidConfig(_))));
         }

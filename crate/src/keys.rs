@@ -126,7 +126,7 @@ pub struct KeySet {
 }
 
 /// Seeded Fisher-Yates, then a round-robin deal: every adapter owns rows/n (+-1) anchors.
-fn deal(rows: usize, n: usize, seed: u64) -> Vec<u32> {
+pub(crate) fn deal(rows: usize, n: usize, seed: u64) -> Vec<u32> {
     let mut perm: Vec<usize> = (0..rows).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     shuffle(&mut perm, &mut rng);

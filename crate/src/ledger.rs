@@ -70,6 +70,25 @@ pub struct Ledger {
 /// so ill-conditioned that training yields NaN weights, which a snapshot could not hold.
 pub const MAX_ENCODING_VALUE: f32 = 1e4;
 
+/// Longest sample id, label or class name, in UTF-8 bytes. The ledger holds a copy of an id per
+/// adapter it activates, so without a bound a small crafted snapshot could take gigabytes.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// Rejects an empty or over-long (beyond [`MAX_NAME_BYTES`]) sample id, label or class name;
+/// `what` names it in the error.
+pub fn validate_name(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidInput(format!("a {what} must not be empty")));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "a {what} has at most {MAX_NAME_BYTES} UTF-8 bytes (got {})",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Rejects encodings of the wrong length, with NaN/inf, or with values beyond
 /// ±[`MAX_ENCODING_VALUE`].
 pub fn validate_encoding(encoding: &[f32], dim: usize) -> Result<()> {

@@ -41,7 +41,11 @@ pub enum HeadKind {
 
 /// Softmax epochs above this are refused: a snapshot from anywhere must not make `verify`
 /// (which replays training) run for days.
-pub const MAX_EPOCHS: usize = 1000;
+pub const MAX_EPOCHS: usize = 100;
+
+/// Softmax mini-batch sizes allowed: one Adam step per batch, so the smallest batch bounds the
+/// steps a replay takes per member (at most `MAX_EPOCHS / 8`).
+pub const BATCH_SIZES: std::ops::RangeInclusive<usize> = 8..=4096;
 
 /// Hyper-parameters of one adapter head.
 #[derive(Config, Debug, PartialEq)]
@@ -75,11 +79,12 @@ impl HeadConfig {
         if !(self.ridge_lambda.is_finite() && self.ridge_lambda > 0.0) {
             bad("ridge_lambda must be finite and > 0")
         } else if self.epochs == 0 || self.epochs > MAX_EPOCHS {
-            bad("epochs must be in 1..=1000")
-        } else if self.batch_size == 0 {
-            bad("batch_size must be >= 1")
-        } else if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            bad("learning_rate must be finite and > 0")
+            bad(&format!("epochs must be in 1..={MAX_EPOCHS}"))
+        } else if !BATCH_SIZES.contains(&self.batch_size) {
+            bad(&format!("batch_size must be in {}..={}", BATCH_SIZES.start(), BATCH_SIZES.end()))
+        } else if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            // Larger steps make Adam diverge to non-finite weights: every train would fail.
+            bad("learning_rate must be in (0, 1]")
         } else {
             Ok(())
         }
@@ -116,7 +121,9 @@ impl HeadConfig {
             .collect();
         let c = labels.len();
         if c == 1 {
-            let p = AdapterParams { dim, labels, weight: vec![0.0; dim], bias: vec![1.0], softmax: false };
+            // One label: a constant score of 1 (a softmax over one score is 1 too).
+            let softmax = self.kind == HeadKind::Softmax;
+            let p = AdapterParams { dim, labels, weight: vec![0.0; dim], bias: vec![1.0], softmax };
             return Ok((p, None));
         }
         let xs: Vec<&[f32]> = members.iter().map(|m| m.0).collect();

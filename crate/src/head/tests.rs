@@ -141,6 +141,12 @@ fn validate_rejects_out_of_range() {
     assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS + 1).validate().is_err());
     assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(MAX_EPOCHS).validate().is_ok());
     assert!(HeadConfig::new().with_kind(HeadKind::Softmax).with_learning_rate(f64::NAN).validate().is_err());
+    // Replay cost and divergence: a snapshot from anywhere may carry any of these.
+    assert!(HeadConfig::new().with_learning_rate(1.5).validate().is_err());
+    assert!(HeadConfig::new().with_learning_rate(1.0).validate().is_ok());
+    for (batch, ok) in [(7, false), (8, true), (4096, true), (4097, false)] {
+        assert_eq!(HeadConfig::new().with_batch_size(batch).validate().is_ok(), ok, "batch {batch}");
+    }
     assert!(HeadConfig::new().validate().is_ok());
 }
 

@@ -3,7 +3,7 @@
 use burn::config::Config;
 
 use super::LegoNet;
-use crate::capacity::Schedule;
+use crate::capacity::{MAX_ACTIVATED, Schedule};
 use crate::head::HeadConfig;
 use crate::keys::KeySet;
 use crate::shards::MIN_CAP;
@@ -52,8 +52,11 @@ impl LegoNetConfig {
                 if n == 0 || n > max_adapters {
                     return Err(Error::InvalidConfig(format!("adapters must be in 1..={max_adapters} (got {n})")));
                 }
-                if k == 0 || k > n {
-                    return Err(Error::InvalidConfig(format!("activated must be in 1..={n} (got {k})")));
+                if k == 0 || k > n.min(MAX_ACTIVATED) {
+                    return Err(Error::InvalidConfig(format!(
+                        "activated must be in 1..={} (got {k})",
+                        n.min(MAX_ACTIVATED)
+                    )));
                 }
             }
             (None, None) => self.schedule.validate(max_adapters)?,

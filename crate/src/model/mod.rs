@@ -32,7 +32,7 @@ pub use summary::{ExampleSummary, MemoryReport, ModelSummary};
 use crate::activation;
 use crate::head::AdapterParams;
 use crate::keys::KeySet;
-use crate::ledger::{Ledger, Sample, validate_encoding};
+use crate::ledger::{Ledger, Sample, validate_encoding, validate_name};
 use crate::shards::{self, ShardCache};
 use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, VerifyReport, ensemble, now_ms};
 use crate::{Error, Result};
@@ -79,6 +79,10 @@ pub struct Checkpoint {
     /// The samples' digest ([`LegoNet::ledger_digest`]): a rollback after an add or a forget
     /// would bring back adapters trained on other members.
     samples: [u8; 32],
+    /// The keys' hash then. When the keys are not kept (the structure was current), the keys
+    /// and k must still be those at rollback: a forget across a level and the same samples
+    /// added back leave the digest as it was but change them.
+    key_hash: String,
     keys: Option<KeySet>,
     activated: usize,
     routes: Option<Vec<Vec<usize>>>,
@@ -149,14 +153,14 @@ impl LegoNet {
         }
         let mut class_set = BTreeSet::new();
         for c in registered {
-            if c.is_empty() || !class_set.insert(c) {
-                return Err("empty or repeated class".into());
+            validate_name("class name", &c).map_err(|e| e.to_string())?;
+            if !class_set.insert(c) {
+                return Err("repeated class".into());
             }
         }
         for (id, s) in &samples {
-            if id.is_empty() || s.label.is_empty() {
-                return Err(format!("sample {id:?}: empty id or label"));
-            }
+            validate_name("sample id", id).map_err(|e| e.to_string())?;
+            validate_name("label", &s.label).map_err(|e| format!("sample {id:?}: {e}"))?;
             validate_encoding(&s.encoding, dim).map_err(|e| format!("sample {id:?}: {e}"))?;
         }
         // Every stored route must be what the keys give (routed in one batched pass).
@@ -277,9 +281,7 @@ impl LegoNet {
     /// Registers a class, which stays until [`LegoNet::remove_class`] (a label that samples
     /// bring is a class only while a sample carries it).
     pub fn add_class(&mut self, name: &str) -> Result<()> {
-        if name.is_empty() {
-            return Err(Error::InvalidInput("class name must not be empty".into()));
-        }
+        validate_name("class name", name)?;
         if self.has_class(name) {
             return Err(Error::DuplicateClass(name.to_string()));
         }
@@ -426,7 +428,9 @@ impl LegoNet {
         // A forget that crosses a capacity level rebuilds everything: keep the whole model to
         // roll back to (rare). Otherwise training writes into scratch space first, so putting
         // the removed samples back is enough.
-        let crosses = self.config.structure(self.ledger.len() - ids.len()) != self.structure();
+        // Nothing to forget (a class with no samples left) changes no structure either, even
+        // with adds pending across a level: those wait for train().
+        let crosses = !ids.is_empty() && self.config.structure(self.ledger.len() - ids.len()) != self.structure();
         let backup = crosses.then(|| self.clone());
         let pending_before = self.pending.clone();
         let mut removed = Vec::with_capacity(ids.len());
@@ -483,9 +487,8 @@ impl LegoNet {
     pub fn add_many(&mut self, items: &[(&str, &[f32], &str)]) -> Result<()> {
         let mut seen = BTreeSet::new();
         for &(id, encoding, label) in items {
-            if id.is_empty() || label.is_empty() {
-                return Err(Error::InvalidInput("sample ids and labels must not be empty".into()));
-            }
+            validate_name("sample id", id)?;
+            validate_name("label", label)?;
             if self.ledger.contains(id) || !seen.insert(id) {
                 return Err(Error::DuplicateId(id.to_string()));
             }
@@ -557,6 +560,7 @@ impl LegoNet {
             .then(|| self.ledger.iter().map(|(_, s)| s.adapters.clone()).collect::<Vec<_>>());
         Checkpoint {
             samples: self.ledger_digest(),
+            key_hash: self.keys.hash().to_string(),
             keys: routes.as_ref().map(|_| self.keys.clone()),
             activated: self.activated,
             routes,
@@ -569,6 +573,11 @@ impl LegoNet {
     pub fn rollback(&mut self, checkpoint: Checkpoint) -> Result<()> {
         if checkpoint.samples != self.ledger_digest() {
             return Err(Error::Internal("rollback after samples were added or forgotten".into()));
+        }
+        if checkpoint.keys.is_none()
+            && (checkpoint.key_hash != self.keys.hash() || checkpoint.activated != self.activated)
+        {
+            return Err(Error::Internal("rollback after the structure changed".into()));
         }
         if let (Some(keys), Some(routes)) = (checkpoint.keys, checkpoint.routes) {
             let n = keys.len();

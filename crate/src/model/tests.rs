@@ -170,10 +170,17 @@ fn bad_inputs_are_rejected_and_state_untouched() {
     huge[5] = 1e8; // finite, but it would make the ridge solve give NaN weights
     assert!(matches!(m.add("new", &huge, "class0"), Err(Error::InvalidEncoding(_))));
     assert!(matches!(m.forget(&[]), Err(Error::InvalidInput(_))), "an empty forget issues no receipt");
+    let long = "x".repeat(crate::ledger::MAX_NAME_BYTES + 1);
+    assert!(matches!(m.add(&long, &x, "class0"), Err(Error::InvalidInput(_))), "an over-long id");
+    assert!(matches!(m.add("new", &x, &long), Err(Error::InvalidInput(_))), "an over-long label");
+    assert!(matches!(m.add_class(&long), Err(Error::InvalidInput(_))), "an over-long class");
     assert_eq!(m.receipt_count(), 0);
     assert_eq!(m, before);
     assert!(matches!(LegoNetConfig::new().fixed(8, 9).init(keys(8)), Err(Error::InvalidConfig(_))));
     assert!(matches!(LegoNetConfig::new().fixed(2000, 1).init(keys(8)), Err(Error::InvalidConfig(_))));
+    let k = crate::capacity::MAX_ACTIVATED;
+    assert!(matches!(LegoNetConfig::new().fixed(16, k + 1).init(keys(16)), Err(Error::InvalidConfig(_))));
+    assert!(LegoNetConfig::new().fixed(16, k).init(keys(16)).is_ok());
     // Keys dealt with another seed than the model's: its snapshot could not be imported again.
     assert!(matches!(LegoNetConfig::new().fixed(8, 2).with_seed(7).init(keys(8)), Err(Error::InvalidConfig(_))));
 }
@@ -563,4 +570,49 @@ fn member_cap_shards_are_a_function_of_the_member_set_alone() {
     assert_eq!(back, a);
     assert_eq!(back.config().member_cap, Some(cap));
     assert!(matches!(cfg.with_member_cap(Some(cap - 1)).validate(100), Err(Error::InvalidConfig(_))));
+}
+
+#[test]
+fn a_softmax_model_with_a_one_label_adapter_imports_its_own_export() {
+    // 8 adapters, k = 1, two classes: some adapter holds members of one label only.
+    let cfg = LegoNetConfig::new().fixed(8, 1).with_head(HeadConfig::new().with_kind(HeadKind::Softmax).with_epochs(2));
+    let m = trained(&cfg, &dataset(12, 2, 41), 2);
+    assert!((0..8).filter_map(|i| m.adapter(i)).any(|p| p.labels.len() == 1), "a one-label adapter");
+    let back = LegoNet::import(&m.export(), "test-encoder", m.keys()).unwrap();
+    assert_eq!(back, m);
+}
+
+#[test]
+fn rollback_is_refused_once_a_forget_changed_the_structure_and_the_samples_came_back() {
+    // Trained at the 4-adapter level; a forget takes it down a level, the same sample comes
+    // back: the samples' digest is the checkpoint's, the keys are not.
+    let cfg = small_levels();
+    let data = dataset(20, 2, 43);
+    let mut m = trained(&cfg, &data, 2);
+    assert_eq!(m.structure(), (4, 2));
+    let c = m.checkpoint();
+    m.forget(&["s0019"]).unwrap();
+    assert_eq!(m.structure(), (1, 1));
+    let (id, x, l) = &data[19];
+    m.add(id, x, l).unwrap();
+    let before = m.clone();
+    assert!(matches!(m.rollback(c), Err(Error::Internal(_))));
+    assert_eq!(m, before);
+}
+
+#[test]
+fn removing_a_class_with_no_samples_trains_nothing() {
+    // 19 samples trained at one adapter, one more added (pending: it crosses to 4 adapters).
+    let cfg = small_levels();
+    let data = dataset(20, 2, 45);
+    let mut m = trained(&cfg, &data[..19], 2);
+    m.add_class("empty").unwrap();
+    let (id, x, l) = &data[19];
+    m.add(id, x, l).unwrap();
+    let report = m.remove_class("empty").unwrap();
+    assert_eq!((report.forgotten, report.adapters_retrained, report.restructured), (0, 0, false));
+    assert!(!m.classes().any(|c| c == "empty"));
+    assert_eq!(m.structure(), (1, 1), "the crossing waits for train()");
+    m.train().unwrap();
+    assert_eq!(m.structure(), (4, 2));
 }

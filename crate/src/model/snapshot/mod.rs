@@ -370,6 +370,11 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
     for _ in 0..r.count(4)? {
         owners.push(r.u32()?);
     }
+    // The owners are a function of (anchors, n, seed): a file that deals them otherwise would
+    // verify against its own members yet not be the model trained from scratch.
+    if owners != crate::keys::deal(owners.len(), n_adapters, seed) {
+        return Err(corrupt("anchor owners are not the deal of the model's seed"));
+    }
     let keys = KeySet::from_parts(dim, n_adapters, anchors, owners, seed, &found)
         .map_err(|e| corrupt(format!("keys: {e}")))?;
     if keys.hash() != key_hash {
@@ -416,6 +421,9 @@ pub fn decode(bytes: &[u8], encoder_id: &str, anchors_from: &KeySet) -> Result<L
         dirty.push(r.usize()?);
     }
     let receipts = r.u64()?;
+    if receipts == u64::MAX {
+        return Err(corrupt("receipt count out of range")); // the next forget's would overflow
+    }
     let last = r.str()?;
     let last = match (receipts, last.as_str()) {
         (0, "") => None,
@@ -532,6 +540,27 @@ mod tests {
         let i = (0..8).find(|&i| m.adapter(i).is_some()).unwrap();
         m.adapters[i].as_mut().unwrap().labels.push("zzz".into());
         assert!(matches!(LegoNet::import(&m.export(), "test-encoder", m.keys()), Err(Error::CorruptSnapshot(_))));
+    }
+
+    #[test]
+    fn a_deal_other_than_the_seed_s_and_an_overflowing_receipt_count_are_refused() {
+        let m = trained();
+        let import = |t: &LegoNet| LegoNet::import(&t.export(), "test-encoder", m.keys());
+        // One anchor changes hands; every adapter still owns one and the key hash is recomputed,
+        // so the file is consistent with itself: only the deal check can tell.
+        let mut owners = m.keys().owners().to_vec();
+        let n = m.keys().len() as u32;
+        let j = (0..owners.len()).find(|&j| owners.iter().filter(|&&o| o == owners[j]).count() > 1).unwrap();
+        owners[j] = (owners[j] + 1) % n;
+        let mut t = m.clone();
+        t.keys = KeySet::from_parts(m.keys().dim(), n as usize, m.keys().shared_anchors(), owners, 0, "test-encoder")
+            .unwrap();
+        assert!(matches!(import(&t), Err(Error::CorruptSnapshot(_))));
+        let mut t = m.clone();
+        t.receipts.count = u64::MAX;
+        t.receipts.last = Some([7; 32]);
+        assert!(matches!(import(&t), Err(Error::CorruptSnapshot(_))));
+        assert!(import(&m).is_ok());
     }
 
     #[test]
