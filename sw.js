@@ -8,12 +8,12 @@
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page that made it (`{ type: 'legonet-demo:request', url, from, at }`),
 //    which counts those made after the app was ready. Another tab's requests are not this one's.
-const VERSION = 'legonet-demo-v3';
+const VERSION = 'legonet-demo-v4';
 
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/demo-state.js', 'www/render.js', 'www/actions.js', 'www/camera.js',
   'www/files.js', 'www/netcount.js', 'www/thumbs.js', 'www/ui.js', 'www/style.css',
-  'pkg/src/index.js', 'pkg/src/errors.js', 'pkg/src/rpc.js', 'pkg/src/storage.js', 'pkg/src/worker.js',
+  'pkg/src/index.js', 'pkg/src/errors.js', 'pkg/src/rpc.js', 'pkg/src/names.js', 'pkg/src/storage.js', 'pkg/src/worker.js',
   'pkg/src/image.js', 'pkg/src/pool.js', 'pkg/src/encoder-worker.js',
   'pkg/wasm/legonet.js', 'pkg/wasm/legonet_bg.wasm',
   // Not pkg/wasm/legonet_webgpu*: the WebGPU wasm is fetched (and then cached, below) only where

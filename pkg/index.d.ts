@@ -195,8 +195,9 @@ export declare class LegoNet {
   static import(bytes: Uint8Array | ArrayBuffer, options?: LegoNetOptions): Promise<LegoNet>;
   static load(name: string, options?: LegoNetOptions): Promise<LegoNet>;
 
-  /** Labels, ids and class names are non-empty strings of at most 1,024 UTF-8 bytes (else
-   *  `INVALID_INPUT`); an id left out is a random one. */
+  /** Labels, ids and class names (here, in `addExamples`, `addClass`, `removeClass` and
+   *  `forget`) are non-empty strings of at most 1,024 UTF-8 bytes, else `INVALID_INPUT` before
+   *  any photo is decoded; an id left out is a random one. */
   addExample(image: ImageLike, label: string, options?: { id?: string }): Promise<string>;
   addExamples(items: { image: ImageLike; label: string; id?: string }[],
               options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<string[]>;
@@ -260,7 +261,7 @@ export type ErrorCode =
   | 'INVALID_WEIGHTS'  // the encoder weight file is not the expected safetensors
   | 'INVALID_IMAGE'    // empty, undecodable, too small or too large
   | 'INVALID_INPUT'    // an argument of the wrong shape or kind
-  | 'INVALID_CONFIG'   // an option out of range (adapters, activated, backend)
+  | 'INVALID_CONFIG'   // an option out of range or not a URL (adapters, activated, backend, encoderWorkers, encoderUrl, wasmUrl, …)
   | 'INVALID_ENCODING' // an encoding of the wrong length or not finite
   | 'UNKNOWN_ID' | 'DUPLICATE_ID'
   | 'UNKNOWN_CLASS' | 'DUPLICATE_CLASS'
@@ -268,7 +269,7 @@ export type ErrorCode =
   | 'NOT_TRAINED'      // verify while adapters wait for train()
   | 'CORRUPT_SNAPSHOT' | 'SNAPSHOT_VERSION' | 'ENCODER_MISMATCH'
   | 'INVALID_RECEIPT'  // a deletion receipt that is malformed or of another version
-  | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback)
+  | 'BACKEND'          // the encoder's backend failed (device start, kernel, readback), or the engine Worker cannot start
   | 'ABORTED'          // through an AbortSignal; the model is as before
   | 'STORAGE' | 'QUOTA_EXCEEDED' | 'NOT_FOUND' | 'STALE_MODEL'
   | 'NOT_INITIALISED'  // the engine was called before its init

@@ -70,7 +70,12 @@ impl Schedule {
                 return bad(format!("a capacity level has {} adapters; allowed 1..={max_adapters}", l.adapters));
             }
             if l.activated == 0 || l.activated > l.adapters.min(MAX_ACTIVATED) {
-                return bad(format!("a capacity level activates {} of {} adapters", l.activated, l.adapters));
+                return bad(format!(
+                    "a capacity level activates {} of {} adapters; allowed 1..={}",
+                    l.activated,
+                    l.adapters,
+                    l.adapters.min(MAX_ACTIVATED)
+                ));
             }
         }
         Ok(())

@@ -5,7 +5,7 @@
 import { RpcClient, ENGINE_STATE, ENGINE_WORKER } from './rpc.js';
 import { LegoNetError, DisposedError, errorFromCode } from './errors.js';
 import { toTransferable } from './image.js';
-import { checkModelName } from './storage.js';
+import { checkModelName, checkName } from './names.js';
 
 // The error classes only: errors.js's wire helpers are the RPC's, not the package's API.
 export { LegoNetError, InvalidImageError, SampleIdError, SnapshotError, ReceiptError, AbortError, StorageError, DisposedError } from './errors.js';
@@ -145,7 +145,8 @@ export class LegoNet {
     }
     let copy; // the caller keeps its bytes; this copy moves to the engine
     try {
-      copy = bytes instanceof ArrayBuffer ? new Uint8Array(bytes.slice(0)) : bytes.slice();
+      // new Uint8Array(typed array) always copies (a Buffer's slice() would be a view).
+      copy = bytes instanceof ArrayBuffer ? new Uint8Array(bytes.slice(0)) : new Uint8Array(bytes);
     } catch {
       throw new LegoNetError('INVALID_INPUT', 'LegoNet.import: the bytes are detached (transferred elsewhere)');
     }
@@ -202,12 +203,8 @@ export class LegoNet {
     const transfer = [];
     try {
       for (const [i, it] of items.entries()) {
-        if (typeof it?.label !== 'string' || it.label.length === 0) {
-          throw new LegoNetError('INVALID_INPUT', `example ${i}: label must be a non-empty string`);
-        }
-        if (it.id !== undefined && it.id !== null && (typeof it.id !== 'string' || it.id.length === 0)) {
-          throw new LegoNetError('INVALID_INPUT', `example ${i}: id must be a non-empty string (or left out for a random one)`);
-        }
+        checkName(it?.label, `example ${i}: label`);
+        if (it.id !== undefined && it.id !== null) checkName(it.id, `example ${i}: id (or left out for a random one)`);
         let t;
         try {
           t = await toTransferable(it.image);

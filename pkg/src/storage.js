@@ -28,7 +28,8 @@
 // new model of the same name for the one it loaded, and write a forgotten photo back. The
 // lineage is random, made when a name is first saved, and kept by every later save.
 
-import { LegoNetError, StorageError } from './errors.js';
+import { StorageError } from './errors.js';
+import { checkModelName } from './names.js';
 
 const DIR = 'legonet-models';
 const SLOTS = ['a', 'b'];
@@ -37,7 +38,6 @@ const FORMAT = 2;
 const HEADERS = { 1: 64, 2: 80 }; // header bytes by format
 const HEADER = HEADERS[FORMAT];
 const LINEAGE_AT = 64;
-const MAX_NAME_BYTES = 100; // hex-encoded in the file name, which OPFS limits in length
 const WEIGHTS_CACHE = 'legonet-weights-v1';
 const LEGACY_DB = 'legonet'; // IndexedDB of versions before OPFS: dropped, so its residue goes too
 
@@ -48,19 +48,6 @@ function wrap(e, what) {
 }
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** Refuses what cannot name a saved model: not a non-empty string, a lone surrogate (UTF-8 would
- *  turn it into U+FFFD, so two names would share one model's files but not its lock), or over
- *  MAX_NAME_BYTES of UTF-8. */
-export function checkModelName(name) {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new LegoNetError('INVALID_INPUT', `a saved model's name must be a non-empty string, not ${JSON.stringify(name) ?? typeof name}`);
-  }
-  if (/\p{Cs}/u.test(name)) throw new LegoNetError('INVALID_INPUT', 'a saved model\'s name must be well-formed Unicode (it has a lone surrogate)');
-  const bytes = new TextEncoder().encode(name).length;
-  if (bytes > MAX_NAME_BYTES) throw new LegoNetError('INVALID_INPUT', `a saved model's name may have at most ${MAX_NAME_BYTES} UTF-8 bytes (this one has ${bytes})`);
-  return name;
-}
 
 function fileStem(name) {
   return hex(new TextEncoder().encode(checkModelName(name)));
@@ -295,7 +282,7 @@ export async function saveModel(name, produce, meta, known, bound) {
         const err = wrap(e, what);
         if (written) {
           // The new copy is saved, in one slot; the other may still hold the state before (a
-          // forgotten photo, say): its header is zeroed if the file can be opened at all.
+          // forgotten photo, say): it is made unloadable if the file can be opened at all.
           await invalidateSlot(dir, older).catch(() => {});
           err.token = token;
         }
@@ -316,7 +303,8 @@ class Produced {
   constructor(cause) { this.cause = cause; }
 }
 
-/** Zeroes a slot's header in place, so it no longer loads (its payload is overwritten by the next save). */
+/** Makes a slot unloadable: its header zeroed in place (its payload is overwritten by the next
+ *  save), or, without in-place writes (`worker: false`), the file removed. */
 async function invalidateSlot(dir, fileName) {
   const handle = await fileIfAny(dir, fileName);
   if (!handle) return;

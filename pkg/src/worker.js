@@ -8,6 +8,7 @@ import { decode, encodeWith } from './image.js';
 import * as storage from './storage.js';
 import { EncoderPool, defaultEncoderWorkers } from './pool.js';
 import { ENGINE_WORKER } from './rpc.js';
+import { checkName } from './names.js';
 
 /** Adapters trained between two looks at the event loop (progress + abort). */
 const TRAIN_CHUNK = 4;
@@ -165,19 +166,11 @@ function wipe(...arrays) {
   for (const a of arrays) a?.fill?.(0);
 }
 
-/** `value` if it is a non-empty string, else INVALID_INPUT: wasm-bindgen would turn anything else
- *  into a trap (a number as `&str`) or, for an optional id, silently into a random one. */
-function text(value, what) {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new LegoNetError('INVALID_INPUT', `${what} must be a non-empty string, not ${typeof value === 'string' ? 'an empty one' : typeof value}`);
-  }
-  return value;
-}
-
-/** `ids` checked to be an array of non-empty strings. */
+/** `ids` checked to be an array of names (names.js): wasm-bindgen would turn anything else into
+ *  a trap (a number as `&str`). */
 function idList(ids, verb) {
   if (!Array.isArray(ids)) throw new LegoNetError('INVALID_INPUT', `${verb} expects an id or an array of ids (strings)`);
-  ids.forEach((id, i) => text(id, `${verb}: id ${i}`));
+  ids.forEach((id, i) => checkName(id, `${verb}: id ${i}`));
   return ids;
 }
 
@@ -354,7 +347,7 @@ function engineHost(spawn) {
 
     async removeClass({ label }) {
       need();
-      text(label, 'removeClass: label');
+      checkName(label, 'removeClass: label');
       return forgetting(() => engine.removeClass(label));
     },
 
@@ -376,7 +369,7 @@ function engineHost(spawn) {
     },
 
     async addClass({ label }) {
-      need().addClass(text(label, 'addClass: label'));
+      need().addClass(checkName(label, 'addClass: label'));
       return { state: state() };
     },
 

@@ -139,6 +139,10 @@ pub struct ForgetReceipt {
     pub adapters: Vec<AdapterChange>,
 }
 
+/// Most receipts one model may issue: sequence numbers stay exact as JavaScript numbers, and a
+/// snapshot's count can never make the next sequence overflow.
+pub const MAX_RECEIPTS: u64 = (1 << 53) - 1;
+
 /// The chain position a model carries: how many receipts it has issued and the last one's hash.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ReceiptChain {
@@ -319,6 +323,11 @@ impl LegoNet {
     /// [`LegoNet::forget_with_receipt`] of any number of ids (a class may have none left).
     fn forget_receipted(&mut self, ids: &[&str], salt: [u8; 32]) -> Result<(ForgetReport, ForgetReceipt)> {
         self.ledger.check_removable(ids)?;
+        if self.receipts.count >= MAX_RECEIPTS {
+            return Err(Error::InvalidInput(format!(
+                "this model has issued {MAX_RECEIPTS} receipts, the most one may"
+            )));
+        }
         let model_before = self.model_hash();
         // Member sets before: of the adapters the forgotten samples activated or, when the forget
         // crosses a capacity level (every adapter is dealt anew), of all of them.

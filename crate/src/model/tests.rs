@@ -616,3 +616,40 @@ fn removing_a_class_with_no_samples_trains_nothing() {
     m.train().unwrap();
     assert_eq!(m.structure(), (4, 2));
 }
+
+/// The costliest ~50 MB snapshot the configuration's bounds allow (docs/core.md, "A snapshot is
+/// untrusted input"): 9,500 samples at 1,280-d, n = k = 8 and no member cap, so every adapter
+/// holds every sample. Prints what import, verify and a forget take. Run with
+/// `cargo test --release -p legonet --lib -- --ignored costliest --nocapture`.
+#[test]
+#[ignore = "a cost measurement (about a minute), not a check"]
+fn costliest_snapshot_the_bounds_allow() {
+    use std::time::Instant;
+    let (dim, rows, samples) = (1280, 1000, 9_500);
+    let (fc, w, b) = crate::keys::tests::synthetic_head(dim, rows, 11);
+    let head = EncoderHead { fc_weight: &fc, bn_weight: &w, bn_bias: &b, dim };
+    let keys = KeySet::derive(head, 8, 0, "test-encoder").unwrap();
+    let cfg = LegoNetConfig::new().fixed(8, crate::capacity::MAX_ACTIVATED).with_member_cap(None);
+    let mut m = cfg.init(keys.clone()).unwrap();
+    let data = crate::head::tests::blobs(samples, dim, 2, 5);
+    let ids: Vec<String> = (0..samples).map(|i| format!("id{i:06}")).collect();
+    let items: Vec<(&str, &[f32], &str)> =
+        data.iter().zip(&ids).map(|((x, l), id)| (id.as_str(), x.as_slice(), l.as_str())).collect();
+    m.add_many(&items).unwrap();
+    m.train().unwrap();
+    let bytes = m.export();
+    let t = Instant::now();
+    let mut back = LegoNet::import(&bytes, "test-encoder", &keys).unwrap();
+    let import_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    assert!(back.verify().unwrap().ok());
+    let verify_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let report = back.forget(&["id000123"]).unwrap();
+    let forget_s = t.elapsed().as_secs_f64();
+    assert_eq!(report.adapters_retrained, 8);
+    eprintln!(
+        "costliest snapshot: {:.1} MB, import {import_s:.2} s, verify {verify_s:.1} s, forget of one sample {forget_s:.1} s",
+        bytes.len() as f64 / 1e6
+    );
+}
