@@ -51,7 +51,7 @@ after(async () => { await b?.close(); });
 const OPTS = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' };
 const inPage = (fn, args) => b.page.evaluate(`(${fn})(window.legonet, ${JSON.stringify(args ?? null)})`);
 
-test('every state a torn save can leave loads the old or the new model', { timeout: 600_000 }, async () => {
+test('every state a torn save can leave loads the old or the new model, and the load completes the save', { timeout: 600_000 }, async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
   const out = await inPage(async (L, { train, opts }) => {
     const { net, ids } = await window.trainedNet(train, opts);
@@ -66,6 +66,9 @@ test('every state a torn save can leave loads the old or the new model', { timeo
         const n = await L.LegoNet.load('torn', opts);
         const r = { examples: n.examples().length, ok: (await n.verify()).ok };
         n.dispose();
+        // The load completed the torn save: both slots now hold the copy it loaded.
+        const [a, bb] = [await window.slots.read('torn', 'a'), await window.slots.read('torn', 'b')];
+        r.slotsEqual = a.length === bb.length && a.every((v, i) => v === bb[i]);
         return r;
       } catch (e) { return { error: `${e.name} ${e.code}` }; }
     };
@@ -110,7 +113,7 @@ test('every state a torn save can leave loads the old or the new model', { timeo
     'a: empty file, b: complete': newN,
   };
   for (const [what, r] of Object.entries(out.results)) {
-    assert.deepEqual(r, { examples: expect[what], ok: true }, what);
+    assert.deepEqual(r, { examples: expect[what], ok: true, slotsEqual: true }, what);
   }
   assert.deepEqual(out.resaved, { generations: [3, 3], same: true }, 'the next save overwrites the stale slot');
 });

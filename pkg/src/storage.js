@@ -13,7 +13,7 @@
 // old or the new model loadable, never neither. A slot's header is zeroed before its payload is
 // written and written back last, each step flushed, so a slot with a valid header holds a
 // complete payload (its SHA-256 is checked on load as well); while one slot is being written the
-// other holds a whole model.
+// other holds a whole model. A load after such a crash completes the save (`completeSlots`).
 //
 // Off a Worker (the `worker: false` engine) the sync handle does not exist; `createWritable()`
 // replaces a file atomically instead (the old file is deleted, not overwritten — its bytes stay
@@ -328,6 +328,18 @@ export async function checkSaved(name, token) {
   }
 }
 
+/** After a save that did not finish (a crash between the two slot writes, a failed second
+ *  write), the other slot may still hold an older state, a forgotten photo's encoding with it,
+ *  until the next save. A load completes that save: every slot file that differs from the copy
+ *  it loads is overwritten with it (same token, so no instance becomes stale). Best effort: the
+ *  load has what it came for, and the next save overwrites the slot anyway. */
+async function completeSlots(dir, files, newest) {
+  for (const { fileName, bytes } of files) {
+    if (!bytes || bytes === newest || (bytes.length === newest.length && bytes.every((v, i) => v === newest[i]))) continue;
+    try { await writeSlot(dir, fileName, newest); } catch { /* left for the next save */ }
+  }
+}
+
 /** Loads the snapshot saved under `name` (the newest complete slot), or throws `NOT_FOUND`:
  *  `{ snapshot, meta, savedAt, bytes, token }`. */
 export async function loadModel(name) {
@@ -337,15 +349,24 @@ export async function loadModel(name) {
     const stem = fileStem(name);
     const dir = await modelsDir();
     record = await withLock(name, async () => {
+      const files = [];
       let best = null;
       for (const s of SLOTS) {
         const handle = await fileIfAny(dir, `${stem}.${s}`);
         const bytes = handle ? await readAll(handle) : null;
         const r = bytes ? await decodeSlot(bytes) : null;
-        bytes?.fill(0);
-        if (r && (!best || r.token.generation > best.token.generation)) { best?.snapshot.fill(0); best = r; } else r?.snapshot.fill(0);
+        files.push({ fileName: `${stem}.${s}`, bytes });
+        if (r && (!best || r.token.generation > best.record.token.generation)) {
+          best?.record.snapshot.fill(0);
+          best = { record: r, bytes };
+        } else r?.snapshot.fill(0);
       }
-      return best;
+      try {
+        if (best) await completeSlots(dir, files, best.bytes);
+      } finally {
+        for (const f of files) f.bytes?.fill(0);
+      }
+      return best?.record ?? null;
     });
   } catch (e) {
     throw wrap(e, what);
