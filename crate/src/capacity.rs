@@ -38,6 +38,19 @@ pub struct Level {
     pub activated: usize,
 }
 
+/// Checks one structure: 1 <= n <= `max_adapters` (the anchors there are to deal) and
+/// 1 <= k <= min(n, [`MAX_ACTIVATED`]). The message says which `what` (a level, the fixed config).
+pub fn validate_structure(n: usize, k: usize, max_adapters: usize, what: &str) -> Result<()> {
+    if n == 0 || n > max_adapters {
+        return Err(Error::InvalidConfig(format!("{what}: adapters must be in 1..={max_adapters} (got {n})")));
+    }
+    let most = n.min(MAX_ACTIVATED);
+    if k == 0 || k > most {
+        return Err(Error::InvalidConfig(format!("{what}: activated must be in 1..={most} (got {k})")));
+    }
+    Ok(())
+}
+
 /// Size levels, ascending by `from`; the first starts at 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule(pub Vec<Level>);
@@ -66,17 +79,7 @@ impl Schedule {
             return bad("capacity levels must be strictly ascending by sample count".into());
         }
         for l in &self.0 {
-            if l.adapters == 0 || l.adapters > max_adapters {
-                return bad(format!("a capacity level has {} adapters; allowed 1..={max_adapters}", l.adapters));
-            }
-            if l.activated == 0 || l.activated > l.adapters.min(MAX_ACTIVATED) {
-                return bad(format!(
-                    "a capacity level activates {} of {} adapters; allowed 1..={}",
-                    l.activated,
-                    l.adapters,
-                    l.adapters.min(MAX_ACTIVATED)
-                ));
-            }
+            validate_structure(l.adapters, l.activated, max_adapters, &format!("the capacity level from {}", l.from))?;
         }
         Ok(())
     }

@@ -40,16 +40,17 @@ async function packagedWeightsUrl() {
  *  terminates them. */
 function serveEncoderWorkers(engine) {
   const started = new Map();
-  const lost = (id) => { started.get(id)?.terminate(); started.delete(id); engine.postMessage({ encoderWorkerLost: id }); };
+  const stop = (id) => { started.get(id)?.terminate(); started.delete(id); };
+  const lost = (id) => { stop(id); engine.postMessage({ encoderWorkerLost: id }); };
   engine.addEventListener('message', (e) => {
     const ask = e.data?.encoderWorker;
     if (!ask) return;
-    if (ask.terminate) { started.get(ask.id)?.terminate(); started.delete(ask.id); return; }
+    if (ask.terminate) { stop(ask.id); return; }
     let w;
     try {
       w = new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: ask.name });
     } catch { // cannot start one here: the engine encodes without it
-      engine.postMessage({ encoderWorkerLost: ask.id });
+      lost(ask.id);
       return;
     }
     started.set(ask.id, w);
@@ -76,7 +77,6 @@ async function startEngine(useWorker) {
   const stop = serve(port2);
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
 }
-
 
 /** The engine's new state, or — when it left the examples out — ours less the removed ones. */
 function mirror(old, next) {

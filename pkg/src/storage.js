@@ -208,6 +208,10 @@ async function slotHeaders(dir, stem) {
   }));
 }
 
+/** Index in SLOTS of the slot holding the newest complete copy; b (1) on a tie or when neither
+ *  does, so that a save then writes a first. */
+const newerSlot = (headers) => (headers[0] && (!headers[1] || headers[0].generation > headers[1].generation) ? 0 : 1);
+
 /** The newest complete slot's header of `headers`, or null. */
 const newestOf = (headers) => headers.filter(Boolean).sort((x, y) => y.generation - x.generation)[0] ?? null;
 
@@ -271,8 +275,8 @@ export async function saveModel(name, produce, meta, known, bound) {
         snapshot.fill(0); // holds every encoding: not left for the garbage collector to find
       }
       // The slot not holding the newest copy first: until it is complete, the other one is.
-      const first = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation) ? 1 : 0;
-      const [fresh, older] = [`${stem}.${SLOTS[first]}`, `${stem}.${SLOTS[1 - first]}`];
+      const newer = newerSlot(headers);
+      const [fresh, older] = [`${stem}.${SLOTS[1 - newer]}`, `${stem}.${SLOTS[newer]}`];
       let written = false;
       try {
         await writeSlot(dir, fresh, bytes);
@@ -334,11 +338,14 @@ export async function checkSaved(name, token) {
  *  it loads is overwritten with it (same token, so no instance becomes stale). Best effort: the
  *  load has what it came for, and the next save overwrites the slot anyway. */
 async function completeSlots(dir, files, newest) {
-  for (const { fileName, bytes } of files) {
-    if (!bytes || bytes === newest || (bytes.length === newest.length && bytes.every((v, i) => v === newest[i]))) continue;
+  for (const { fileName, bytes, valid } of files) {
+    // A valid slot whose header (token and the payload's SHA-256) is the copy's holds the copy.
+    if (!bytes || (valid && sameBytes(bytes.subarray(0, HEADER), newest.subarray(0, HEADER)))) continue;
     try { await writeSlot(dir, fileName, newest); } catch { /* left for the next save */ }
   }
 }
+
+const sameBytes = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
 
 /** Loads the snapshot saved under `name` (the newest complete slot), or throws `NOT_FOUND`:
  *  `{ snapshot, meta, savedAt, bytes, token }`. */
@@ -355,7 +362,7 @@ export async function loadModel(name) {
         const handle = await fileIfAny(dir, `${stem}.${s}`);
         const bytes = handle ? await readAll(handle) : null;
         const r = bytes ? await decodeSlot(bytes) : null;
-        files.push({ fileName: `${stem}.${s}`, bytes });
+        files.push({ fileName: `${stem}.${s}`, bytes, valid: r !== null });
         if (r && (!best || r.token.generation > best.record.token.generation)) {
           best?.record.snapshot.fill(0);
           best = { record: r, bytes };
@@ -385,8 +392,8 @@ export async function deleteModel(name, known) {
     return await withLock(name, async () => {
       const headers = await slotHeaders(dir, stem);
       const current = sameToken(newestOf(headers), known);
-      const newerFirst = headers[0] && (!headers[1] || headers[0].generation > headers[1].generation);
-      for (const s of newerFirst ? ['b', 'a'] : ['a', 'b']) await wipeSlot(dir, `${stem}.${s}`);
+      const newer = newerSlot(headers);
+      for (const s of [SLOTS[1 - newer], SLOTS[newer]]) await wipeSlot(dir, `${stem}.${s}`);
       return current;
     });
   } catch (e) {

@@ -3,7 +3,7 @@
 use burn::config::Config;
 
 use super::LegoNet;
-use crate::capacity::{MAX_ACTIVATED, Schedule};
+use crate::capacity::{Schedule, validate_structure};
 use crate::head::HeadConfig;
 use crate::keys::KeySet;
 use crate::shards::MIN_CAP;
@@ -48,17 +48,7 @@ impl LegoNetConfig {
     /// Checks ranges; `max_adapters` is the number of anchors of the keys.
     pub fn validate(&self, max_adapters: usize) -> Result<()> {
         match (self.adapters, self.activated) {
-            (Some(n), Some(k)) => {
-                if n == 0 || n > max_adapters {
-                    return Err(Error::InvalidConfig(format!("adapters must be in 1..={max_adapters} (got {n})")));
-                }
-                if k == 0 || k > n.min(MAX_ACTIVATED) {
-                    return Err(Error::InvalidConfig(format!(
-                        "activated must be in 1..={} (got {k})",
-                        n.min(MAX_ACTIVATED)
-                    )));
-                }
-            }
+            (Some(n), Some(k)) => validate_structure(n, k, max_adapters, "the fixed structure")?,
             (None, None) => self.schedule.validate(max_adapters)?,
             _ => return Err(Error::InvalidConfig("set both adapters and activated, or neither".into())),
         }

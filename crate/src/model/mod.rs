@@ -428,9 +428,7 @@ impl LegoNet {
         // A forget that crosses a capacity level rebuilds everything: keep the whole model to
         // roll back to (rare). Otherwise training writes into scratch space first, so putting
         // the removed samples back is enough.
-        // Nothing to forget (a class with no samples left) changes no structure either, even
-        // with adds pending across a level: those wait for train().
-        let crosses = !ids.is_empty() && self.config.structure(self.ledger.len() - ids.len()) != self.structure();
+        let crosses = self.forget_crosses_level(ids.len());
         let backup = crosses.then(|| self.clone());
         let pending_before = self.pending.clone();
         let mut removed = Vec::with_capacity(ids.len());
@@ -600,6 +598,13 @@ impl LegoNet {
     /// Whether the structure is the one the configuration gives for the stored samples.
     fn structure_is_current(&self) -> bool {
         self.target_structure() == self.structure()
+    }
+
+    /// Whether forgetting `count` samples changes the structure (every adapter dealt anew). Nothing
+    /// to forget (a class with no samples left) changes none, even with adds pending across a
+    /// level: those wait for train().
+    fn forget_crosses_level(&self, count: usize) -> bool {
+        count > 0 && self.config.structure(self.ledger.len() - count) != self.structure()
     }
 
     /// The (n, k) the configuration gives for the stored samples.

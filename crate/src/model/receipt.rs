@@ -331,7 +331,7 @@ impl LegoNet {
         let model_before = self.model_hash();
         // Member sets before: of the adapters the forgotten samples activated or, when the forget
         // crosses a capacity level (every adapter is dealt anew), of all of them.
-        let crosses = !ids.is_empty() && self.config.structure(self.ledger.len() - ids.len()) != self.structure();
+        let crosses = self.forget_crosses_level(ids.len());
         let touched: BTreeSet<usize> = if crosses {
             (0..self.keys.len()).collect()
         } else {
