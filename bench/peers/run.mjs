@@ -35,7 +35,7 @@ const reps = quick ? { reps1: 3, reps8: 2 } : { reps1: 10, reps8: 5 };
 
 // legonet's wasm: the test/bench wasm in tests/wasm (built by ./dev: the WebGPU wasm plus
 // `WasmEncoder`, cargo feature `bench`) or, with --bind, wasm-bindgen run here on the last built
-// target/wasm32-unknown-unknown/wasm/legonet.wasm into bench/peers/cache/wasm (no cargo build).
+// $LEGONET_CACHE/target/wasm32-unknown-unknown/wasm/legonet.wasm into bench/peers/cache/wasm (no cargo build).
 let legonetJs = '/tests/wasm/legonet.js';
 if (args.includes('--bind') || !fs.existsSync(path.join(ROOT, 'tests/wasm/legonet.js'))) {
   const wasm = path.join(process.env.CARGO_TARGET_DIR ?? path.join(CACHE, 'target'), 'wasm32-unknown-unknown/wasm/legonet.wasm');

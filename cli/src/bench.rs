@@ -1,4 +1,4 @@
-//! `legonet bench`: LegoNet at several (n, k) against Retrain, FixSISA and KNN on real images.
+//! `legonet bench`: LegoNet at several (n, k) against Retrain, FixSISA, KNN and NCM on real images.
 //!
 //! Images are encoded once through the frozen encoder and cached under
 //! `$LEGONET_CACHE/encodings/<set>-<encoder id>.bin`; every run after that trains from the
@@ -62,7 +62,7 @@ pub struct BenchArgs {
     /// Ridge penalty of the adapter heads (all methods).
     #[arg(long)]
     ridge_lambda: Option<f64>,
-    /// Skip Retrain, FixSISA and KNN (for LegoNet parameter sweeps).
+    /// Skip Retrain, FixSISA, KNN and NCM (for LegoNet parameter sweeps).
     #[arg(long)]
     no_baselines: bool,
     /// FixSISA shard count.

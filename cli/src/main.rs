@@ -24,7 +24,7 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Benchmark the encoder: ms/image at batch 1 and 8 on each CPU backend (and wgpu if present).
     BenchEncoder(encode::BenchEncoderArgs),
-    /// Benchmark LegoNet against Retrain, FixSISA and KNN (accuracy, train and forget cost).
+    /// Benchmark LegoNet against Retrain, FixSISA, KNN and NCM (accuracy, train and forget cost).
     Bench(bench::BenchArgs),
     /// Verify a model snapshot (e.g. exported in a browser): replay every adapter, compare bitwise;
     /// with --receipts, also check its deletion receipts.

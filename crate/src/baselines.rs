@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::activation::squared_distance;
 use crate::head::{AdapterParams, HeadConfig};
-use crate::ledger::validate_encoding;
+use crate::ledger::{check_removable, validate_encoding};
 use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
 use zeroize::Zeroizing;
 
@@ -23,20 +23,6 @@ use crate::{Error, Result};
 
 /// An encoding is overwritten when its row is dropped (as the model's own samples are).
 type Row = (Zeroizing<Vec<f32>>, String);
-
-/// All-or-nothing precondition of every baseline's forget: each id stored (`has`) and listed once.
-fn check_removable(ids: &[&str], has: impl Fn(&str) -> bool) -> Result<()> {
-    let mut seen = BTreeSet::new();
-    for &id in ids {
-        if !has(id) {
-            return Err(Error::UnknownId(id.to_string()));
-        }
-        if !seen.insert(id) {
-            return Err(Error::DuplicateId(id.to_string()));
-        }
-    }
-    Ok(())
-}
 
 /// Stores one validated row of a one-row-per-sample baseline (KNN, NCM).
 fn insert_row(rows: &mut BTreeMap<String, Row>, dim: usize, id: &str, encoding: &[f32], label: &str) -> Result<()> {

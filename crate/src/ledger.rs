@@ -191,17 +191,23 @@ impl Ledger {
 
     /// Checks that `ids` are all stored and pairwise distinct (nothing is changed).
     pub fn check_removable(&self, ids: &[&str]) -> Result<()> {
-        let mut seen = BTreeSet::new();
-        for &id in ids {
-            if !self.samples.contains_key(id) {
-                return Err(Error::UnknownId(id.to_string()));
-            }
-            if !seen.insert(id) {
-                return Err(Error::DuplicateId(id.to_string()));
-            }
-        }
-        Ok(())
+        check_removable(ids, |id| self.samples.contains_key(id))
     }
+}
+
+/// The all-or-nothing precondition of every forget, LegoNet's and the baselines': each id stored
+/// (`has`) and listed once; the first offending id, in the order given, is the error.
+pub(crate) fn check_removable(ids: &[&str], has: impl Fn(&str) -> bool) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for &id in ids {
+        if !has(id) {
+            return Err(Error::UnknownId(id.to_string()));
+        }
+        if !seen.insert(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

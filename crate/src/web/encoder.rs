@@ -22,7 +22,8 @@ pub struct WasmEncoder {
 #[wasm_bindgen]
 impl WasmEncoder {
     /// Loads the encoder from the converted safetensors bytes on `backend`
-    /// (`"flex"`, `"ndarray"` or `"wgpu"`). Resolves to a `WasmEncoder`.
+    /// (`"cpu"`, `"flex"`, `"ndarray"` or `"wgpu"`, as this build has them). Resolves to a
+    /// `WasmEncoder`.
     pub fn create(weights: Vec<u8>, backend: String) -> Promise {
         future_to_promise(async move {
             let (_, inner, backend, device) = load_encoder(weights, &backend).await?;
@@ -36,7 +37,7 @@ impl WasmEncoder {
         self.inner.id().to_string()
     }
 
-    /// The backend's name (`flex`, `ndarray`, `wgpu`).
+    /// The backend's name (`cpu`, `flex`, `ndarray`, `wgpu`).
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.backend.name().to_string()

@@ -24,7 +24,8 @@
 //! model's invariants (routes, labels, adapter shapes, structure) where the verbs keep them.
 //! The output is canonical (ordered maps), so equal models give equal bytes.
 //!
-//! The model never calls into this module: `export`, `import` and `restore` are defined here.
+//! The model never imports this module: `export`, `import` and `restore` are defined here, and
+//! the model calls only `snapshot_len` (for `memory()`).
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
