@@ -2,13 +2,14 @@
 // root or under a sub-path: every URL here is relative to its scope).
 //
 // 1. Offline: on install it caches the page, the package (pkg/src, pkg/wasm), the weights and the
-//    sample photos; later visits work with no network. Page code (small) is served network-first,
-//    falling back to the cache offline; the wasm stale-while-revalidate (a rebuilt wasm is
-//    picked up on the next visit); the weights and the sample photos cache-first.
+//    sample photos; later visits work with no network. Code — the page, the package's JS, the
+//    wasm and its glue — is served network-first, falling back to the cache offline: a wasm must
+//    come from the same build as its glue and the JS that calls it, so none of them is served
+//    from the cache while the network answers. The weights and the sample photos cache-first.
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page that made it (`{ type: 'legonet-demo:request', url, from, at }`),
 //    which counts those made after the app was ready. Another tab's requests are not this one's.
-const VERSION = 'legonet-demo-v4';
+const VERSION = 'legonet-demo-v5';
 
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/demo-state.js', 'www/render.js', 'www/actions.js', 'www/camera.js',
@@ -88,20 +89,6 @@ async function cacheFirst(request) {
   return { response, from: 'network' };
 }
 
-async function staleWhileRevalidate(request, event) {
-  const cache = await caches.open(VERSION);
-  const hit = await cache.match(request, { ignoreSearch: true });
-  const refresh = fetch(request, { cache: 'no-cache' }).then(async (response) => {
-    if (response.ok) await cache.put(request, response.clone());
-    return response;
-  });
-  if (hit) {
-    event.waitUntil(refresh.catch(() => {}));
-    return { response: hit, from: 'cache' };
-  }
-  return { response: await refresh, from: 'network' };
-}
-
 async function networkFirst(request) {
   const cache = await caches.open(VERSION);
   try {
@@ -126,7 +113,6 @@ self.addEventListener('fetch', (event) => {
   const work = (async () => {
     if (!sameOrigin || request.method !== 'GET') return { response: await fetch(request), from: 'network' };
     if (isData(u)) return cacheFirst(request);
-    if (u.pathname.endsWith('.wasm')) return staleWhileRevalidate(request, event);
     return networkFirst(request);
   })();
   event.respondWith(work.then((r) => r.response));

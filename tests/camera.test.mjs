@@ -1,7 +1,8 @@
 // The demo's camera paths (issue 17) in headless Chromium with its fake camera (a moving test
 // pattern, permission granted by flag): hold to record a burst into a class with a live count,
 // a second burst into another class, train, live prediction from the camera, erase one frame,
-// erase a whole burst, verify, and find the bursts again after a reload. A camera button clicked
+// erase a whole burst, verify, find the bursts again after a reload, and the live camera going
+// off when the last photos are erased under it. A camera button clicked
 // twice opens one camera, and every camera is off once closed. The page must stay
 // responsive while recording (a timer on the main thread never waits long) and the frame queue
 // bounded.
@@ -128,4 +129,19 @@ test('webcam bursts, live prediction and erasing a burst, with the fake camera',
   await whenIdle();
   assert.equal(await count('#stat-photos'), left.added - 1);
   assert.equal(await page.locator('.group[data-label="left"] .burst-del').getAttribute('data-frames'), String(left.added - 1));
+
+  // Live prediction while the last photos are erased: the camera goes off with the section, and
+  // no bars of the removed class stay on screen. A screen reader is not told every frame.
+  await recordStreams();
+  await page.click('#predict-camera');
+  await page.waitForFunction(() => document.querySelector('#probs').dataset.top === 'left', null, { timeout: 300_000 });
+  assert.equal(await page.locator('#probs').getAttribute('aria-live'), 'off');
+  await page.click('.group[data-label="left"] .remove-class');
+  await page.waitForSelector('#forget-report h4:has-text("left")');
+  await whenIdle();
+  await page.waitForFunction(() => window.streams[0]?.getVideoTracks()[0].readyState === 'ended', null, { timeout: 30_000 });
+  assert.ok(await page.locator('#predict-live-row').isHidden(), 'the live row is gone');
+  assert.equal(await page.locator('#probs .prob').count(), 0, 'no bars of a removed class');
+  assert.equal(await page.locator('#probs').getAttribute('aria-live'), 'polite');
+  assert.equal(await page.locator('.toast.error').count(), 0, 'no error: the camera stopped because nothing is left to predict');
 });

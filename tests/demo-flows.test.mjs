@@ -3,7 +3,10 @@
 // failed prediction, a too-small photo in a batch, adding and erasing everything after a
 // prediction, the report of a one-adapter model, a reload with untrained photos; then two tabs
 // of the demo: each counts only its own requests, and a tab whose model another tab changed says
-// so and reloads.
+// so and reloads; the class chips by arrow keys; erased photos' thumbnail URLs released; the
+// receipt file after Erase everything; the sample button after its classes are removed; Stop
+// while a folder is read; the size named for a photo too narrow to predict; the report of a
+// model of 8 adapters; Erase everything in a stale tab.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -33,17 +36,42 @@ const focused = (page = b.page) => page.evaluate(() => {
   return { id: el.id, cls: el.className, tag: el.tagName, label: el.dataset.label, inGallery: !!el.closest('#gallery') };
 });
 
-/** Drops PNGs drawn in the page ([{ name, w, h }]) on the Collect drop zone. */
-const dropImages = (page, specs) => page.evaluate(async (specs) => {
+/** Drops PNGs drawn in the page ([{ name, w, h, hue? }]) on a drop zone (Collect's by default). */
+const dropImages = (page, specs, zone = '#collect-drop') => page.evaluate(async ({ specs, zone }) => {
   const dt = new DataTransfer();
-  for (const { name, w, h } of specs) {
+  for (const { name, w, h, hue = 150 } of specs) {
     const c = new OffscreenCanvas(w, h);
     const g = c.getContext('2d');
-    g.fillStyle = '#3a7'; g.fillRect(0, 0, w, h); g.fillStyle = '#fff'; g.fillRect(w / 4, h / 4, w / 2, h / 2);
+    g.fillStyle = `hsl(${hue} 50% 45%)`; g.fillRect(0, 0, w, h); g.fillStyle = '#fff'; g.fillRect(w / 4, h / 4, w / 2, h / 2);
     dt.items.add(new File([await c.convertToBlob({ type: 'image/png' })], name, { type: 'image/png' }));
   }
-  document.querySelector('#collect-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-}, specs);
+  document.querySelector(zone).dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+}, { specs, zone });
+
+/** Erase everything (it asks to be sure: two clicks). */
+async function eraseEverything(page = b.page) {
+  await page.evaluate(() => { delete document.querySelector('#erase-all-result').dataset.done; });
+  await page.click('#erase-all');
+  await page.click('#erase-all');
+  await page.waitForSelector('#erase-all-result[data-done="yes"]');
+  await whenIdle(page);
+}
+
+async function addClass(name, page = b.page) {
+  await page.fill('#class-name', name);
+  await page.press('#class-name', 'Enter');
+  await whenIdle(page);
+}
+
+/** Whether `url` (a blob: URL of the page) can still be read. */
+const readable = (url, page = b.page) => page.evaluate((u) => fetch(u).then(() => true, () => false), url);
+
+/** The page's "Download the receipt" file, checked by the model's own checkReceipts. */
+const receiptCheck = (page = b.page) => page.evaluate(async () => {
+  const receipts = JSON.parse(await (await fetch(document.querySelector('#receipt-download').href)).text());
+  const { ui } = await import('./www/demo-state.js');
+  return { sequences: receipts.map((r) => r.sequence), check: await ui.net.checkReceipts(receipts) };
+});
 
 async function train(page = b.page) {
   await page.evaluate(() => { delete document.querySelector('#train-result').dataset.done; });
@@ -119,6 +147,7 @@ test('predict, then add, reload, erase by keyboard and erase everything', { skip
   assert.ok(await page.locator('#train-btn').isEnabled(), 'Train is enabled again');
   assert.equal(await text('#train-btn'), 'Train 1 adapter');
   assert.equal(await text('#predict-hint'), 'Train the new photos first.');
+  assert.ok(await page.locator('#verify-btn').isDisabled(), 'no verify while a photo waits for Train (NOT_TRAINED)');
   assert.deepEqual(pageErrors, [], 'no error on the page');
 
   // After a reload the untrained photo is still a new photo of a trained model.
@@ -156,10 +185,7 @@ test('predict, then add, reload, erase by keyboard and erase everything', { skip
   assert.equal(await page.locator('#probs .verdict.ok, #probs .verdict.bad').count(), 0);
 
   // After a prediction, Erase everything works (twice: it asks to be sure).
-  await page.click('#erase-all');
-  await page.click('#erase-all');
-  await page.waitForSelector('#erase-all-result[data-done="yes"]');
-  await whenIdle();
+  await eraseEverything();
   assert.equal(await text('#stat-photos'), '0');
   assert.ok(await page.locator('#add-samples').isEnabled());
   assert.equal(await text('#predict-hint'), 'Train first, then try a photo.');
@@ -198,6 +224,157 @@ test('two tabs: each counts its own requests; a stale tab says so and reloads', 
     await Promise.all([one.waitForEvent('load'), one.click('.toast .toast-action:has-text("Reload")')]);
     await whenIdle(one);
     assert.equal(await text('#stat-photos', one), '2', 'after the reload the first tab has the saved model');
+  } finally {
+    await two.close();
+  }
+});
+
+test('erasing: thumbnails released, the receipt file checks after Erase everything, the sample button', { skip, timeout: 600_000 }, async () => {
+  const { page } = b;
+  await page.goto(`${b.server.url}/`);
+  await whenIdle();
+  await eraseEverything();
+  await page.click('#add-samples');
+  await page.waitForFunction((n) => document.querySelectorAll('#gallery .thumb img').length === n, TRAIN.length, { timeout: 300_000 });
+  await whenIdle();
+  assert.equal(await text('#add-samples'), '✓ Sample photos added');
+
+  // The class chips are one radio group: one Tab stop, arrow keys move the choice.
+  const chips = page.locator('#classes .chip');
+  assert.equal(await page.locator('#classes .chip[tabindex="0"]').count(), 1, 'one Tab stop');
+  const firstLabel = await chips.nth(0).getAttribute('data-label');
+  const secondLabel = await chips.nth(1).getAttribute('data-label');
+  await page.locator(`#classes .chip[data-label="${firstLabel}"]`).click();
+  await page.keyboard.press('ArrowRight');
+  assert.deepEqual(await page.evaluate(() => [document.activeElement.dataset.label, document.activeElement.getAttribute('aria-checked')]),
+    [secondLabel, 'true']);
+  assert.equal(await page.locator(`#classes .chip[data-label="${secondLabel}"]`).getAttribute('tabindex'), '0');
+
+  // A class of 8 photos: the report shows 6 of them; the other thumbnails' URLs go at once.
+  await addClass('many');
+  await dropImages(page, Array.from({ length: 8 }, (_, i) => ({ name: `m${i}.png`, w: 64, h: 64, hue: i * 40 })));
+  await page.waitForSelector('.toast:has-text("Added 8 photos")');
+  await whenIdle();
+  await train();
+  await page.locator('#gallery .group[data-label="Fish"] .thumb .del').first().click();
+  await page.waitForSelector('#forget-report[data-forgotten="1"]');
+  await whenIdle();
+  const many = await page.locator('#gallery .group[data-label="many"] .thumb img').evaluateAll((els) => els.map((e) => e.src));
+  assert.equal(many.length, 8);
+  await page.click('#gallery .group[data-label="many"] .remove-class');
+  await page.waitForSelector('#forget-report[data-forgotten="8"]');
+  await whenIdle();
+  const shown = await page.locator('#forget-report .gone img').evaluateAll((els) => els.map((e) => e.src));
+  assert.equal(shown.length, 6);
+  for (const url of many) assert.equal(await readable(url), shown.includes(url), `${url}: readable only while the report shows it`);
+
+  // The receipts so far, then Erase everything: its own removals join the chain, and the file
+  // after the next erase still checks (every receipt follows the one before it).
+  assert.deepEqual((await receiptCheck()).check.failures, []);
+  await eraseEverything();
+  for (const url of shown) assert.equal(await readable(url), false, 'the last report\'s thumbnails are released by Erase everything');
+  assert.equal(await text('#add-samples'), 'Try with sample photos');
+  await page.click('#add-samples');
+  await page.waitForFunction((n) => document.querySelectorAll('#gallery .thumb img').length === n, TRAIN.length, { timeout: 300_000 });
+  await whenIdle();
+  await train();
+  await page.locator('#gallery .thumb .del').first().click();
+  await page.waitForSelector('#forget-report[data-forgotten="1"]');
+  await whenIdle();
+  const { sequences, check } = await receiptCheck();
+  assert.deepEqual(sequences, Array.from({ length: sequences.length }, (_, i) => sequences[0] + i), 'one unbroken chain');
+  assert.deepEqual(check.failures, []);
+
+  // Every sample class removed, one photo of the user's own: the sample button is back, after a
+  // reload too.
+  for (const label of [...new Set(TRAIN.map((p) => p.label))]) {
+    await page.click(`#gallery .group[data-label="${label}"] .remove-class`);
+    await page.waitForSelector(`#forget-report h4:has-text("${label}")`);
+    await whenIdle();
+  }
+  await addClass('own');
+  await dropImages(page, [{ name: 'own.png', w: 64, h: 64 }]);
+  await page.waitForSelector('.toast:has-text("Added 1 photo")');
+  await whenIdle();
+  assert.equal(await text('#add-samples'), 'Try with sample photos');
+  await page.reload();
+  await whenIdle();
+  assert.equal(await text('#stat-photos'), '1');
+  assert.equal(await text('#add-samples'), 'Try with sample photos');
+  assert.ok(await page.locator('#add-samples').isEnabled());
+  assert.deepEqual(pageErrors, [], 'no error on the page');
+});
+
+test('a folder being read shows its progress and Stop; a photo too narrow to predict names its own size', { skip, timeout: 300_000 }, async () => {
+  const { page } = b;
+  const before = await text('#stat-photos');
+  await dropImages(page, Array.from({ length: 24 }, (_, i) => ({ name: `big${i}.png`, w: 3000, h: 2000, hue: i * 15 })));
+  await page.waitForSelector('#collect-activity-text:has-text("reading photo")', { timeout: 60_000 });
+  await page.click('#collect-stop');
+  await page.waitForSelector('.toast:has-text("Stopped. Nothing changed.")', { timeout: 120_000 });
+  await whenIdle();
+  assert.equal(await text('#stat-photos'), before, 'nothing was added');
+
+  // Predict needs a trained model: a second class and Train.
+  await addClass('other');
+  await dropImages(page, [{ name: 'other.png', w: 64, h: 64, hue: 300 }]);
+  await page.waitForSelector('.toast:has-text("Added 1 photo")');
+  await whenIdle();
+  await train();
+  await dropImages(page, [{ name: 'strip.png', w: 30000, h: 12 }], '#predict-drop');
+  await page.waitForSelector('.toast:has-text("30000×12")', { timeout: 60_000 });
+  await whenIdle();
+  assert.equal(await page.locator('.toast:has-text("4096×")').count(), 0, 'not the size after scaling down');
+});
+
+test('a model of several adapters: the forget report', { skip, timeout: 900_000 }, async () => {
+  const { page } = b;
+  await eraseEverything();
+  // 301 photos (8 adapters from 300, and still after one erase), in two classes of different hues.
+  for (const [label, hue, n] of [['warm', 20, 151], ['cold', 210, 150]]) {
+    await addClass(label);
+    await dropImages(page, Array.from({ length: n }, (_, i) => ({ name: `${label}${i}.png`, w: 48 + (i % 7) * 8, h: 48 + (i % 5) * 8, hue: hue + (i % 30) })));
+    await page.waitForSelector(`.toast:has-text("Added ${n} photos")`, { timeout: 600_000 });
+    await whenIdle();
+  }
+  await train();
+  await page.locator('#gallery .thumb .del').first().click();
+  await page.waitForSelector('#forget-report[data-forgotten="1"]');
+  await whenIdle();
+  const nodes = await page.locator('#forget-report').evaluate((el) => [...el.childNodes].map((n) => (n.nodeType === 3 ? `text:${n.textContent}` : n.tagName)));
+  assert.ok(!nodes.some((n) => n.startsWith('text:')), `no stray text in the report: ${nodes.join(', ')}`);
+  assert.equal(await page.locator('#forget-report .one-adapter').count(), 0);
+  assert.match(await text('#forget-report dl div:nth-child(1) dd'), /^[1-3] of 8$/);
+  assert.deepEqual(pageErrors, [], 'no error on the page');
+});
+
+test('Erase everything in a stale tab empties the storage and reloads empty', { skip, timeout: 300_000 }, async () => {
+  const one = b.page;
+  await one.goto(`${b.server.url}/`);
+  await whenIdle(one);
+  const two = await b.context.newPage();
+  try {
+    await two.goto(`${b.server.url}/`);
+    await whenIdle(two);
+    // The second tab erases a photo and saves: the first tab's model is now stale.
+    await two.locator('#gallery .thumb .del').first().click();
+    await two.waitForSelector('#forget-report[data-forgotten="1"]');
+    await whenIdle(two);
+    await one.click('#erase-all');
+    await Promise.all([one.waitForEvent('load', { timeout: 120_000 }), one.click('#erase-all')]);
+    await whenIdle(one);
+    assert.equal(await text('#stat-photos', one), '0', 'the first tab starts empty');
+    const files = await one.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const names = [];
+      const walk = async (dir, at) => { for await (const [name, h] of dir.entries()) { if (h.kind === 'directory') await walk(h, `${at}${name}/`); else names.push(`${at}${name}`); } };
+      await walk(root, '');
+      return names;
+    });
+    assert.deepEqual(files, [], 'no saved model, thumbnail or flag is left');
+    await two.reload();
+    await whenIdle(two);
+    assert.equal(await text('#stat-photos', two), '0', 'the other tab finds nothing saved either');
   } finally {
     await two.close();
   }

@@ -27,6 +27,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'tests/out/demo');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+const SMALL_PHONE = { width: 320, height: 568 };
 const SAMPLES = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/samples/samples.json'), 'utf8')).photos;
 const TRAIN = SAMPLES.filter((p) => !p.heldOut);
 const HELD_OUT = SAMPLES.filter((p) => p.heldOut);
@@ -98,9 +99,12 @@ async function shot(name, { fullPage = true } = {}) {
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   const base = path.join(OUT, `${String(shotNo).padStart(2, '0')}-${name}`);
   await page.screenshot({ path: `${base}-desktop.png`, fullPage });
-  await page.setViewportSize(PHONE);
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (wide > PHONE.width) overflow.push(`${name}: ${wide}px`);
+  // The smallest phones too (320 px): nothing wider than the window, no sideways scrolling.
+  for (const size of [SMALL_PHONE, PHONE]) {
+    await page.setViewportSize(size);
+    const { wide, room } = await page.evaluate(() => ({ wide: document.documentElement.scrollWidth, room: document.documentElement.clientWidth }));
+    if (wide > room) overflow.push(`${name} at ${size.width} px: ${wide}px wide in ${room}px`);
+  }
   await page.screenshot({ path: `${base}-phone.png`, fullPage });
   await page.setViewportSize(DESKTOP);
 }

@@ -57,10 +57,16 @@ export async function persist() {
   }
 }
 
-/** Checks files before they reach the engine: not an image, too big, very large (downscaled). */
-export async function prepare(items) {
+/** The encoder needs both sides at least MIN_SIDE px, after a very large photo is scaled down. */
+const tooSmall = (w, h) => Math.round(Math.min(w, h) * Math.min(1, LARGE_SIDE / Math.max(w, h))) < MIN_SIDE;
+
+/** Checks files before they reach the engine: not an image, too big, very large (downscaled).
+ *  `progress(done, total)` after each file; stops early once `signal` is aborted. */
+export async function prepare(items, { signal, progress = () => {} } = {}) {
   const ok = [];
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
+    if (signal?.aborted) break;
+    progress(i, items.length);
     const name = it.name ?? 'photo';
     const looksImage = it.blob.type ? it.blob.type.startsWith('image/') : IMAGE_EXT.test(name);
     if (!looksImage) { toast(`“${name}” is not an image (${it.blob.type || 'unknown type'}), so it was skipped.`, 'warn'); continue; }
@@ -73,8 +79,7 @@ export async function prepare(items) {
       toast(`“${name}” could not be read as an image, so it was skipped.`, 'warn');
       continue;
     }
-    // The encoder needs both sides at least MIN_SIDE px, after a very large photo is scaled down.
-    if (Math.round(Math.min(bmp.width, bmp.height) * Math.min(1, LARGE_SIDE / Math.max(bmp.width, bmp.height))) < MIN_SIDE) {
+    if (tooSmall(bmp.width, bmp.height)) {
       toast(`“${name}” is ${bmp.width}×${bmp.height}: too small or too narrow (photos need at least ${MIN_SIDE} px on each side). Skipped.`, 'warn');
       bmp.close();
       continue;
@@ -89,21 +94,24 @@ export async function prepare(items) {
   return ok;
 }
 
-/** items: [{ blob, label, name }] */
-/** Adds photos; `onAdded(ids)` runs before the page is ready again (so the UI never shows a
- *  state in between). */
-export function addPhotos(items, what = 'Adding photos', onAdded = async () => {}) {
+/** Adds photos (items: [{ blob, label, name, sample? }]). The progress box and its Stop show from
+ *  the start: reading a folder of large photos takes seconds before the encoder starts. */
+export function addPhotos(items, what = 'Adding photos') {
   return run(what, async () => {
-    const ready = await prepare(items);
-    if (!ready.length) return;
     const ac = new AbortController();
     const box = $('collect-activity');
     box.hidden = false;
     $('collect-bar').style.width = '0%';
-    $('collect-activity-text').textContent = `${what}: describing ${ready.length} photo${ready.length === 1 ? '' : 's'} with the encoder…`;
     $('collect-stop').onclick = () => ac.abort();
     const t0 = performance.now();
     try {
+      const ready = await prepare(items, {
+        signal: ac.signal,
+        progress: (done, total) => { $('collect-activity-text').textContent = `${what}: reading photo ${done + 1} of ${total}…`; },
+      });
+      if (ac.signal.aborted) throw Object.assign(new Error('adding was stopped'), { code: 'ABORTED' });
+      if (!ready.length) return undefined;
+      $('collect-activity-text').textContent = `${what}: describing ${ready.length} photo${ready.length === 1 ? '' : 's'} with the encoder…`;
       const ids = await ui.net.addExamples(ready.map((r) => ({ image: r.blob, label: r.label })), {
         signal: ac.signal,
         onProgress: (p) => {
@@ -111,11 +119,12 @@ export function addPhotos(items, what = 'Adding photos', onAdded = async () => {
           $('collect-activity-text').textContent = `${what}: described ${p.done} of ${p.total} photos on your device…`;
         },
       });
-      const records = ids.map((id, i) => ({ id, label: ready[i].label, name: ready[i].name, blob: ready[i].thumb, addedAt: Date.now() }));
-      for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name });
+      const records = ids.map((id, i) => ({
+        id, label: ready[i].label, name: ready[i].name, blob: ready[i].thumb, addedAt: Date.now(), ...(ready[i].sample ? { sample: true } : {}),
+      }));
+      for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, sample: r.sample });
       try { await thumbs.putThumbs(records); } catch (e) { reportError(e); }
       if (!ui.selected) ui.selected = ready[0].label;
-      await onAdded(ids);
       const saved = await persist();
       const ms = performance.now() - t0;
       if (saved) toast(`Added ${ids.length} photo${ids.length === 1 ? '' : 's'} (${fmtMs(ms)}, ${fmtMs(ms / ids.length)} each). Now train.`, 'ok', 4000);
@@ -129,11 +138,7 @@ export function addPhotos(items, what = 'Adding photos', onAdded = async () => {
 
 export async function addSamples() {
   const photos = ui.samples.photos.filter((p) => !p.heldOut);
-  await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)` })), 'Adding sample photos', async (ids) => {
-    if (!ids.length) return;
-    ui.samplesAdded = true;
-    await thumbs.setMeta('samplesAdded', true).catch(() => {});
-  });
+  await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)`, sample: true })), 'Adding sample photos');
 }
 
 export function train() {
@@ -214,6 +219,18 @@ export function predictFrom(blob, { url, truth, name } = {}) {
       toast(`“${name ?? 'That file'}” is not an image.`, 'warn');
       return;
     }
+    // The same size check as Collect's, on the photo's own size (the engine would name the
+    // size after its scaling down).
+    let bmp;
+    try { bmp = await createImageBitmap(blob); } catch { bmp = null; } // the engine says why
+    if (bmp) {
+      const { width, height } = bmp;
+      bmp.close();
+      if (tooSmall(width, height)) {
+        fail();
+        throw Object.assign(new Error(`this photo is ${width}×${height}: too small or too narrow (photos need at least ${MIN_SIDE} px on each side)`), { code: 'INVALID_IMAGE' });
+      }
+    }
     img.src = url ?? URL.createObjectURL(blob);
     img.hidden = false;
     $('predict-placeholder').classList.add('over-image');
@@ -245,6 +262,7 @@ export async function startLive() {
   const video = $('predict-video');
   video.srcObject = live.stream;
   video.hidden = false;
+  $('probs').setAttribute('aria-live', 'off'); // seven results a second would flood a screen reader
   $('predict-img').hidden = true;
   $('predict-placeholder').classList.add('over-image'); // the placeholder shows on hover only
   await video.play();
@@ -253,6 +271,9 @@ export async function startLive() {
   const t0 = performance.now();
   while (!live.stop) {
     if (ui.busy || !video.videoWidth) { await new Promise((r) => setTimeout(r, 100)); continue; }
+    // New photos to train, or no model left: the section locks, and the camera goes off with it
+    // rather than showing what the old adapters or a removed class said.
+    if (!canPredict()) { stopLive(); renderAll(); break; }
     try {
       const bmp = await createImageBitmap(video);
       const probs = await ui.net.predict(bmp);
@@ -260,16 +281,24 @@ export async function startLive() {
       await showProbs(probs);
       frames += 1;
       $('predict-live-rate').textContent = `${(frames / ((performance.now() - t0) / 1000)).toFixed(1)} predictions/s, all on this device`;
-    } catch (e) { reportError(e); break; }
+    } catch (e) {
+      stopLive();
+      renderAll();
+      reportError(e);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+const canPredict = () => ui.everTrained && ui.net.pendingAdapters === 0 && ui.net.examples().length > 0;
 
 export function stopLive() {
   if (!ui.live) return;
   ui.live.stop = true;
   ui.live.stream?.getTracks().forEach((t) => t.stop());
   ui.live = null;
+  $('probs').setAttribute('aria-live', 'polite');
   $('predict-video').hidden = true;
   if ($('predict-img').hidden) $('predict-placeholder').classList.remove('over-image');
   $('predict-live-row').hidden = true;
@@ -299,7 +328,13 @@ export function removeClass(label) {
 
 export async function afterForget(r, ids, { title, shown, before }) {
   try { await thumbs.deleteThumbs(ids); } catch (e) { reportError(e); }
-  for (const id of ids) ui.thumbs.delete(id);
+  // The report shows a few erased photos until the next report; every other one goes now.
+  const kept = new Set(shown.map((s) => s.url));
+  for (const id of ids) {
+    const url = ui.thumbs.get(id)?.url;
+    if (url && !kept.has(url)) URL.revokeObjectURL(url);
+    ui.thumbs.delete(id);
+  }
   ui.lit = new Set(r.retrainedAdapters);
   ui.hover = new Set();
   const saved = await persist();
@@ -327,9 +362,9 @@ export async function afterForget(r, ids, { title, shown, before }) {
         ? `The saved copy in this browser was rewritten too: the erased photo${ids.length === 1 ? ' is' : 's are'} gone from storage.`
         : 'The saved copy in this browser could not be rewritten (see the message).'}`,
     }),
-    adapters === 1 ? h('p.small.muted.one-adapter', {
+    ...(adapters === 1 ? [h('p.small.muted.one-adapter', {
       text: 'Below 300 photos the model is one adapter (the most accurate with few photos), so an erase retrains all of it. From 300 photos it splits into 8 adapters, then 16 from 800 and 32 from 1,600, and an erase retrains only the 3 (at most) that the photo reached.',
-    }) : null,
+    })] : []),
     receiptLink(r.receipt));
   rep.dataset.forgotten = String(r.forgotten);
   rep.dataset.retrained = r.retrainedAdapters.join(',');
@@ -360,7 +395,8 @@ function receiptLink(receipt) {
 export function verify() {
   return run('verifying', async () => {
     $('verify-result').textContent = 'Replaying every adapter from its seed and its photos…';
-    const v = await ui.net.verify();
+    let v;
+    try { v = await ui.net.verify(); } catch (e) { $('verify-result').textContent = ''; throw e; }
     const el = $('verify-result');
     el.dataset.ok = String(v.ok);
     if (v.ok) {
@@ -424,17 +460,31 @@ export function eraseEverything() {
   btn.classList.remove('armed');
   stopLive();
   return run('erasing everything', async () => {
-    // Forget everything in memory (every class), then empty this site's storage.
-    for (const label of ui.net.labels()) await ui.net.removeClass(label);
+    // Forget everything in memory (every class), then empty this site's storage. A tab whose
+    // model another tab changed may not forget (STALE_MODEL) but may still empty the storage;
+    // it then reloads, so that nothing of the old model stays in its memory.
+    let stale = false;
+    try {
+      for (const label of ui.net.labels()) ui.receipts.push((await ui.net.removeClass(label)).receipt);
+    } catch (e) {
+      if (e?.code !== 'STALE_MODEL') throw e;
+      stale = true;
+    }
     await ui.net.clearStorage();
     await thumbs.clearAll();
     for (const t of ui.thumbs.values()) URL.revokeObjectURL(t.url);
+    for (const url of ui.releaseLater ?? []) URL.revokeObjectURL(url);
+    ui.releaseLater = [];
     ui.thumbs.clear();
+    if (stale) {
+      toast('Erased this site\'s storage. This tab\'s model was out of date (another tab changed it), so the page reloads empty.', 'ok', 0);
+      location.reload();
+      return;
+    }
     ui.lit = new Set();
     ui.hover = new Set();
     ui.everTrained = false;
     ui.selected = null;
-    ui.samplesAdded = false;
     $('forget-report').replaceChildren(h('p.muted.small', { text: 'Erase something to see what it costs.' }));
     $('verify-result').textContent = '';
     $('train-result').textContent = '';

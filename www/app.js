@@ -97,7 +97,6 @@ async function boot() {
   }
   const startMs = performance.now() - t0;
   await restoreThumbs();
-  ui.samplesAdded = ui.net.examples().length > 0 && (await thumbs.getMeta('samplesAdded').catch(() => false)) === true;
   // Photos added but not trained before the reload are new photos of a trained model, as before it.
   ui.everTrained = restored && ui.net.examples().length > 0
     && (ui.net.pendingAdapters === 0 || (await thumbs.getMeta('trained').catch(() => false)) === true);
@@ -119,7 +118,7 @@ async function restoreThumbs() {
   const ids = new Set(ui.net.examples().map((e) => e.id));
   const stale = records.filter((r) => !ids.has(r.id)).map((r) => r.id);
   if (stale.length) await thumbs.deleteThumbs(stale).catch(() => {});
-  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, burst: r.burst });
+  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, burst: r.burst, sample: r.sample });
 }
 
 function showBackendNotice() {

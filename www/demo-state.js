@@ -12,7 +12,7 @@ export const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|avif|heic|heif|tiff?|ico|svg
 export const ui = {
   net: null,
   samples: null, // { about, photos: [{ file, label, heldOut, author, license, source, changes, blob, url }] }
-  thumbs: new Map(), // example id → { url, label, name }
+  thumbs: new Map(), // example id → { url, label, name, burst?, sample? }
   selected: null, // class that new photos go to
   lit: new Set(), // adapters retrained by the last erase
   hover: new Set(),
@@ -24,7 +24,6 @@ export const ui = {
   burst: null, // the webcam burst being recorded (hold to record)
   lastReport: null,
   receipts: [], // deletion receipts of this session's erases, oldest first (the download)
-  samplesAdded: false, // the sample pack is in the model (kept in the demo's meta store)
 };
 
 /** The page's phase as `body[data-state]` (loading, ready, busy, failed): the tests wait on it. */

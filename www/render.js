@@ -56,10 +56,21 @@ export function renderClasses() {
   if (!labels.length) {
     box.replaceChildren(h('p.muted.small', { text: 'No classes yet. Add one below, or try the sample photos.' }));
   } else {
-    box.replaceChildren(...labels.map((label) => h(`button.chip${label === ui.selected ? '.on' : ''}`, {
-      type: 'button', role: 'radio', 'aria-checked': String(label === ui.selected),
+    // A radio group: one Tab stop (the chosen class), arrow keys move the choice.
+    const current = ui.selected ?? labels[0];
+    const pick = (label) => { ui.selected = label; renderClasses(); };
+    box.replaceChildren(...labels.map((label, i) => h(`button.chip${label === ui.selected ? '.on' : ''}`, {
+      type: 'button', role: 'radio', 'aria-checked': String(label === ui.selected), tabindex: label === current ? '0' : '-1',
       style: { '--c': classColour(label, labels) }, dataset: { label },
-      onclick: () => { ui.selected = label; renderClasses(); },
+      onclick: () => pick(label),
+      onkeydown: (e) => {
+        const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+        const to = e.key === 'Home' ? 0 : e.key === 'End' ? labels.length - 1 : step ? (i + step + labels.length) % labels.length : -1;
+        if (to < 0) return;
+        e.preventDefault();
+        pick(labels[to]);
+        [...box.children].find((c) => c.dataset.label === labels[to])?.focus();
+      },
     }, h('span.swatch'), h('span', { text: label }), h('span.count', { text: String(by.get(label)?.length ?? 0) }))));
     // Redrawn chips are new elements: the keyboard focus stays on the same class.
     if (focused !== undefined) [...box.children].find((c) => c.dataset.label === focused)?.focus();
@@ -83,10 +94,12 @@ export function renderButtons() {
   const busy = !!ui.busy;
   const ex = ui.net?.examples() ?? [];
   $('train-btn').disabled = busy || !ui.net || ui.net.pendingAdapters === 0 || ui.net.labels().length < 2;
-  if (ui.net && !ui.net.examples().length) ui.samplesAdded = false;
-  $('add-samples').disabled = busy || !ui.net || !ui.samples?.photos.length || ui.samplesAdded;
-  $('add-samples').textContent = ui.samplesAdded ? '✓ Sample photos added' : 'Try with sample photos';
-  $('verify-btn').disabled = busy || !ui.net || !ui.everTrained;
+  // The sample photos are in the model while any of their thumbnails is.
+  const samplesIn = [...ui.thumbs.values()].some((t) => t.sample);
+  $('add-samples').disabled = busy || !ui.net || !ui.samples?.photos.length || samplesIn;
+  $('add-samples').textContent = samplesIn ? '✓ Sample photos added' : 'Try with sample photos';
+  // Verify replays the trained model: not while new photos wait for Train (NOT_TRAINED).
+  $('verify-btn').disabled = busy || !ui.net || !ui.everTrained || ui.net.pendingAdapters > 0;
   $('compare-btn').disabled = busy || !ui.net || !ui.everTrained || ex.length < 2;
   $('erase-all').disabled = busy || !ui.net;
   for (const id of ['pick-files', 'pick-folder', 'pick-files-btn', 'pick-folder-btn']) $(id).disabled = busy || !ui.net;
