@@ -68,13 +68,15 @@ async function launch(browser, profile, camera, flags = []) {
 
 /** Serves the repo root (+ the shared fixtures under /fixtures) and opens a fresh browser
  *  (`browser`: 'chromium' or 'firefox'); `camera: true` gives Chromium the fake camera (the
- *  other tests keep the default flags); `flags`: more Chromium flags. `requests`: what the page reported; `served`: what the
- *  server answered (every request of the page and its Workers). */
-export async function openBrowser({ camera = false, browser = 'chromium', flags = [] } = {}) {
+ *  other tests keep the default flags); `flags`: more Chromium flags; `mounts`: URL prefix → a
+ *  folder served there instead. `requests`: what the page reported; `served`: what the server
+ *  answered (every request of the page and its Workers). */
+export async function openBrowser({ camera = false, browser = 'chromium', flags = [], mounts = {} } = {}) {
   const served = [];
   const server = await serve(0, '127.0.0.1', {
     '/fixtures': path.join(SHARED, 'encoder-reference/fixtures'),
     '/datasets': DATASETS,
+    ...mounts, // URL prefix → folder, served instead of the repo's files there
   }, { log: served });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `legonet-${browser}-`));
   const { page, context, closeBrowser } = await launch(browser, profile, camera, flags);
