@@ -201,13 +201,16 @@ export declare class LegoNet {
   addExample(image: ImageLike, label: string, options?: { id?: string }): Promise<string>;
   addExamples(items: { image: ImageLike; label: string; id?: string }[],
               options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<string[]>;
+  /** Trains the adapters whose members changed. Aborted through `signal`: `AbortError`, the model
+   *  as before — unless the abort reaches the engine after its last step (then it resolves). */
   train(options?: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<TrainReport>;
   /** Scores of the classes the consulted adapters were trained on, highest first (a class with
    *  no trained examples yet, such as a fresh `addClass`, gets none). */
   predict(image: ImageLike): Promise<ClassScore[]>;
-  /** Forgets the examples; bound to a saved copy (`save`, `load`), rewrites it in the same call.
-   *  Stale (see `save`): `StorageError` `STALE_MODEL`, nothing forgotten. An empty list:
-   *  `INVALID_INPUT`. */
+  /** Forgets the examples; bound to a saved copy (`save`, `load`), rewrites it in the same call,
+   *  and every other copy this instance saved (one that another tab has changed since is left to
+   *  that tab). Stale (see `save`): `StorageError`
+   *  `STALE_MODEL`, nothing forgotten. An empty list: `INVALID_INPUT`. */
   forget(ids: string | string[]): Promise<ForgetReport>;
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;
@@ -218,6 +221,9 @@ export declare class LegoNet {
   /** Checks receipts (oldest first; any tail of the model's chain) against this model. Something
    *  that is not a receipt: `ReceiptError` `INVALID_RECEIPT`. */
   checkReceipts(receipts: ForgetReceipt | ForgetReceipt[]): Promise<ReceiptCheck>;
+  /** LegoNet, Retrain, FixSISA and KNN trained from scratch on this model's examples (a fifth
+   *  held out, by a hash of each id), then each forgets `forget`; without `forget`, training and
+   *  accuracy only (the forget fields are 0). The model itself is not changed. */
   compare(options?: { forget?: string | string[] }): Promise<CompareRow[]>;
   /** The whole model as bytes. Refused with `STALE_MODEL` when the saved copy this instance is
    *  bound to has changed since (it may hold a photo another tab forgot). */

@@ -106,6 +106,10 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
     const saved = await digest();
     const closed = await createImageBitmap(photos[0]);
     closed.close();
+    // The same photo from another origin (localhost, not 127.0.0.1) without CORS: tainted.
+    const foreign = new Image();
+    foreign.src = new URL(train[0].url, `http://localhost:${location.port}`).href;
+    await foreign.decode();
     const calls = {
       'addClass(123)': () => net.addClass(123),
       'addClass({})': () => net.addClass({}),
@@ -120,6 +124,7 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
       "addExample(photo, 'animals', { id: 42 })": () => net.addExample(photos[0], 'animals', { id: 42 }),
       "addExamples([photo with id ''])": () => net.addExamples([{ image: photos[0], label: 'animals', id: '' }]),
       "addExamples([good, { image: 'x' }])": () => net.addExamples([{ image: photos[0], label: 'animals' }, { image: 'x', label: 'tools' }]),
+      'addExamples([good, an image from another origin])': () => net.addExamples([{ image: photos[0], label: 'animals' }, { image: foreign, label: 'tools' }]),
       'predict(a closed ImageBitmap)': () => net.predict(closed),
       "addExample(a closed ImageBitmap, 'animals')": () => net.addExample(closed, 'animals'),
       'checkReceipts({ f() {} })': () => net.checkReceipts({ f() {} }),
@@ -163,6 +168,7 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
     "addExample(photo, 'animals', { id: 42 })": invalid,
     "addExamples([photo with id ''])": invalid,
     "addExamples([good, { image: 'x' }])": 'InvalidImageError INVALID_IMAGE (example 1)',
+    'addExamples([good, an image from another origin])': 'InvalidImageError INVALID_IMAGE (example 1)',
     'predict(a closed ImageBitmap)': 'InvalidImageError INVALID_IMAGE',
     "addExample(a closed ImageBitmap, 'animals')": 'InvalidImageError INVALID_IMAGE',
     'checkReceipts({ f() {} })': 'ReceiptError INVALID_RECEIPT',
@@ -180,4 +186,19 @@ test('arguments of the wrong kind get a typed error and leave the model untouche
   });
   assert.ok(out.unchanged, 'the exported model is byte-identical after every refusal');
   assert.ok(out.ok, 'verify after the bad calls');
+});
+
+test('an engine Worker whose script does not load: BACKEND, not a crash', { timeout: 300_000 }, async () => {
+  await b.context.route('**/pkg/src/worker.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  try {
+    const out = await b.page.evaluate(async () => {
+      try {
+        (await window.legonet.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' })).dispose();
+        return 'resolved';
+      } catch (e) { return `${e.name} ${e.code}`; }
+    });
+    assert.equal(out, 'LegoNetError BACKEND');
+  } finally {
+    await b.context.unroute('**/pkg/src/worker.js');
+  }
 });

@@ -2,7 +2,8 @@
 // bound save after each (as an app does), save again, close the browser, then scan every file of
 // the persistent profile for windows of the forgotten examples' encodings, taken from an
 // export() made before the forget. The retained examples' encodings must be found (the scan sees
-// what is stored); the forgotten ones nowhere.
+// what is stored); the forgotten ones nowhere. Then the same in the engine's wasm memory, where
+// also no block of the encoder's activations of a forgotten photo may remain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPkgPage, datasetPhotos } from './browser.mjs';
@@ -76,7 +77,8 @@ test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 },
   // The engine on the page's thread (worker: false), so the test can read its wasm memory: the
   // same module instance as the engine's, whose init() returns the existing exports.
   const out = await m.page.evaluate(async ({ train, opts }) => {
-    const net = await window.legonet.LegoNet.create({ ...opts, worker: false });
+    // One lane: every photo is encoded in this instance (encoder Workers are instances of their own).
+    const net = await window.legonet.LegoNet.create({ ...opts, worker: false, encoderWorkers: 1 });
     const items = await Promise.all(train.map(async (t) => ({ image: await window.fetchBlob(t.url), label: t.label })));
     const ids = await net.addExamples(items);
     await net.train();
@@ -117,6 +119,49 @@ test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 },
     if (out.forgotten.includes(out.ids[i])) assert.equal(n, 0, `forgotten ${out.ids[i]}: ${n}/8 windows of its encoding in wasm memory`);
     else assert.equal(n, 8, `retained ${out.ids[i]} is in wasm memory (the scan works)`);
   }
+
+  // The encoder's activations of a photo: its head's 7×7×1280 outputs, whose in-order mean is the
+  // encoding bit for bit. The last photo encoded (the prediction of example 0, forgotten) is the
+  // one an encoder that kept its buffers would still hold.
+  const encodings = out.ids.map((id, i) => [...new Float32Array(Uint8Array.from(encodingIn(snapshot, id, out.labels[i])).buffer)])
+    .filter((_, i) => out.forgotten.includes(out.ids[i]));
+  const t0 = Date.now();
+  const blocks = await m.page.evaluate(async (encodings) => {
+    const P = 49;
+    const S = 1280;
+    /** Offsets (bytes) in `f` of P rows of S floats whose column means (f32, row order) equal one
+     *  of `encodings`. A quick filter first: column sums of the values an activation can take
+     *  (ReLU6: 0 to 6; anything else counts 0, so NaNs and huge floats elsewhere in memory
+     *  neither poison nor drown the running sums), on each encoding's four largest channels. */
+    const scan = (f, encodings) => {
+      const pre = new Float64Array(f.length);
+      for (let i = 0; i < f.length; i++) pre[i] = (f[i] >= 0 && f[i] <= 6 ? f[i] : 0) + (i >= S ? pre[i - S] : 0);
+      const sum = (i) => pre[i + (P - 1) * S] - (i >= S ? pre[i - S] : 0);
+      return encodings.map((e) => {
+        const top = [...e.keys()].sort((x, y) => e[y] - e[x]).slice(0, 4);
+        const hits = [];
+        for (let o = 0; o + P * S <= f.length && hits.length < 3; o++) {
+          if (!top.every((c) => Math.abs(sum(o + c) / P - e[c]) <= 1e-4 * Math.max(1, e[c]))) continue;
+          const acc = new Float32Array(S);
+          for (let p = 0; p < P; p++) for (let c = 0; c < S; c++) acc[c] += f[o + p * S + c];
+          if (e.every((v, c) => Math.fround(acc[c] / P) === v)) hits.push(o * 4);
+        }
+        return hits;
+      });
+    };
+    // The scan itself, on a block made here (among NaNs and huge floats): found.
+    const made = new Float32Array(4096 + P * S + 4096);
+    for (let i = 0; i < 4096; i++) made[i] = i % 3 ? NaN : 3e38;
+    for (let i = 4096; i < 4096 + P * S; i++) made[i] = ((i * 2654435761) % 1000) / 250;
+    const acc = new Float32Array(S);
+    for (let p = 0; p < P; p++) for (let c = 0; c < S; c++) acc[c] += made[4096 + p * S + c];
+    const [selfTest] = scan(made, [[...acc].map((v) => Math.fround(v / P))]);
+    const wasm = await (await import('/pkg/wasm/legonet.js')).default();
+    return { selfTest, hits: scan(new Float32Array(wasm.memory.buffer), encodings) };
+  }, encodings);
+  assert.deepEqual(blocks.selfTest, [4096 * 4], 'the activation scan finds a block made for it');
+  console.log(`[residue] activation blocks of the forgotten examples found: ${JSON.stringify(blocks.hits.map((h) => h.length))} (scan ${Date.now() - t0} ms)`);
+  out.forgotten.forEach((id, i) => assert.deepEqual(blocks.hits[i], [], `forgotten ${id}: its activations in wasm memory`));
   } finally {
     await m.close();
   }

@@ -108,13 +108,18 @@ export async function coreFlow(b, t, { backend, clockStep }) {
   // Forget one; verify.
   const forgot = await inPage(async (L, { id, other }) => {
     const report = await window.net.forget(id);
-    return { report, verify: await window.net.verify(), left: window.net.examples().length, compare: await window.net.compare({ forget: other }) };
+    return {
+      report, verify: await window.net.verify(), left: window.net.examples().length,
+      compare: await window.net.compare({ forget: other }), plain: await window.net.compare(),
+    };
   }, { id: added.ids[0], other: added.ids[1] });
   console.log(`[${tag}] forget: ${JSON.stringify(forgot.report)}; verify: ${JSON.stringify(forgot.verify)}`);
   assertShape(forgot.report, 'ForgetReport');
   assertShape(forgot.verify, 'VerifyReport');
   for (const row of forgot.compare) assertShape(row, 'CompareRow');
   assert.deepEqual(forgot.compare.map((r) => r.method), ['legonet', 'retrain', 'fixsisa', 'knn']);
+  // Without `forget`: training and accuracy only.
+  assert.deepEqual(forgot.plain.map((r) => [r.method, r.forgetMs, r.samplesReplayed]), forgot.compare.map((r) => [r.method, 0, 0]));
   assert.equal(forgot.report.forgotten, 1);
   assert.ok(forgot.report.retrainedAdapters.length >= 1 && forgot.report.retrainedAdapters.length <= 3);
   assert.ok(forgot.verify.ok);

@@ -244,3 +244,63 @@ test('a clearStorage that fails part way leaves the instance current for the cop
   assert.deepEqual(out.files, []);
 });
 
+
+test('a forget rewrites every copy the instance saved, not only the last one', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const out = await inPage(async (L, { train, opts }) => {
+    const { net, ids } = await window.trainedNet(train, opts);
+    await net.save('backup');
+    await net.save('mine');
+    await net.forget(ids[0]);
+    net.dispose();
+    const held = {};
+    for (const name of ['backup', 'mine']) {
+      const m = await L.LegoNet.load(name, opts);
+      held[name] = m.examples().map((e) => e.id).includes(ids[0]);
+      m.dispose();
+    }
+    return held;
+  }, { train, opts: OPTS });
+  assert.deepEqual(out, { backup: false, mine: false }, 'the forgotten example is in neither copy');
+});
+
+test('weights: an error page served in their place is not cached; a cached copy that does not load is fetched again', { timeout: 600_000 }, async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { openBrowser } = await import('./browser.mjs');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legonet-weights-'));
+  const real = path.resolve(import.meta.dirname, '../weights/efficientnet-lite0.safetensors');
+  fs.writeFileSync(path.join(dir, 'w.safetensors'), '<!doctype html><title>Not the weights</title>');
+  const c = await openBrowser({ mounts: { '/flaky': dir } });
+  try {
+    await c.page.goto(`${c.server.url}/tests/pages/pkg.html`);
+    await c.page.waitForFunction(() => document.body?.dataset.ready === 'yes');
+    // What one create() gives, and whether it asked the server for the weights.
+    const create = async () => {
+      const asked = () => c.served.filter((r) => r.url === '/flaky/w.safetensors').length;
+      const before = asked();
+      const out = await c.page.evaluate(async () => {
+        try {
+          (await window.legonet.LegoNet.create({ encoderUrl: '/flaky/w.safetensors', backend: 'cpu' })).dispose();
+          return 'ok';
+        } catch (e) { return e.code; }
+      });
+      return { out, fetched: asked() > before };
+    };
+    assert.deepEqual(await create(), { out: 'INVALID_WEIGHTS', fetched: true });
+    fs.copyFileSync(real, path.join(dir, 'w.safetensors')); // the server mended
+    assert.deepEqual(await create(), { out: 'ok', fetched: true }, 'fetched again, not the error page from the cache');
+    assert.deepEqual(await create(), { out: 'ok', fetched: false }, 'weights that loaded are cached');
+    // A cached copy that does not load (damaged, or written by an older version unchecked).
+    await c.page.evaluate(async () => {
+      const cache = await caches.open('legonet-weights-v1');
+      await cache.put(new URL('/flaky/w.safetensors', location.href).href, new Response('<!doctype html>'));
+    });
+    assert.deepEqual(await create(), { out: 'ok', fetched: true }, 'dropped and fetched again');
+    assert.deepEqual(await create(), { out: 'ok', fetched: false });
+  } finally {
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -48,7 +48,8 @@ fn held_out(id: &str) -> bool {
     Sha256::digest(id.as_bytes())[0] % FOLDS == 0
 }
 
-/// Runs the four methods on `model`'s stored samples and forgets `forget` under each.
+/// Runs the four methods on `model`'s stored samples and forgets `forget` under each (no forget,
+/// and forget costs of 0, when `forget` is empty: training and accuracy only).
 pub fn compare(model: &LegoNet, forget: &[&str]) -> Result<Vec<CompareRow>> {
     for id in forget {
         if model.sample(id).is_none() {
@@ -83,7 +84,7 @@ pub fn compare(model: &LegoNet, forget: &[&str]) -> Result<Vec<CompareRow>> {
         m.train()?;
         let train_ms = now_ms() - t0;
         let correct = test.iter().filter(|(_, x, l)| m.predict(x).is_ok_and(|p| p.label == *l)).count();
-        let r = m.forget(forget)?;
+        let r = if forget.is_empty() { Default::default() } else { m.forget(forget)? };
         rows.push(CompareRow {
             method: m.method().to_string(),
             n_train: train.len(),
@@ -130,5 +131,12 @@ mod tests {
         assert_eq!(rows[3].samples_replayed, 0);
         assert_eq!(m, before, "the model itself is untouched");
         assert!(matches!(compare(&m, &["nope"]), Err(Error::UnknownId(_))));
+        // No forget: the same training and accuracy, and no forget cost.
+        let plain = compare(&m, &[]).unwrap();
+        assert_eq!(plain.len(), 4);
+        for p in &plain {
+            assert_eq!(p.n_train + p.n_test, 90);
+            assert_eq!((p.forget_ms, p.adapters_retrained, p.samples_replayed, p.params_retrained), (0.0, 0, 0, 0));
+        }
     }
 }

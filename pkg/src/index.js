@@ -78,6 +78,16 @@ async function startEngine(useWorker) {
   return { client: new RpcClient(port1), terminate: () => { port1.close(); port2.close(); stop(); } };
 }
 
+/** Whether the browser would post `value` to a Worker (a bitmap of a cross-origin image is not). */
+function postable(value) {
+  try {
+    structuredClone(value)?.close?.();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The engine's new state, or — when it left the examples out — ours less the removed ones. */
 function mirror(old, next) {
   if (next.examples) return next;
@@ -218,12 +228,20 @@ export class LegoNet {
       for (const b of transfer) b.close?.(); // the bitmaps made for the items before the bad one
       throw e;
     }
-    const out = await this.#send('addExamples', { items: wire }, transfer, { onProgress, signal });
-    return out.ids;
+    try {
+      return (await this.#call('addExamples', { items: wire }, { onProgress, signal, transfer })).ids;
+    } catch (e) {
+      // An image the browser would not post (drawn from another origin without CORS): which one,
+      // found only now (a test clone of a large bitmap costs tens of ms).
+      const i = e?.code === 'INVALID_IMAGE' && !/^example \d+:/.test(e.message) ? wire.findIndex((w) => !postable(w.image)) : -1;
+      for (const b of transfer) b.close?.(); // a no-op on a bitmap that was transferred
+      throw i >= 0 ? errorFromCode('INVALID_IMAGE', `example ${i}: ${e.message}`) : e;
+    }
   }
 
   /** Trains every adapter whose members changed. `onProgress({ phase: 'train', done, total })`;
-   *  aborting through `signal` rejects with `AbortError` and leaves the model as before. */
+   *  aborting through `signal` rejects with `AbortError` and leaves the model as before (unless
+   *  the abort reaches the engine after its last step: then the call resolves as done). */
   async train(options) {
     const { onProgress, signal } = options ?? {};
     return (await this.#call('train', {}, { onProgress, signal })).report;

@@ -33,11 +33,16 @@ export class RpcClient {
   #next = 1;
   #pending = new Map();
   #closed = false;
+  #answered = false; // the Worker has answered a call: it started
 
   constructor(port) {
     this.#port = port;
-    port.onmessage = (e) => this.#receive(e.data);
-    port.onerror = (e) => this.#failAll('INTERNAL', `the engine worker failed to start or crashed: ${e.message || e.type || e} (is pkg/wasm built? run ./dev setup)`);
+    port.onmessage = (e) => { this.#answered = true; this.#receive(e.data); };
+    // Before any answer the Worker's script did not load (a 404, a bundler that dropped it, a
+    // CSP): the documented BACKEND of an engine Worker that cannot start. After, it crashed.
+    port.onerror = (e) => (this.#answered
+      ? this.#failAll('INTERNAL', `the engine Worker crashed: ${e.message || e.type || e}`)
+      : this.#failAll('BACKEND', `the engine Worker could not start: ${e.message || e.type || e} (legonet's src/worker.js and the modules and wasm/ beside it must be served with the page)`));
     port.onmessageerror = () => this.#failAll('INTERNAL', 'worker message could not be decoded');
   }
 

@@ -453,8 +453,10 @@ export async function clearAll(known = () => undefined, deleted = () => {}) {
 }
 
 /**
- * The encoder weights: from the Cache API when present, else fetched once and cached.
- * Resolves to { bytes: Uint8Array, fromCache: boolean }.
+ * The encoder weights: from the Cache API when present, else fetched. Resolves to
+ * { bytes: Uint8Array, fromCache: boolean, keep(), drop() }: `keep` caches fetched bytes, to be
+ * called once the engine has loaded them (an error page answered with 200 must not be served
+ * from the cache ever after); `drop` removes a cached copy that did not load.
  */
 export async function fetchWeights(url) {
   const cache = typeof caches !== 'undefined' ? await caches.open(WEIGHTS_CACHE).catch(() => null) : null;
@@ -467,7 +469,13 @@ export async function fetchWeights(url) {
       throw new StorageError('NOT_FOUND', `encoder weights: ${url} could not be fetched (${e?.message ?? e})`);
     }
     if (!response.ok) throw new StorageError('NOT_FOUND', `encoder weights: ${url} answered ${response.status}`);
-    if (cache) await cache.put(url, response.clone()).catch(() => {}); // a full cache only costs a refetch later
   }
-  return { bytes: new Uint8Array(await response.arrayBuffer()), fromCache };
+  const fetched = fromCache ? null : response.clone();
+  return {
+    bytes: new Uint8Array(await response.arrayBuffer()),
+    fromCache,
+    // A full cache only costs a refetch later.
+    keep: async () => { if (cache && fetched) await cache.put(url, fetched).catch(() => {}); },
+    drop: async () => { if (cache) await cache.delete(url).catch(() => {}); },
+  };
 }

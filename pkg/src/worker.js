@@ -206,6 +206,9 @@ function engineHost(spawn) {
   let engine = null;
   let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
   let bound = null; // the saved model's name that forget, removeClass and train keep in sync
+  // Every name whose saved copy holds this engine's examples: the bound one and those saved since
+  // the state last came from a load or an import. A forget rewrites each of them.
+  let copies = new Set();
   const tokens = new Map(); // name → { lineage, generation } as this engine last loaded or saved it
 
   const need = () => {
@@ -236,6 +239,7 @@ function engineHost(spawn) {
       if (e.token) { // one slot was written: that is the saved copy now, and the one to keep in sync
         tokens.set(name, e.token);
         bound = name;
+        copies.add(name);
       }
       throw e;
     }
@@ -254,6 +258,17 @@ function engineHost(spawn) {
     const after = () => state({ examples: report.restructured || removed === undefined, removed });
     try {
       if (bound === null) run(); else await saveAs(bound, run);
+      // The copies saved earlier under other names hold the forgotten examples too. Each is
+      // rewritten unless another tab has changed or deleted it since (then it is that tab's).
+      for (const name of [...copies]) {
+        if (name === bound) continue;
+        try {
+          tokens.set(name, await storage.saveModel(name, () => engine.exportBytes(), { encoderId: engine.encoderId }, tokens.get(name)));
+        } catch (e) {
+          if (e?.code !== 'STALE_MODEL') throw e;
+          copies.delete(name);
+        }
+      }
     } catch (e) {
       if (report) e.details = { report, state: after() };
       throw e;
@@ -266,8 +281,21 @@ function engineHost(spawn) {
       if (engine) throw new LegoNetError('INTERNAL', 'the engine is already initialised');
       msResolution ??= clockResolution(); // the Rust reports' clock (web-time) is this performance.now()
       // The weights and the wasm download at once (a first visit waits for the longer, not both).
-      const [{ bytes, fromCache }, wasm] = await Promise.all([storage.fetchWeights(encoderUrl), loadWasm(backend, { wasmUrl, webgpuWasmUrl })]);
-      const created = await createEngine(bytes, backend, config, wasm);
+      const [fetched, wasm] = await Promise.all([storage.fetchWeights(encoderUrl), loadWasm(backend, { wasmUrl, webgpuWasmUrl })]);
+      let weights = fetched;
+      let created;
+      try {
+        created = await createEngine(weights.bytes, backend, config, wasm);
+      } catch (e) {
+        // A cached copy that does not load (written before it was checked, or damaged on disk)
+        // is dropped and fetched again, once; fetched weights are cached only once they load.
+        if (!weights.fromCache || e?.code !== 'INVALID_WEIGHTS') throw e;
+        await weights.drop();
+        weights = await storage.fetchWeights(encoderUrl);
+        created = await createEngine(weights.bytes, backend, config, wasm);
+      }
+      await weights.keep();
+      const { bytes, fromCache } = weights;
       engine = created.engine;
       // On WebGPU the engine encodes on the GPU; more CPU instances would only cost memory. The
       // extra Workers prepare their encoders in the background and join the first batch that finds
@@ -395,6 +423,7 @@ function engineHost(spawn) {
     async import({ bytes }) {
       try { need().importBytes(bytes); } finally { wipe(bytes); } // a copy made for the engine (index.js)
       bound = null;
+      copies = new Set();
       return { state: state() };
     },
 
@@ -402,6 +431,7 @@ function engineHost(spawn) {
       need();
       await saveAs(name);
       bound = name;
+      copies.add(name);
       return { state: state() };
     },
 
@@ -411,6 +441,7 @@ function engineHost(spawn) {
       try { engine.importBytes(record.snapshot); } finally { wipe(record.snapshot); }
       tokens.set(name, record.token);
       bound = name;
+      copies = new Set([name]);
       return { state: state() };
     },
 
@@ -426,7 +457,7 @@ function engineHost(spawn) {
     clearStorage: async () => {
       await storage.clearAll((name) => tokens.get(name), deleted);
       // Every other token names a copy that is gone now; a bound name still here is stale.
-      for (const name of [...tokens.keys()]) if (name !== bound) tokens.delete(name);
+      for (const name of [...tokens.keys()]) if (name !== bound) { tokens.delete(name); copies.delete(name); }
     },
   };
 
@@ -435,6 +466,7 @@ function engineHost(spawn) {
   function deleted(name, current) {
     if (bound === name && !current) return;
     tokens.delete(name);
+    copies.delete(name);
     if (bound === name) bound = null;
   }
 

@@ -40,10 +40,12 @@ pub struct EncoderOutput {
     pub logits: Vec<f32>,
 }
 
-/// Encodings are overwritten before their memory is freed (see [`crate::ledger::Sample`]).
+/// Encodings and logits are overwritten before their memory is freed (see
+/// [`crate::ledger::Sample`]): both describe the photo.
 impl Drop for EncoderOutput {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.encodings);
+        zeroize::Zeroize::zeroize(&mut self.logits);
     }
 }
 
@@ -151,6 +153,15 @@ impl Encoder {
         debug_assert_eq!(encodings.len(), batch * ENCODING_DIM);
         debug_assert_eq!(input.len(), batch * INPUT_LEN);
         Ok(EncoderOutput { batch, encodings, logits })
+    }
+
+    /// Overwrites the activations the last images left in the fused CPU kernels' working
+    /// memory ([`CpuLite0::wipe_scratch`]). burn's networks hold no such buffers of their own:
+    /// their tensors are the backend's (on WebGPU, the GPU's memory, out of the wasm's reach).
+    pub fn wipe_scratch(&self) {
+        if let Network::Cpu(cpu) = &self.net {
+            cpu.wipe_scratch();
+        }
     }
 
     /// [`Encoder::encode`], blocking (native only).

@@ -95,7 +95,8 @@ impl WasmEngine {
     }
 
     /// Encodes one RGBA8 image; resolves to its 1280-d encoding (`Float32Array`). The photo's
-    /// pixels, its preprocessed input and its encoding are overwritten in wasm memory once used.
+    /// pixels, its preprocessed input, the CPU encoder's activations of it and its encoding are
+    /// overwritten in wasm memory once used.
     #[wasm_bindgen(js_name = encodeRgba)]
     pub fn encode_rgba(&self, rgba: &Uint8Array, width: u32, height: u32) -> Promise {
         let input = {
@@ -104,7 +105,9 @@ impl WasmEngine {
         };
         let encoder = self.encoder.clone();
         future_to_promise(async move {
-            let out = encoder.encode(&input.map_err(js_error)?).await.map_err(js_error)?;
+            let out = encoder.encode(&input.map_err(js_error)?).await;
+            encoder.wipe_scratch();
+            let out = out.map_err(js_error)?;
             Ok(Float32Array::from(out.encoding(0)).into())
         })
     }

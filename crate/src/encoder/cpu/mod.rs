@@ -751,6 +751,19 @@ impl CpuLite0 {
         Ok(EncoderOutput { batch, encodings, logits })
     }
 
+    /// Overwrites what the last images left in this encoder's working memory: the kept
+    /// activation buffers (every layer of an image, down to its stem output, and the head
+    /// activations whose mean is its encoding) and this thread's band scratch. The next image
+    /// overwrites the same regions anyway; the wasm engine calls this after each photo, so that
+    /// a photo encoded last and then forgotten leaves nothing behind (one thread there; natively
+    /// a team's other threads keep their last band until their next pass).
+    pub fn wipe_scratch(&self) {
+        for set in self.scratch.lock().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+            set.iter_mut().for_each(|b| b.fill(0.0));
+        }
+        SCRATCH.with_borrow_mut(|bufs| bufs.iter_mut().for_each(|b| b.fill(0.0)));
+    }
+
     /// A set of four activation buffers: a kept one, or fresh ones.
     fn take_scratch(&self) -> Vec<Floats> {
         let kept = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -991,6 +1004,31 @@ fn for_each_chunk(y: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Syn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an image leaves in the kept buffers and this thread's bands, and that
+    /// `wipe_scratch` overwrites all of it (the wasm engine's promise for a forgotten photo).
+    #[test]
+    fn wipe_scratch_leaves_no_activation_behind() {
+        let bytes = std::fs::read(crate::encoder::default_weights_path()).expect("converted weights (./dev setup)");
+        let net = CpuLite0::from_weights(&WeightFile::parse(bytes).unwrap()).unwrap();
+        let image: Vec<f32> = (0..INPUT_LEN).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+        let out = net.encode(&image).unwrap();
+        let nonzero = |net: &CpuLite0| {
+            let kept: usize =
+                net.scratch.lock().unwrap().iter().flatten().map(|b| b.iter().filter(|v| **v != 0.0).count()).sum();
+            let bands: usize =
+                SCRATCH.with_borrow(|bufs| bufs.iter().map(|b| b.iter().filter(|v| **v != 0.0).count()).sum());
+            (kept, bands)
+        };
+        let (kept, bands) = nonzero(&net);
+        assert!(kept > 100_000 && bands > 0, "the image left activations ({kept} kept, {bands} in bands)");
+        // The last layer's activations are the encoding before its mean: find them.
+        let head = net.scratch.lock().unwrap()[0][1][..49 * ENCODING_DIM].to_vec();
+        let mean = (0..ENCODING_DIM).map(|c| (0..49).map(|p| head[p * ENCODING_DIM + c]).sum::<f32>() / 49.0);
+        assert!(mean.zip(out.encoding(0)).all(|(m, e)| m == *e), "the kept buffers hold the encoding's activations");
+        net.wipe_scratch();
+        assert_eq!(nonzero(&net), (0, 0));
+    }
 
     #[test]
     fn relu6_clamps_both_ends() {
