@@ -9,7 +9,7 @@
 // 2. Privacy made visible: it sees every request of the page AND of the engine's Worker, and
 //    reports each one to the page that made it (`{ type: 'legonet-demo:request', url, from, at }`),
 //    which counts those made after the app was ready. Another tab's requests are not this one's.
-const VERSION = 'legonet-demo-v5';
+const VERSION = 'legonet-demo-v6';
 
 const CODE = [
   './', 'index.html', 'www/app.js', 'www/demo-state.js', 'www/render.js', 'www/actions.js', 'www/camera.js',
@@ -112,7 +112,8 @@ self.addEventListener('fetch', (event) => {
   }
   const work = (async () => {
     if (!sameOrigin || request.method !== 'GET') return { response: await fetch(request), from: 'network' };
-    if (isData(u)) return cacheFirst(request);
+    // A reload (the package refetching weights that did not load) goes past this cache too.
+    if (isData(u)) return request.cache === 'reload' ? networkFirst(request) : cacheFirst(request);
     return networkFirst(request);
   })();
   event.respondWith(work.then((r) => r.response));

@@ -207,10 +207,10 @@ export declare class LegoNet {
   /** Scores of the classes the consulted adapters were trained on, highest first (a class with
    *  no trained examples yet, such as a fresh `addClass`, gets none). */
   predict(image: ImageLike): Promise<ClassScore[]>;
-  /** Forgets the examples; bound to a saved copy (`save`, `load`), rewrites it in the same call,
-   *  and every other copy this instance saved (one that another tab has changed since is left to
-   *  that tab). Stale (see `save`): `StorageError`
-   *  `STALE_MODEL`, nothing forgotten. An empty list: `INVALID_INPUT`. */
+  /** Forgets the examples; bound to a saved copy (`save`, `load`), rewrites it in the same call.
+   *  Copies saved earlier under other names are the app's, like `export()`'s bytes: they keep
+   *  what they held (`deleteSaved` them, or load each and forget there). Stale (see `save`):
+   *  `StorageError` `STALE_MODEL`, nothing forgotten. An empty list: `INVALID_INPUT`. */
   forget(ids: string | string[]): Promise<ForgetReport>;
   addClass(label: string): Promise<void>;
   removeClass(label: string): Promise<ForgetReport>;

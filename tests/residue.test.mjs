@@ -166,3 +166,43 @@ test('forgotten encodings are overwritten in wasm memory', { timeout: 600_000 },
     await m.close();
   }
 });
+
+test("the first photo an engine encodes leaves none of its pixels in memory its buffers outgrew", { timeout: 600_000 }, async () => {
+  // The first image grows the encoder's band buffers; the stem's patches (27 floats a pixel: the
+  // normalised RGB of a 3×3 window) of a one-colour photo are a pattern found nowhere else.
+  const m = await openPkgPage();
+  try {
+    const out = await m.page.evaluate(async () => {
+      const net = await window.legonet.LegoNet.create({ encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu', worker: false, encoderWorkers: 1 });
+      const photo = async (rgb) => {
+        const c = new OffscreenCanvas(224, 224);
+        const g = c.getContext('2d');
+        g.fillStyle = `rgb(${rgb})`;
+        g.fillRect(0, 0, 224, 224);
+        return c.convertToBlob({ type: 'image/png' });
+      };
+      const wasm = await (await import('/pkg/wasm/legonet.js')).default();
+      /** Patches of the colour (r, g, b) in wasm memory: per channel 6 taps of its value, then
+       *  3 zeros (the bottom rows' padding), as the stem lays them out. */
+      const patches = ([r, g, b]) => {
+        const f = new Float32Array(wasm.memory.buffer);
+        const v = [r, g, b].map((x) => Math.fround((x - 127) / 128));
+        let n = 0;
+        for (let o = f.indexOf(v[0]); o >= 0 && o + 27 <= f.length; o = f.indexOf(v[0], o + 1)) {
+          let ok = true;
+          for (let ch = 0; ch < 3 && ok; ch++) for (let k = 0; k < 9 && ok; k++) ok = f[o + ch * 9 + k] === (k < 6 ? v[ch] : 0);
+          if (ok) n++;
+        }
+        return n;
+      };
+      const [id] = await net.addExamples([{ image: await photo('37,201,113'), label: 'x' }]);
+      await net.forget(id);
+      const left = patches([37, 201, 113]);
+      net.dispose();
+      return { left };
+    });
+    assert.equal(out.left, 0, `${out.left} stem patches of the forgotten first photo are still in wasm memory`);
+  } finally {
+    await m.close();
+  }
+});

@@ -245,25 +245,6 @@ test('a clearStorage that fails part way leaves the instance current for the cop
 });
 
 
-test('a forget rewrites every copy the instance saved, not only the last one', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
-  const out = await inPage(async (L, { train, opts }) => {
-    const { net, ids } = await window.trainedNet(train, opts);
-    await net.save('backup');
-    await net.save('mine');
-    await net.forget(ids[0]);
-    net.dispose();
-    const held = {};
-    for (const name of ['backup', 'mine']) {
-      const m = await L.LegoNet.load(name, opts);
-      held[name] = m.examples().map((e) => e.id).includes(ids[0]);
-      m.dispose();
-    }
-    return held;
-  }, { train, opts: OPTS });
-  assert.deepEqual(out, { backup: false, mine: false }, 'the forgotten example is in neither copy');
-});
-
 test('weights: an error page served in their place is not cached; a cached copy that does not load is fetched again', { timeout: 600_000 }, async () => {
   const fs = await import('node:fs');
   const os = await import('node:os');

@@ -3,7 +3,7 @@
 // under `run`, which keeps one at a time and turns errors into a toast.
 import { $, h, toast, fmtMs, fmtInt, fmtBytes, classColour, barChart } from './ui.js';
 import * as thumbs from './thumbs.js';
-import { ui, state, MODEL_NAME, MAX_FILE_BYTES, LARGE_SIDE, MIN_SIDE, IMAGE_EXT } from './demo-state.js';
+import { ui, state, MODEL_NAME, MAX_FILE_BYTES, LARGE_SIDE, MIN_SIDE, IMAGE_EXT, SAMPLE_SUFFIX } from './demo-state.js';
 import { renderAll, renderClasses, renderButtons, examplesByLabel, rememberFocus, restoreFocus } from './render.js';
 
 /** The comparison's method names as the page shows them. */
@@ -94,7 +94,7 @@ export async function prepare(items, { signal, progress = () => {} } = {}) {
   return ok;
 }
 
-/** Adds photos (items: [{ blob, label, name, sample? }]). The progress box and its Stop show from
+/** Adds photos (items: [{ blob, label, name }]). The progress box and its Stop show from
  *  the start: reading a folder of large photos takes seconds before the encoder starts. */
 export function addPhotos(items, what = 'Adding photos') {
   return run(what, async () => {
@@ -119,10 +119,8 @@ export function addPhotos(items, what = 'Adding photos') {
           $('collect-activity-text').textContent = `${what}: described ${p.done} of ${p.total} photos on your device…`;
         },
       });
-      const records = ids.map((id, i) => ({
-        id, label: ready[i].label, name: ready[i].name, blob: ready[i].thumb, addedAt: Date.now(), ...(ready[i].sample ? { sample: true } : {}),
-      }));
-      for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, sample: r.sample });
+      const records = ids.map((id, i) => ({ id, label: ready[i].label, name: ready[i].name, blob: ready[i].thumb, addedAt: Date.now() }));
+      for (const r of records) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name });
       try { await thumbs.putThumbs(records); } catch (e) { reportError(e); }
       if (!ui.selected) ui.selected = ready[0].label;
       const saved = await persist();
@@ -138,7 +136,7 @@ export function addPhotos(items, what = 'Adding photos') {
 
 export async function addSamples() {
   const photos = ui.samples.photos.filter((p) => !p.heldOut);
-  await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()} (sample)`, sample: true })), 'Adding sample photos');
+  await addPhotos(photos.map((p) => ({ blob: p.blob, label: p.label, name: `${p.file.split('/').pop()}${SAMPLE_SUFFIX}` })), 'Adding sample photos');
 }
 
 export function train() {
@@ -282,9 +280,12 @@ export async function startLive() {
       frames += 1;
       $('predict-live-rate').textContent = `${(frames / ((performance.now() - t0) / 1000)).toFixed(1)} predictions/s, all on this device`;
     } catch (e) {
-      stopLive();
-      renderAll();
-      reportError(e);
+      // Stopped (and perhaps started again) while this prediction ran: not this loop's camera.
+      if (ui.live === live) {
+        stopLive();
+        renderAll();
+        reportError(e);
+      }
       break;
     }
     await new Promise((r) => setTimeout(r, 50));

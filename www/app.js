@@ -118,7 +118,7 @@ async function restoreThumbs() {
   const ids = new Set(ui.net.examples().map((e) => e.id));
   const stale = records.filter((r) => !ids.has(r.id)).map((r) => r.id);
   if (stale.length) await thumbs.deleteThumbs(stale).catch(() => {});
-  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, burst: r.burst, sample: r.sample });
+  for (const r of records) if (ids.has(r.id)) ui.thumbs.set(r.id, { url: URL.createObjectURL(r.blob), label: r.label, name: r.name, burst: r.burst });
 }
 
 function showBackendNotice() {

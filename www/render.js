@@ -4,7 +4,7 @@
 import { $, h, fmtBytes, classColour, renderAdapters } from './ui.js';
 import * as thumbs from './thumbs.js';
 import { createCounter } from './netcount.js';
-import { ui, MODEL_NAME } from './demo-state.js';
+import { ui, MODEL_NAME, SAMPLE_SUFFIX } from './demo-state.js';
 
 export function examplesByLabel() {
   const by = new Map(ui.net.labels().map((l) => [l, []]));
@@ -94,8 +94,9 @@ export function renderButtons() {
   const busy = !!ui.busy;
   const ex = ui.net?.examples() ?? [];
   $('train-btn').disabled = busy || !ui.net || ui.net.pendingAdapters === 0 || ui.net.labels().length < 2;
-  // The sample photos are in the model while any of their thumbnails is.
-  const samplesIn = [...ui.thumbs.values()].some((t) => t.sample);
+  // The sample photos are in the model while any of their thumbnails is (by name, in every
+  // version of the demo's storage).
+  const samplesIn = [...ui.thumbs.values()].some((t) => t.name?.endsWith(SAMPLE_SUFFIX));
   $('add-samples').disabled = busy || !ui.net || !ui.samples?.photos.length || samplesIn;
   $('add-samples').textContent = samplesIn ? '✓ Sample photos added' : 'Try with sample photos';
   // Verify replays the trained model: not while new photos wait for Train (NOT_TRAINED).

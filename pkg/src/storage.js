@@ -456,15 +456,16 @@ export async function clearAll(known = () => undefined, deleted = () => {}) {
  * The encoder weights: from the Cache API when present, else fetched. Resolves to
  * { bytes: Uint8Array, fromCache: boolean, keep(), drop() }: `keep` caches fetched bytes, to be
  * called once the engine has loaded them (an error page answered with 200 must not be served
- * from the cache ever after); `drop` removes a cached copy that did not load.
+ * from the cache ever after); `drop` removes a cached copy that did not load. `reload`: past
+ * every cache, the HTTP cache and a service worker's included (one that honours `cache`).
  */
-export async function fetchWeights(url) {
+export async function fetchWeights(url, { reload = false } = {}) {
   const cache = typeof caches !== 'undefined' ? await caches.open(WEIGHTS_CACHE).catch(() => null) : null;
-  let response = cache ? await cache.match(url) : undefined;
+  let response = cache && !reload ? await cache.match(url) : undefined;
   const fromCache = !!response;
   if (!response) {
     try {
-      response = await fetch(url);
+      response = await fetch(url, reload ? { cache: 'reload' } : undefined);
     } catch (e) { // offline, refused, blocked by CORS
       throw new StorageError('NOT_FOUND', `encoder weights: ${url} could not be fetched (${e?.message ?? e})`);
     }

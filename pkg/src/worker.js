@@ -206,9 +206,6 @@ function engineHost(spawn) {
   let engine = null;
   let pool = null; // spreads addExamples over extra encoder Workers (pool.js); CPU backend only
   let bound = null; // the saved model's name that forget, removeClass and train keep in sync
-  // Every name whose saved copy holds this engine's examples: the bound one and those saved since
-  // the state last came from a load or an import. A forget rewrites each of them.
-  let copies = new Set();
   const tokens = new Map(); // name → { lineage, generation } as this engine last loaded or saved it
 
   const need = () => {
@@ -239,7 +236,6 @@ function engineHost(spawn) {
       if (e.token) { // one slot was written: that is the saved copy now, and the one to keep in sync
         tokens.set(name, e.token);
         bound = name;
-        copies.add(name);
       }
       throw e;
     }
@@ -258,17 +254,6 @@ function engineHost(spawn) {
     const after = () => state({ examples: report.restructured || removed === undefined, removed });
     try {
       if (bound === null) run(); else await saveAs(bound, run);
-      // The copies saved earlier under other names hold the forgotten examples too. Each is
-      // rewritten unless another tab has changed or deleted it since (then it is that tab's).
-      for (const name of [...copies]) {
-        if (name === bound) continue;
-        try {
-          tokens.set(name, await storage.saveModel(name, () => engine.exportBytes(), { encoderId: engine.encoderId }, tokens.get(name)));
-        } catch (e) {
-          if (e?.code !== 'STALE_MODEL') throw e;
-          copies.delete(name);
-        }
-      }
     } catch (e) {
       if (report) e.details = { report, state: after() };
       throw e;
@@ -291,7 +276,7 @@ function engineHost(spawn) {
         // is dropped and fetched again, once; fetched weights are cached only once they load.
         if (!weights.fromCache || e?.code !== 'INVALID_WEIGHTS') throw e;
         await weights.drop();
-        weights = await storage.fetchWeights(encoderUrl);
+        weights = await storage.fetchWeights(encoderUrl, { reload: true });
         created = await createEngine(weights.bytes, backend, config, wasm);
       }
       await weights.keep();
@@ -423,7 +408,6 @@ function engineHost(spawn) {
     async import({ bytes }) {
       try { need().importBytes(bytes); } finally { wipe(bytes); } // a copy made for the engine (index.js)
       bound = null;
-      copies = new Set();
       return { state: state() };
     },
 
@@ -431,7 +415,6 @@ function engineHost(spawn) {
       need();
       await saveAs(name);
       bound = name;
-      copies.add(name);
       return { state: state() };
     },
 
@@ -441,7 +424,6 @@ function engineHost(spawn) {
       try { engine.importBytes(record.snapshot); } finally { wipe(record.snapshot); }
       tokens.set(name, record.token);
       bound = name;
-      copies = new Set([name]);
       return { state: state() };
     },
 
@@ -457,7 +439,7 @@ function engineHost(spawn) {
     clearStorage: async () => {
       await storage.clearAll((name) => tokens.get(name), deleted);
       // Every other token names a copy that is gone now; a bound name still here is stale.
-      for (const name of [...tokens.keys()]) if (name !== bound) { tokens.delete(name); copies.delete(name); }
+      for (const name of [...tokens.keys()]) if (name !== bound) tokens.delete(name);
     },
   };
 
@@ -466,7 +448,6 @@ function engineHost(spawn) {
   function deleted(name, current) {
     if (bound === name && !current) return;
     tokens.delete(name);
-    copies.delete(name);
     if (bound === name) bound = null;
   }
 

@@ -505,9 +505,12 @@ thread_local! {
 }
 
 /// The first `n` floats of a scratch buffer, grown if need be (never shrunk: zeroing what the
-/// next pass overwrites anyway would cost a memset per pass).
+/// next pass overwrites anyway would cost a memset per pass). Zeroed before it grows: growing
+/// moves it and frees the old block, which would keep what the image left in it (the stem's
+/// patches are its pixels) where `wipe_scratch` cannot reach.
 fn at_least(buf: &mut Floats, n: usize) -> &mut [f32] {
     if buf.len() < n {
+        buf.fill(0.0);
         buf.resize(n, 0.0);
     }
     &mut buf[..n]
