@@ -57,9 +57,6 @@ export async function persist() {
   }
 }
 
-/** The encoder needs both sides at least MIN_SIDE px, after a very large photo is scaled down. */
-const tooSmall = (w, h) => Math.round(Math.min(w, h) * Math.min(1, LARGE_SIDE / Math.max(w, h))) < MIN_SIDE;
-
 /** Checks files before they reach the engine: not an image, too big, very large (downscaled).
  *  `progress(done, total)` after each file; stops early once `signal` is aborted. */
 export async function prepare(items, { signal, progress = () => {} } = {}) {
@@ -79,7 +76,8 @@ export async function prepare(items, { signal, progress = () => {} } = {}) {
       toast(`“${name}” could not be read as an image, so it was skipped.`, 'warn');
       continue;
     }
-    if (tooSmall(bmp.width, bmp.height)) {
+    // The encoder needs both sides at least MIN_SIDE px, after a very large photo is scaled down.
+    if (Math.round(Math.min(bmp.width, bmp.height) * Math.min(1, LARGE_SIDE / Math.max(bmp.width, bmp.height))) < MIN_SIDE) {
       toast(`“${name}” is ${bmp.width}×${bmp.height}: too small or too narrow (photos need at least ${MIN_SIDE} px on each side). Skipped.`, 'warn');
       bmp.close();
       continue;
@@ -216,18 +214,6 @@ export function predictFrom(blob, { url, truth, name } = {}) {
       fail();
       toast(`“${name ?? 'That file'}” is not an image.`, 'warn');
       return;
-    }
-    // The same size check as Collect's, on the photo's own size (the engine would name the
-    // size after its scaling down).
-    let bmp;
-    try { bmp = await createImageBitmap(blob); } catch { bmp = null; } // the engine says why
-    if (bmp) {
-      const { width, height } = bmp;
-      bmp.close();
-      if (tooSmall(width, height)) {
-        fail();
-        throw Object.assign(new Error(`this photo is ${width}×${height}: too small or too narrow (photos need at least ${MIN_SIDE} px on each side)`), { code: 'INVALID_IMAGE' });
-      }
     }
     img.src = url ?? URL.createObjectURL(blob);
     img.hidden = false;

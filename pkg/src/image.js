@@ -51,9 +51,12 @@ export async function toPixels(image) {
   let { width, height } = bitmap;
   if (!width || !height) throw new InvalidImageError('the image has no pixels');
   const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
-  if (Math.round(Math.min(width, height) * scale) < MIN_SIDE && Math.min(width, height) >= MIN_SIDE) {
+  // Named by its own size here: past this point only its scaled-down size is known.
+  if (Math.round(Math.min(width, height) * scale) < MIN_SIDE) {
     bitmap.close?.();
-    throw new InvalidImageError(`the image is ${width}×${height}: too narrow (its long side is brought down to ${MAX_DECODE_SIDE} px, and its short side must stay at least ${MIN_SIDE} px)`);
+    throw new InvalidImageError(Math.min(width, height) < MIN_SIDE
+      ? `the image is ${width}×${height}: both sides must be at least ${MIN_SIDE} px`
+      : `the image is ${width}×${height}: too narrow (its long side is brought down to ${MAX_DECODE_SIDE} px, and its short side must stay at least ${MIN_SIDE} px)`);
   }
   width = Math.max(1, Math.round(width * scale));
   height = Math.max(1, Math.round(height * scale));

@@ -175,12 +175,15 @@ export class LegoNet {
 
   /** `#call` with the ImageBitmaps made for it: closed if the call is refused before they are
    *  transferred (disposed, already aborted, not postable), not left to the garbage collector. */
-  async #send(method, args, transfer, extra) {
+  /** `#call` with bitmaps made for it: closed if the call fails (a no-op on one transferred).
+   *  `explain(e)` may name the failure better first, while the bitmaps are still open. */
+  async #send(method, args, transfer, extra, explain = (e) => e) {
     try {
       return await this.#call(method, args, { ...extra, transfer });
     } catch (e) {
-      for (const b of transfer) b.close?.(); // a no-op on a bitmap that was transferred
-      throw e;
+      const err = explain(e);
+      for (const b of transfer) b.close?.();
+      throw err;
     }
   }
 
@@ -228,15 +231,13 @@ export class LegoNet {
       for (const b of transfer) b.close?.(); // the bitmaps made for the items before the bad one
       throw e;
     }
-    try {
-      return (await this.#call('addExamples', { items: wire }, { onProgress, signal, transfer })).ids;
-    } catch (e) {
-      // An image the browser would not post (drawn from another origin without CORS): which one,
-      // found only now (a test clone of a large bitmap costs tens of ms).
+    // An image the browser would not post (drawn from another origin without CORS): which one,
+    // found only on failure (a test clone of a large bitmap costs tens of ms).
+    const explain = (e) => {
       const i = e?.code === 'INVALID_IMAGE' && !/^example \d+:/.test(e.message) ? wire.findIndex((w) => !postable(w.image)) : -1;
-      for (const b of transfer) b.close?.(); // a no-op on a bitmap that was transferred
-      throw i >= 0 ? errorFromCode('INVALID_IMAGE', `example ${i}: ${e.message}`) : e;
-    }
+      return i >= 0 ? errorFromCode('INVALID_IMAGE', `example ${i}: ${e.message}`) : e;
+    };
+    return (await this.#send('addExamples', { items: wire }, transfer, { onProgress, signal }, explain)).ids;
   }
 
   /** Trains every adapter whose members changed. `onProgress({ phase: 'train', done, total })`;
