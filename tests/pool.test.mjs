@@ -14,7 +14,9 @@ let running = 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const jitter = () => sleep(Math.random() * 4);
 
-/** A stand-in for an encoder-worker.js Worker. `behaviour`: { startMs, initError, dieOnJob: n }. */
+/** A stand-in for an encoder-worker.js Worker. `behaviour`: { startMs, initError, dieOnJob: n,
+ *  hangAtStart (never loads), hangOnJob: n (from its n-th job on, never answers and raises no
+ *  error: a frozen or silently closed Worker), jobMs (each job takes that long) }. */
 class FakeWorker {
   static behaviour = () => ({});
   constructor(url, options) {
@@ -28,6 +30,7 @@ class FakeWorker {
   postMessage(msg) {
     if (msg.init) {
       assert.ok(msg.init.weights instanceof Uint8Array);
+      if (this.b.hangAtStart) return;
       setTimeout(() => {
         if (this.terminated) return;
         this.onmessage({ data: { loaded: true } });
@@ -39,9 +42,10 @@ class FakeWorker {
     this.jobs.push(msg.image.value);
     const ordinal = this.jobs.length;
     (async () => {
-      await jitter();
+      await (this.b.jobMs ? sleep(this.b.jobMs) : jitter());
       running--;
       if (this.terminated) return;
+      if (this.b.hangOnJob && ordinal >= this.b.hangOnJob) return;
       if (ordinal === this.b.dieOnJob) { this.onerror({ preventDefault() {} }); return; }
       this.onmessage({
         data: msg.image.bad
@@ -74,7 +78,7 @@ const local = {
 };
 
 const images = (n, bad = []) => Array.from({ length: n }, (_, i) => ({ value: i, bad: bad.includes(i) }));
-const pool = (helpers) => new EncoderPool({ helpers, weights: new Uint8Array(8), local });
+const pool = (helpers, timeouts) => new EncoderPool({ helpers, weights: new Uint8Array(8), local, timeouts });
 const ready = async (p, lanes) => { while (p.lanes < lanes) await sleep(1); };
 
 beforeEach(() => { made = []; running = 0; localJobs.length = 0; FakeWorker.behaviour = () => ({}); });
@@ -165,6 +169,44 @@ test('a Worker that dies mid-batch: its images are encoded elsewhere, in order',
   assert.deepEqual(out.map((e) => e[0]), [...Array(50).keys()]);
   assert.equal(p.lanes, 3);
   assert.ok(made[1].terminated);
+});
+
+test('a Worker that stops answering without an error: its images are encoded elsewhere once the other lanes are idle', async () => {
+  FakeWorker.behaviour = (i) => (i === 1 ? { hangOnJob: 3 } : {});
+  const p = pool(3, { minMs: 100 });
+  await ready(p, 4);
+  const t0 = Date.now();
+  const out = await Promise.race([p.encodeAll(images(50)), sleep(5000).then(() => 'pending')]);
+  assert.notEqual(out, 'pending', 'the batch waited for good on a Worker that will never answer');
+  assert.deepEqual(out.map((e) => e[0]), [...Array(50).keys()]);
+  assert.ok(made[1].terminated);
+  assert.equal(p.lanes, 3);
+  assert.ok(Date.now() - t0 >= 100, 'it waited minMs before giving up on the Worker');
+  // The next batch does not wait for it again.
+  const t1 = Date.now();
+  assert.deepEqual((await p.encodeAll(images(20))).map((e) => e[0]), [...Array(20).keys()]);
+  assert.ok(Date.now() - t1 < 100);
+});
+
+test('a Worker that is slow but answers is waited for, not dropped', async () => {
+  FakeWorker.behaviour = () => ({ jobMs: 40 });
+  const p = pool(2, { minMs: 400 });
+  await ready(p, 3);
+  const out = await p.encodeAll(images(30));
+  assert.deepEqual(out.map((e) => e[0]), [...Array(30).keys()]);
+  assert.ok(made.every((w) => !w.terminated && w.jobs.length > 0));
+  assert.equal(p.lanes, 3);
+});
+
+test('a Worker that never finishes loading does not hold up init', async () => {
+  FakeWorker.behaviour = (i) => (i === 0 ? { hangAtStart: true } : {});
+  const p = pool(2, { loadMs: 100 });
+  const loaded = await Promise.race([p.loaded.then(() => 'loaded'), sleep(3000).then(() => 'pending')]);
+  assert.equal(loaded, 'loaded');
+  assert.ok(made[0].terminated);
+  await ready(p, 2);
+  const out = await p.encodeAll(images(10));
+  assert.deepEqual(out.map((e) => e[0]), [...Array(10).keys()]);
 });
 
 test('a Worker that cannot start costs only speed', async () => {

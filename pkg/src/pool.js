@@ -42,6 +42,18 @@ const yieldTask = () => new Promise((resolve) => {
   port2.postMessage(null);
 });
 
+/**
+ * When a Worker that says nothing is given up for dead. One can stop without an error event (a
+ * frozen thread, a `close()`, a browser that reclaims it); waiting on it would hang `create` or
+ * the batch for good, while dropping a live one only costs speed: its photos are encoded again
+ * by another lane, to the same bits.
+ * - `loadMs`: a Worker that has not fetched its files by then is dropped (init waits for them).
+ * - `minMs`, `factor`: once every other lane is idle, a Worker whose oldest job has been out
+ *   longer than `minMs` and `factor` times the slowest job answered in this batch is dropped.
+ *   Never earlier: a slow Worker keeps its jobs while there is other work.
+ */
+const TIMEOUTS = { loadMs: 30_000, minMs: 5_000, factor: 10 };
+
 /** Marks a job whose Worker died before answering: it is encoded again elsewhere. */
 const LOST = Symbol('lost');
 
@@ -51,6 +63,7 @@ export class EncoderPool {
   #batch = null; // the running encodeAll's pump, so a Worker that becomes ready joins it
   #spawnWorker;
   #nextJob = 1;
+  #timeouts;
 
   /**
    * @param {object} o
@@ -65,10 +78,12 @@ export class EncoderPool {
    * @param {(url: URL, options: WorkerOptions) => Worker} [o.spawn] starts an encoder Worker, or
    *        something with a Worker's surface (postMessage, onmessage, onerror, terminate): the
    *        engine Worker has the page start them (worker.js, `pageWorker`)
+   * @param {Partial<typeof TIMEOUTS>} [o.timeouts] when a silent Worker is given up (TIMEOUTS)
    */
-  constructor({ helpers, weights, wasmUrl, wasmModule, local, spawn = (url, options) => new Worker(url, options) }) {
+  constructor({ helpers, weights, wasmUrl, wasmModule, local, spawn = (url, options) => new Worker(url, options), timeouts }) {
     this.#local = local;
     this.#spawnWorker = spawn;
+    this.#timeouts = { ...TIMEOUTS, ...timeouts };
     for (let i = 0; i < helpers; i++) this.#spawn(i, weights, wasmUrl, wasmModule);
   }
 
@@ -81,6 +96,8 @@ export class EncoderPool {
     }
     const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
+    const loadTimer = setTimeout(() => this.#lose(h), this.#timeouts.loadMs);
+    h.loaded.then(() => clearTimeout(loadTimer));
     worker.onmessage = (e) => this.#receive(h, e.data);
     // A Worker that cannot start (no module Workers, a bundler that dropped the file, out of
     // memory) or that crashes only costs speed: its jobs go back to the other lanes.
@@ -123,7 +140,7 @@ export class EncoderPool {
   #send(h, image) {
     const job = this.#nextJob++;
     return new Promise((resolve, reject) => {
-      h.jobs.set(job, { resolve, reject });
+      h.jobs.set(job, { resolve, reject, sent: performance.now() });
       // Cloned, not transferred: if this Worker dies, the image is still here to encode again.
       h.worker.postMessage({ job, image });
     });
@@ -158,6 +175,8 @@ export class EncoderPool {
       let localRunning = false;
       let failure = null;
       let settled = false;
+      let slowest = 0; // ms, the longest job answered in this batch (from handed out to answered)
+      let watchdog = null; // a timer, while only Workers hold jobs (see TIMEOUTS)
 
       const take = () => {
         if (aborted()) return -1;
@@ -177,6 +196,7 @@ export class EncoderPool {
       const failed = (i, e) => { if (!failure || i < failure.index) failure = { index: i, error: e }; };
       const finish = () => {
         settled = true;
+        clearTimeout(watchdog);
         this.#batch = null;
         // An abort counts until the batch is handed back, even once every photo was taken.
         const abort = !failure && aborted();
@@ -203,8 +223,9 @@ export class EncoderPool {
             const i = take();
             if (i < 0) break;
             running++;
+            const sent = performance.now();
             this.#send(h, images[i]).then(
-              (encoding) => { running--; release(i); succeeded(i, encoding); pump(); },
+              (encoding) => { running--; slowest = Math.max(slowest, performance.now() - sent); release(i); succeeded(i, encoding); pump(); },
               (e) => { running--; if (e === LOST) retry.push(i); else { release(i); failed(i, e); } pump(); },
             );
           }
@@ -219,11 +240,29 @@ export class EncoderPool {
         }
         if (!localRunning && localQueue.length) runLocal();
         if (running === 0) finish();
+        else if (!localRunning && !watchdog) watch();
+      };
+      // The engine's lane is idle with nothing left to take, so only Workers hold jobs: one that
+      // has said nothing for too long is dropped (#lose hands its jobs back through pump).
+      const watch = () => {
+        const { minMs, factor } = this.#timeouts;
+        const limit = Math.max(minMs, factor * slowest);
+        let wait = Infinity;
+        for (const h of this.#helpers) {
+          if (h.dead || h.jobs.size === 0) continue;
+          const oldest = Math.min(...[...h.jobs.values()].map((j) => j.sent));
+          const left = oldest + limit - performance.now();
+          if (left <= 0) this.#lose(h); else wait = Math.min(wait, left);
+        }
+        if (settled || wait === Infinity) return;
+        watchdog = setTimeout(() => { watchdog = null; if (!settled && !localRunning) watch(); }, wait);
       };
       const runLocal = async () => {
         localRunning = true;
         const { i, decoded } = localQueue[0];
+        const start = performance.now();
         try { succeeded(i, await this.#local.encode(await decoded)); } catch (e) { failed(i, e); }
+        slowest = Math.max(slowest, performance.now() - start);
         localQueue.shift();
         running--;
         localRunning = false;
@@ -239,6 +278,7 @@ export class EncoderPool {
   dispose() {
     for (const h of this.#helpers) {
       h.dead = true;
+      h.onLoaded();
       h.worker.terminate();
       for (const job of h.jobs.values()) job.reject(errorFromCode('DISPOSED', 'the encoder pool was disposed'));
       h.jobs.clear();
