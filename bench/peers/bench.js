@@ -11,6 +11,8 @@
 //   ort-photos     the same photos through onnxruntime-web (wasm EP, `threads` threads), decoded
 //                  and preprocessed the way a page would (canvas), one pass timed per call
 // Every timing: warm-up first, then the median of the timed repetitions.
+import { adapterInfo, cosine } from '/tests/pages/compare.js';
+
 const NM = '/bench/peers/node_modules';
 const CACHE = '/bench/peers/cache';
 // legonet's test/bench wasm (tests/wasm: `WasmEncoder` is only there; ./dev builds it) unless
@@ -21,21 +23,6 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.lengt
 const bytes = async (url) => { const r = await fetch(url); if (!r.ok) throw new Error(`${url}: ${r.status}`); return new Uint8Array(await r.arrayBuffer()); };
 const f32 = async (url) => new Float32Array((await bytes(url)).buffer);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function cosine(a, b) {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
-  return dot / Math.sqrt(na * nb);
-}
-
-async function adapterInfo() {
-  if (!navigator.gpu) return null;
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return null;
-  const info = adapter.info ?? {};
-  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
-           isFallbackAdapter: adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? null };
-}
 
 function env() {
   return { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated,

@@ -1,15 +1,10 @@
 // Test page: runs the wasm encoder on the shared fixtures and reports numbers to the test.
 // `WasmEncoder` is only in the test/bench wasm (tests/wasm/, cargo feature `bench`; ./dev builds it).
 import init, { WasmEncoder } from '../wasm/legonet.js';
+import { adapterInfo, cosine, maxAbsDiff } from './compare.js';
 
 const f32 = async (url) => new Float32Array(await (await fetch(url)).arrayBuffer());
 
-function cosine(a, b) {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
-  return dot / Math.sqrt(na * nb);
-}
-const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const top5 = (logits) => [...logits.keys()].sort((i, j) => logits[j] - logits[i] || i - j).slice(0, 5);
 
 async function pngRgba(url) {
@@ -18,15 +13,6 @@ async function pngRgba(url) {
   const ctx = canvas.getContext('2d');
   ctx.drawImage(bitmap, 0, 0);
   return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-}
-
-async function adapterInfo() {
-  if (!navigator.gpu) return null;
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return null;
-  const info = adapter.info ?? {};
-  return { vendor: info.vendor, architecture: info.architecture, description: info.description,
-           isFallbackAdapter: adapter.isFallbackAdapter ?? info.isFallbackAdapter ?? null };
 }
 
 let ready;
