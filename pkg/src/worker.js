@@ -272,9 +272,11 @@ function engineHost(spawn) {
       try {
         created = await createEngine(weights.bytes, backend, config, wasm);
       } catch (e) {
-        // A cached copy that does not load (written before it was checked, or damaged on disk)
-        // is dropped and fetched again, once; fetched weights are cached only once they load.
-        if (!weights.fromCache || e?.code !== 'INVALID_WEIGHTS') throw e;
+        // Weights that do not load are fetched again, once, past every cache: this package's
+        // (a copy damaged on disk) and any between it and the host (a service worker or HTTP
+        // cache that kept a captive portal's page answered with 200). Fetched weights are cached
+        // here only once they load.
+        if (e?.code !== 'INVALID_WEIGHTS') throw e;
         await weights.drop();
         weights = await storage.fetchWeights(encoderUrl, { reload: true });
         created = await createEngine(weights.bytes, backend, config, wasm);
