@@ -199,26 +199,31 @@ test('a forget whose save fails keeps the forget, says so, and the next save com
   assert.deepEqual([...out.onDisk].sort(), out.ids.slice(2).sort(), 'neither forgotten photo is on disk');
 });
 
-test('a save that fails after its first slot binds the copy it wrote, so later forgets reach it', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
-  const out = await inPage(async (L, { train, opts }) => {
-    const { net, ids } = await window.trainedNet(train, opts);
-    // Slot b of the new name is held open elsewhere: the save writes slot a, then fails.
-    const release = await window.slots.hold('partial', 'b');
-    const saved = await net.save('partial').then(() => 'resolved', (e) => e.code);
-    await release();
-    const forgot = await net.forget(ids[0]).then((r) => r.forgotten, (e) => e.code);
-    net.dispose();
-    const again = await L.LegoNet.load('partial', opts);
-    const onDisk = again.examples().map((e) => e.id);
-    again.dispose();
-    return { saved, forgot, holds: onDisk.includes(ids[0]), count: onDisk.length, total: ids.length };
-  }, { train, opts: OPTS });
-  assert.equal(out.saved, 'STORAGE');
-  assert.equal(out.forgot, 1);
-  assert.ok(!out.holds, 'the forget reached the copy the failed save had written');
-  assert.equal(out.count, out.total - 1);
-});
+for (const worker of [true, false]) {
+  const where = worker ? 'in the engine Worker' : 'worker: false, on the main thread: no sync access handle';
+  test(`a save that fails after its first slot binds the copy it wrote, so later forgets reach it; deleting it leaves no file (${where})`, { timeout: 600_000 }, async () => {
+    const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+    const out = await inPage(async (L, { train, opts }) => {
+      const { net, ids } = await window.trainedNet(train, opts);
+      // Slot b of the new name is held open elsewhere: the save writes slot a, then fails.
+      const release = await window.slots.hold('partial', 'b');
+      const saved = await net.save('partial').then(() => 'resolved', (e) => e.code);
+      await release();
+      const forgot = await net.forget(ids[0]).then((r) => r.forgotten, (e) => e.code);
+      net.dispose();
+      const again = await L.LegoNet.load('partial', opts);
+      const onDisk = again.examples().map((e) => e.id);
+      await again.deleteSaved('partial');
+      again.dispose();
+      return { saved, forgot, holds: onDisk.includes(ids[0]), count: onDisk.length, total: ids.length, files: await window.slots.files() };
+    }, { train, opts: { ...OPTS, worker } });
+    assert.equal(out.saved, 'STORAGE');
+    assert.equal(out.forgot, 1);
+    assert.ok(!out.holds, 'the forget reached the copy the failed save had written');
+    assert.equal(out.count, out.total - 1);
+    assert.deepEqual(out.files.filter((f) => f.startsWith('7061727469616c.')), [], 'no slot of "partial" left');
+  });
+}
 
 test('a clearStorage that fails part way leaves the instance current for the copy it deleted', { timeout: 600_000 }, async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
