@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::activation::squared_distance;
 use crate::head::{AdapterParams, HeadConfig};
-use crate::ledger::{check_removable, validate_encoding};
+use crate::ledger::{check_removable, validate_encoding, validate_name};
 use crate::unlearner::{ForgetReport, Prediction, TrainReport, Unlearner, ensemble, now_ms};
 use zeroize::Zeroizing;
 
@@ -24,9 +24,16 @@ use crate::{Error, Result};
 /// An encoding is overwritten when its row is dropped (as the model's own samples are).
 type Row = (Zeroizing<Vec<f32>>, String);
 
+/// The checks LegoNet's own add makes of a new sample: id and label names, the encoding.
+fn validate_sample(dim: usize, id: &str, encoding: &[f32], label: &str) -> Result<()> {
+    validate_name("sample id", id)?;
+    validate_name("label", label)?;
+    validate_encoding(encoding, dim)
+}
+
 /// Stores one validated row of a one-row-per-sample baseline (KNN, NCM).
 fn insert_row(rows: &mut BTreeMap<String, Row>, dim: usize, id: &str, encoding: &[f32], label: &str) -> Result<()> {
-    validate_encoding(encoding, dim)?;
+    validate_sample(dim, id, encoding, label)?;
     if rows.contains_key(id) {
         return Err(Error::DuplicateId(id.to_string()));
     }
@@ -118,7 +125,7 @@ impl Unlearner for Sharded {
     }
 
     fn add(&mut self, id: &str, encoding: &[f32], label: &str) -> Result<()> {
-        validate_encoding(encoding, self.dim)?;
+        validate_sample(self.dim, id, encoding, label)?;
         if self.find(id).is_some() {
             return Err(Error::DuplicateId(id.to_string()));
         }
@@ -388,6 +395,12 @@ mod tests {
             assert_eq!(u.len(), 88);
             assert!(matches!(u.forget(&["s0001"]), Err(Error::UnknownId(_))));
             assert!(matches!(u.add("s0003", &train[3].1, "class0"), Err(Error::DuplicateId(_))));
+            // The names LegoNet refuses, refused alike.
+            let long = "x".repeat(5_000);
+            for (id, label) in [("", "class0"), ("new", ""), (long.as_str(), "class0")] {
+                assert!(u.add(id, &train[3].1, label).is_err(), "{}: id {:.8?}, label {label:?}", u.method(), id);
+            }
+            assert_eq!(u.len(), 88);
         }
         assert_eq!(methods[0].members_per_adapter(), vec![88]);
         assert_eq!(methods[1].members_per_adapter().iter().sum::<usize>(), 88);

@@ -47,13 +47,25 @@ pub const MAX_EPOCHS: usize = 100;
 /// steps a replay takes per member (at most `MAX_EPOCHS / 8`).
 pub const BATCH_SIZES: std::ops::RangeInclusive<usize> = 8..=4096;
 
+/// A ridge solve that is not numerically sound at the configured lambda (members all but equal
+/// under different labels with a tiny lambda: a pivot lost to round-off, or weights beyond f32)
+/// is solved again with lambda this many times larger, at most [`RIDGE_RETRIES`] times. Still a
+/// pure function of the members and the config, so a forget equals a fresh train, and neither
+/// a train nor a forget fails on such members.
+const RIDGE_GROWTH: f64 = 16.0;
+
+/// Lambda grows at most this many times ([`RIDGE_GROWTH`]); the first retry starts at least at
+/// `ridge::round_off_lambda`, a few retries above which the system is diagonally dominant.
+const RIDGE_RETRIES: i32 = 64;
+
 /// Hyper-parameters of one adapter head.
 #[derive(Config, Debug, PartialEq)]
 pub struct HeadConfig {
     /// Head kind.
     #[config(default = "HeadKind::Ridge")]
     pub kind: HeadKind,
-    /// Ridge: L2 penalty on the weights (the intercept is not penalised). Chosen by
+    /// Ridge: L2 penalty on the weights (the intercept is not penalised); an adapter whose
+    /// solve is not numerically sound at it uses the first sound one of 16x, 256x, ... of it. Chosen by
     /// `legonet bench` (docs/core.md): with member caps and the rank-weighted ensemble, 50 beats
     /// 100 on Fashion-MNIST from N = 1,000 to 4,000 by 0.5–1 point, and one head on everything
     /// (Retrain, the default below 300 samples) is within ±0.5 point of λ = 100 on every set
@@ -131,15 +143,38 @@ impl HeadConfig {
         let (weight, bias) = match self.kind {
             HeadKind::Ridge if xs.len() <= dim => {
                 let g = Gram::build(&xs, ids, cache);
-                let r = ridge::dual(&xs, &targets, c, dim, self.ridge_lambda, &g);
+                let r = self.sound_ridge(&xs, |lambda| ridge::dual(&xs, &targets, c, dim, lambda, &g))?;
                 gram = (ids.len() == xs.len()).then_some(g);
                 r
             }
-            HeadKind::Ridge => ridge::primal(&xs, &targets, c, dim, self.ridge_lambda),
+            HeadKind::Ridge => self.sound_ridge(&xs, |lambda| ridge::primal(&xs, &targets, c, dim, lambda))?,
             HeadKind::Softmax => softmax::train(self, &xs, &targets, c, dim, seed)?,
         };
         let p = AdapterParams { dim, labels, weight, bias, softmax: self.kind == HeadKind::Softmax };
         Ok((p, gram))
+    }
+}
+
+impl HeadConfig {
+    /// `solve` at `ridge_lambda`, or at the first larger lambda ([`RIDGE_GROWTH`]) where it is
+    /// numerically sound.
+    fn sound_ridge(
+        &self,
+        xs: &[&[f32]],
+        solve: impl Fn(f64) -> Option<(Vec<f32>, Vec<f32>)>,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut lambda = self.ridge_lambda;
+        for _ in 0..=RIDGE_RETRIES {
+            if let Some(solved) = solve(lambda) {
+                return Ok(solved);
+            }
+            // Straight past the lambdas that round-off defeats at this data's scale.
+            lambda = (lambda * RIDGE_GROWTH).max(ridge::round_off_lambda(xs));
+            if !lambda.is_finite() {
+                break;
+            }
+        }
+        Err(Error::Internal("the ridge solve failed at every lambda tried".into()))
     }
 }
 

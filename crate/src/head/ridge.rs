@@ -74,6 +74,9 @@ fn entry(a: &mut [f64], n: usize, i: usize, j: usize) {
 }
 
 /// In-place Cholesky factor (lower triangle) of a symmetric positive-definite `n x n` matrix.
+/// False, part way, when a pivot falls below `floor`: for `K + lambda I` with `K` positive
+/// semi-definite every pivot is at least `lambda` in exact arithmetic, so a computed one below
+/// `lambda / 2` means round-off has taken over and the factor would be meaningless.
 ///
 /// Every entry has the bits of the plain column-by-column loop (`L[j][j]` from `dot(L_j, L_j)`,
 /// then `L[i][j]` for `i > j`), which is what makes a forget's re-solve equal a fresh one. The
@@ -82,13 +85,16 @@ fn entry(a: &mut [f64], n: usize, i: usize, j: usize) {
 /// chunks (`< 8 * floor(j0 / 8)`, all final) run together in registers; each entry then adds its
 /// own tail of fewer than [`LANES`] terms in lane order and is reduced as [`dot`] reduces it.
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn factor(a: &mut [f64], n: usize) {
+fn factor(a: &mut [f64], n: usize, floor: f64) -> bool {
     for j0 in (0..n).step_by(TILE) {
         let jb = TILE.min(n - j0);
         for j in j0..j0 + jb {
             let row_j = &a[j * n..j * n + j];
-            // lambda > 0 keeps the matrix SPD; guard against round-off anyway.
-            a[j * n + j] = (a[j * n + j] - dot(row_j, row_j)).max(1e-12).sqrt();
+            let pivot = a[j * n + j] - dot(row_j, row_j);
+            if pivot.is_nan() || pivot < floor {
+                return false;
+            }
+            a[j * n + j] = pivot.sqrt();
             for i in j + 1..j0 + jb {
                 entry(a, n, i, j);
             }
@@ -128,13 +134,16 @@ fn factor(a: &mut [f64], n: usize) {
             }
         }
     }
+    true
 }
 
 /// In-place Cholesky of a symmetric positive-definite `n x n` matrix (lower triangle), then
-/// solves `A X = B` for `B` of shape `[n, c]` in place.
+/// solves `A X = B` for `B` of shape `[n, c]` in place. False when the factor fails (`factor`).
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-pub(super) fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
-    factor(a, n);
+pub(super) fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize, floor: f64) -> bool {
+    if !factor(a, n, floor) {
+        return false;
+    }
     // All c right-hand sides per row, each still summed over k in ascending order (the bits of
     // one column at a time); the upper triangle takes L^T so the back substitution reads rows.
     let mut s = vec![0.0f64; c];
@@ -169,6 +178,7 @@ pub(super) fn cholesky_solve(a: &mut [f64], n: usize, b: &mut [f64], c: usize) {
             *x = v / d;
         }
     }
+    true
 }
 
 /// Raw (uncentred) Gram matrix `K[i][j] = <x_i, x_j>` of an adapter's members in canonical
@@ -221,6 +231,15 @@ impl Gram {
     }
 }
 
+/// The smallest lambda worth a retry after an unsound solve: 1e-10 of the members' summed
+/// squared norms, the scale of every entry of the raw Gram matrix and of the round-off that
+/// centring it leaves (and a bound on every entry of the primal matrix). Cholesky's round-off in
+/// a pivot stays below about `n * 1.1e-16` of it, `n <= dim`: far below 1e-10 for any encoding
+/// size here.
+pub(super) fn round_off_lambda(xs: &[&[f32]]) -> f64 {
+    1e-10 * xs.iter().map(|x| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>()).sum::<f64>()
+}
+
 /// Member mean, label frequencies and centred one-hot targets `[m, c]`.
 pub(super) fn centre(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let m = xs.len();
@@ -244,16 +263,18 @@ pub(super) fn centre(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize) -> 
     (mean, ybar, yc)
 }
 
-/// Intercept `b = ybar - mean W`, and both to f32.
-fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> (Vec<f32>, Vec<f32>) {
+/// Intercept `b = ybar - mean W`, and both to f32; None when any of them is not finite in f32.
+fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> Option<(Vec<f32>, Vec<f32>)> {
     let dim = mean.len();
     let b: Vec<f32> =
         (0..c).map(|j| (ybar[j] - (0..dim).map(|f| mean[f] * w[f * c + j]).sum::<f64>()) as f32).collect();
-    (w.into_iter().map(|v| v as f32).collect(), b)
+    let w: Vec<f32> = w.into_iter().map(|v| v as f32).collect();
+    w.iter().chain(&b).all(|v| v.is_finite()).then_some((w, b))
 }
 
 /// Ridge regression with intercept onto one-hot targets, dual form (for m <= dim):
 /// `(Kc + lambda I) A = Yc`, `W = Xc^T A`, where `Kc = H K H` is the centred raw Gram matrix.
+/// None when the solve is not numerically sound at this `lambda` (see [`factor`]).
 pub(super) fn dual(
     xs: &[&[f32]],
     targets: &[usize],
@@ -261,7 +282,7 @@ pub(super) fn dual(
     dim: usize,
     lambda: f64,
     gram: &Gram,
-) -> (Vec<f32>, Vec<f32>) {
+) -> Option<(Vec<f32>, Vec<f32>)> {
     let raw = &gram.k;
     let m = xs.len();
     let (mean, ybar, mut yc) = centre(xs, targets, c, dim);
@@ -275,7 +296,9 @@ pub(super) fn dual(
         }
         k[i * m + i] += lambda;
     }
-    cholesky_solve(&mut k, m, &mut yc, c);
+    if !cholesky_solve(&mut k, m, &mut yc, c, lambda / 2.0) {
+        return None;
+    }
     finish(dual_weights(xs, &mean, &yc, c), &mean, &ybar, c)
 }
 
@@ -307,9 +330,15 @@ pub(super) fn dual_weights(xs: &[&[f32]], mean: &[f64], a: &[f64], c: usize) -> 
 }
 
 /// Ridge regression with intercept, primal form (for m > dim):
-/// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns.
+/// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns; None as [`dual`].
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-pub(super) fn primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+pub(super) fn primal(
+    xs: &[&[f32]],
+    targets: &[usize],
+    c: usize,
+    dim: usize,
+    lambda: f64,
+) -> Option<(Vec<f32>, Vec<f32>)> {
     let (mean, ybar, yc) = centre(xs, targets, c, dim);
     let cols: Vec<Vec<f64>> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
     let mut g = vec![0.0f64; dim * dim];
@@ -329,13 +358,21 @@ pub(super) fn primal(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lam
             }
         }
     }
-    cholesky_solve(&mut g, dim, &mut w, c);
+    if !cholesky_solve(&mut g, dim, &mut w, c, lambda / 2.0) {
+        return None;
+    }
     finish(w, &mean, &ybar, c)
 }
 
 /// Ridge regression with intercept onto one-hot targets; returns (W `[dim, c]`, b `[c]`).
 #[cfg(test)]
-pub(super) fn ridge(xs: &[&[f32]], targets: &[usize], c: usize, dim: usize, lambda: f64) -> (Vec<f32>, Vec<f32>) {
+pub(super) fn ridge(
+    xs: &[&[f32]],
+    targets: &[usize],
+    c: usize,
+    dim: usize,
+    lambda: f64,
+) -> Option<(Vec<f32>, Vec<f32>)> {
     if xs.len() <= dim {
         dual(xs, targets, c, dim, lambda, &Gram::build(xs, &[], None))
     } else {

@@ -53,7 +53,7 @@ fn assert_normal_equations(n: usize, dim: usize, lambda: f64) {
     let data = blobs(n, dim, 2, 5);
     let xs: Vec<&[f32]> = data.iter().map(|d| d.0.as_slice()).collect();
     let t: Vec<usize> = data.iter().map(|d| (d.1 == "class1") as usize).collect();
-    let (w, _) = ridge(&xs, &t, 2, dim, lambda);
+    let (w, _) = ridge(&xs, &t, 2, dim, lambda).expect("a sound solve");
     let mean: Vec<f64> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64).sum::<f64>() / n as f64).collect();
     let ybar = t.iter().sum::<usize>() as f64 / n as f64;
     for f in 0..dim {
@@ -207,7 +207,7 @@ fn tiled_cholesky_solve_equals_the_plain_loops_bit_for_bit() {
         let c = 3;
         let mut ya: Vec<f64> = (0..n * c).map(|v| ((v * 7919) % 13) as f64 / 13.0 - 0.4).collect();
         let mut yb = ya.clone();
-        ridge::cholesky_solve(&mut a, n, &mut ya, c);
+        assert!(ridge::cholesky_solve(&mut a, n, &mut ya, c, 0.25));
         plain_solve(&mut b, n, &mut yb, c);
         for i in 0..n {
             for j in 0..=i {
@@ -217,4 +217,35 @@ fn tiled_cholesky_solve_equals_the_plain_loops_bit_for_bit() {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&ya), bits(&yb), "n = {n}, solution");
     }
+}
+
+#[test]
+fn a_ridge_solve_lost_to_round_off_is_solved_again_at_a_larger_lambda() {
+    // One large encoding under three labels: K + lambda I is singular to round-off for tiny lambda.
+    for (dim, copies) in [(16, 9), (16, 40)] {
+        // (9 + 1 members <= 16: the dual path; 41 > 16: the primal.)
+        let x: Vec<f32> = (0..dim).map(|i| ((i * 7919) % 97) as f32 * 200.0 - 9_600.0).collect();
+        let labels = ["a", "b", "c"];
+        let y: Vec<f32> = (0..dim).map(|i| (i % 7) as f32 * 0.5).collect();
+        let mut members: Vec<(&[f32], &str)> = (0..copies).map(|i| (x.as_slice(), labels[i % 3])).collect();
+        members.push((y.as_slice(), "a"));
+        let xs: Vec<&[f32]> = members.iter().map(|m| m.0).collect();
+        let mut targets: Vec<usize> = (0..copies).map(|i| i % 3).collect();
+        targets.push(0);
+        let path = if copies <= dim { "dual" } else { "primal" };
+        assert!(ridge(&xs, &targets, 3, dim, 1e-300).is_none(), "{path}: unsound at 1e-300");
+        let cfg = HeadConfig::new().with_ridge_lambda(1e-300);
+        let p = cfg.train(&members, dim, 0).unwrap();
+        assert!(p.weight.iter().chain(&p.bias).all(|v| v.is_finite()), "{path}");
+        assert_eq!(p, cfg.train(&members, dim, 0).unwrap(), "{path}: deterministic");
+        // The copies' encoding: the best answer is their label frequencies, about a third each.
+        let s = p.predict(&x);
+        assert!(s.iter().all(|v| (v - 1.0 / 3.0).abs() < 0.05), "{path}: {s:?}");
+    }
+    // Ordinary members at the default lambda are sound at once, so their bits are what the plain
+    // loops give (`tiled_cholesky_solve_equals_the_plain_loops_bit_for_bit`).
+    let data = blobs(12, 16, 3, 1);
+    let xs: Vec<&[f32]> = data.iter().map(|d| d.0.as_slice()).collect();
+    let targets: Vec<usize> = (0..12).map(|i| i % 3).collect();
+    assert!(ridge(&xs, &targets, 3, 16, 50.0).is_some());
 }

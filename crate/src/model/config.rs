@@ -73,6 +73,15 @@ impl LegoNetConfig {
         }
     }
 
+    /// Whether a model of this configuration can ever have structure (n, k): the fixed one, or a
+    /// level of the schedule (a model keeps the structure of its last train until the next).
+    pub fn reaches(&self, n: usize, k: usize) -> bool {
+        match (self.adapters, self.activated) {
+            (Some(a), Some(b)) => (a, b) == (n, k),
+            _ => self.schedule.0.iter().any(|l| (l.adapters, l.activated) == (n, k)),
+        }
+    }
+
     /// An empty LegoNet over the anchors of `keys` (derived from the encoder by
     /// [`KeySet::derive`]), dealt to the adapters of the empty model's structure.
     pub fn init(&self, keys: KeySet) -> Result<LegoNet> {

@@ -147,13 +147,16 @@ impl LegoNet {
         f.finish()
     }
 
-    /// Weights hash of adapter `i` (`None` when it has no parameters).
+    /// Weights hash of adapter `i` (`None` when it has no parameters or `i` is out of range).
     pub fn weights_hash(&self, i: usize) -> Option<String> {
-        self.weight_digests.0[i].map(hex::encode)
+        self.weight_digests.0.get(i).copied().flatten().map(hex::encode)
     }
 
     /// SHA-256 of adapter `i`'s member set: each member's id and encoding digest, in id order
     /// (what, with the seed and the configuration, determines the adapter's parameters).
+    ///
+    /// # Panics
+    /// If `i` is not an adapter index (below `structure().0`), as indexing a slice does.
     pub fn member_set_digest(&self, i: usize) -> [u8; 32] {
         let mut f = Fields::new("legonet-member-set-v1");
         f.u64(self.ledger.members(i).count() as u64);

@@ -136,7 +136,8 @@ impl LegoNet {
     /// route what the keys give, every adapter's parameters well formed (labels sorted, unique
     /// and non-empty, shapes and head kind those of the configuration, finite), every trained
     /// adapter's labels those of its members, pending indices in range, and a fully trained
-    /// structure the one the configuration gives for the sample count. Returns the first
+    /// structure the one the configuration gives for the sample count (any structure one of its
+    /// levels). Returns the first
     /// violated invariant.
     fn from_parts(
         config: LegoNetConfig,
@@ -148,8 +149,10 @@ impl LegoNet {
         dirty: Vec<usize>,
     ) -> std::result::Result<LegoNet, String> {
         let (n, dim) = (keys.len(), keys.dim());
-        if k == 0 || k > n || adapters.len() != n {
-            return Err(format!("structure n = {n}, k = {k} out of range"));
+        // Any other (n, k) would be a structure no train gives, and could cost far more than the
+        // bounds promise (k copies of every id in the inverse index).
+        if !config.reaches(n, k) || adapters.len() != n {
+            return Err(format!("structure n = {n}, k = {k} is none the configuration gives"));
         }
         let mut class_set = BTreeSet::new();
         for c in registered {
@@ -504,9 +507,21 @@ impl LegoNet {
     /// progress reports and cancellation; `train()` is `train_some(usize::MAX)`.
     pub fn train_some(&mut self, max: usize) -> Result<TrainReport> {
         let start = now_ms();
+        // A restructure clears every adapter before any trains: what to put back should the
+        // training fail, so that a failed train changes nothing (without one, retrain is
+        // all-or-nothing itself).
+        let before = (!self.structure_is_current()).then(|| self.checkpoint());
         let restructured = self.restructure()?;
         let batch: Vec<usize> = self.pending.iter().copied().take(max).collect();
-        let mut report = self.retrain(batch)?;
+        let mut report = match self.retrain(batch) {
+            Ok(report) => report,
+            Err(e) => {
+                if let Some(before) = before {
+                    self.rollback(before)?;
+                }
+                return Err(e);
+            }
+        };
         report.restructured = restructured;
         report.elapsed_ms = now_ms() - start;
         Ok(report)
@@ -521,6 +536,10 @@ impl LegoNet {
         // The caches are taken out (a failed train only loses them: they are speed, not state).
         let caches: Vec<Option<ShardCache>> = batch.iter().map(|&i| self.solves.0[i].take()).collect();
         for (&i, cache) in batch.iter().zip(caches) {
+            #[cfg(test)]
+            if tests::FAIL_ADAPTER.get() == Some(i) {
+                return Err(Error::Internal(format!("adapter {i}: failure injected by a test")));
+            }
             let trained = self.replay(i, cache)?;
             if let Some(t) = &trained
                 && !t.params.weight.iter().chain(&t.params.bias).all(|v| v.is_finite())
