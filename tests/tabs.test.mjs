@@ -2,7 +2,8 @@
 // saves; the other, still holding the photo, tries to save: refused with STALE_MODEL, and the
 // saved copy stays the one without the photo (a stale tab cannot bring a forgotten photo back) —
 // nor can it under another name, by export, or once the model was deleted and a new one saved
-// under its name; and what it is refused leaves its model as it was. Then two engines on one
+// under its name, nor under the name of a copy it loaded once another tab forgot there (bound
+// elsewhere, even after deleting it); and what it is refused leaves its model as it was. Then two engines on one
 // page's thread (`worker: false`), which must share nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -183,5 +184,43 @@ test('a stale tab that deletes or clears the saved copy stays stale', { timeout:
   assert.deepEqual(out, {
     deleteSaved: 'resolved', exportAfterDelete: stale, saveAfterDelete: stale,
     clearStorage: 'resolved', exportAfterClear: stale, saveElsewhere: stale, saved: [],
+  });
+});
+
+test('a tab that loaded a copy before another tab forgot in it cannot write that name again, even bound elsewhere and after deleting it', { timeout: 600_000 }, async () => {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  const ids = await inTab(0, async (L, { train, opts }) => {
+    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    window.net?.dispose();
+    window.net = await L.LegoNet.create(opts);
+    const ids = await window.net.addExamples(photos);
+    await window.net.train();
+    await window.net.save('origin');
+    return ids;
+  }, { train, opts: OPTS });
+  // Tab 2 loads it and saves it under a name of its own (now bound there), then tab 1 forgets.
+  await inTab(1, async (L, { opts }) => {
+    window.net?.dispose();
+    window.net = await L.LegoNet.load('origin', opts);
+    await window.net.save('branch');
+  }, { opts: OPTS });
+  await inTab(0, async (L, { id }) => { await window.net.forget(id); }, { id: ids[0] });
+  const out = await inTab(1, async () => {
+    const code = async (call) => { try { await call(); return 'resolved'; } catch (e) { return `${e.name} ${e.code}`; } };
+    return {
+      save: await code(() => window.net.save('origin')),
+      deleteSaved: await code(() => window.net.deleteSaved('origin')),
+      saveAfterDelete: await code(() => window.net.save('origin')),
+      clearStorage: await code(() => window.net.clearStorage()),
+      saveAfterClear: await code(() => window.net.save('origin')),
+      // Its own copy is the app's (pkg/README.md): saving that is not refused.
+      saveBranch: await code(() => window.net.save('branch')),
+      saved: (await window.net.savedModels()).map((m) => m.name).sort(),
+    };
+  });
+  const stale = 'StorageError STALE_MODEL';
+  assert.deepEqual(out, {
+    save: stale, deleteSaved: 'resolved', saveAfterDelete: stale, clearStorage: 'resolved', saveAfterClear: stale,
+    saveBranch: 'resolved', saved: ['branch'],
   });
 });

@@ -438,17 +438,16 @@ function engineHost(spawn) {
     // A stale engine may delete its copy, but stays bound to it: its state still holds what
     // another tab forgot, so it may save or export nothing until it loads again.
     deleteSaved: async ({ name }) => deleted(name, await storage.deleteModel(name, tokens.get(name))),
-    clearStorage: async () => {
-      await storage.clearAll((name) => tokens.get(name), deleted);
-      // Every other token names a copy that is gone now; a bound name still here is stale.
-      for (const name of [...tokens.keys()]) if (name !== bound) tokens.delete(name);
-    },
+    // Tokens of copies another tab changed or deleted stay, stale (`deleted`).
+    clearStorage: () => storage.clearAll((name) => tokens.get(name), deleted),
   };
 
   /** `name`'s saved copy was deleted; `current`: it was the one this engine knew (decided under
-   *  its lock at deletion time). */
+   *  its lock at deletion time). A copy it knew that another tab had changed keeps its token,
+   *  stale, bound or not: this engine's state may hold what that tab forgot there, so it may not
+   *  write that name again until it loads a current copy (deleting must not make it current). */
   function deleted(name, current) {
-    if (bound === name && !current) return;
+    if (!current && tokens.has(name)) return;
     tokens.delete(name);
     if (bound === name) bound = null;
   }
