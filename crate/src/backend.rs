@@ -76,10 +76,11 @@ impl BackendKind {
         match self {
             #[cfg(feature = "webgpu")]
             BackendKind::Wgpu => {
-                let (device, setup) = Device::wgpu_options()
-                    .init_with_setup()
-                    .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
-                Ok((device, describe_adapter(&setup.adapter.get_info())))
+                if let Some(known) = wgpu_device::get() {
+                    return Ok(known);
+                }
+                let made = Device::wgpu_options().init_with_setup();
+                wgpu_device::keep(made.map(|(device, setup)| (device, describe_adapter(&setup.adapter.get_info()))))
             }
             #[cfg(not(feature = "webgpu"))]
             BackendKind::Wgpu => Err(self.not_built()),
@@ -92,15 +93,48 @@ impl BackendKind {
         match self {
             #[cfg(feature = "webgpu")]
             BackendKind::Wgpu => {
-                let (device, setup) = Device::wgpu_options()
-                    .init_with_setup_async()
-                    .await
-                    .map_err(|e| Error::Backend(format!("no wgpu adapter: {e}")))?;
-                Ok((device, describe_adapter(&setup.adapter.get_info())))
+                if let Some(known) = wgpu_device::get() {
+                    return Ok(known);
+                }
+                let made = Device::wgpu_options().init_with_setup_async().await;
+                wgpu_device::keep(made.map(|(device, setup)| (device, describe_adapter(&setup.adapter.get_info()))))
             }
             #[cfg(not(feature = "webgpu"))]
             BackendKind::Wgpu => Err(self.not_built()),
             cpu => Ok((cpu.cpu_device()?, cpu.name().to_string())),
+        }
+    }
+}
+
+/// burn registers one wgpu runtime per device for the whole process (or wasm instance), and a
+/// second set-up of the same device fails ("a server is still registered"): the first device is
+/// kept here and every later engine shares it, as a second engine on one page must be able to.
+#[cfg(feature = "webgpu")]
+mod wgpu_device {
+    use std::{fmt::Display, sync::Mutex};
+
+    use burn::prelude::Device;
+
+    use crate::{Error, Result};
+
+    static DEVICE: Mutex<Option<(Device, String)>> = Mutex::new(None);
+
+    /// The device set up earlier, if any.
+    pub(super) fn get() -> Option<(Device, String)> {
+        DEVICE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Keeps a device just set up. A set-up that failed because another (concurrent, on wasm)
+    /// set-up won the race gives that one's device instead.
+    pub(super) fn keep<E: Display>(made: std::result::Result<(Device, String), E>) -> Result<(Device, String)> {
+        let mut slot = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
+        match (made, slot.as_ref()) {
+            (Ok(made), None) => {
+                *slot = Some(made.clone());
+                Ok(made)
+            }
+            (_, Some(known)) => Ok(known.clone()),
+            (Err(e), None) => Err(Error::Backend(format!("no wgpu adapter: {e}"))),
         }
     }
 }
