@@ -544,8 +544,8 @@ impl LegoNet {
             if let Some(t) = &trained
                 && !t.params.weight.iter().chain(&t.params.bias).all(|v| v.is_finite())
             {
-                // Bounded encodings keep the solve well posed; should it still fail, no snapshot
-                // could hold the result (it refuses non-finite parameters), so nothing is kept.
+                // A ridge solve retries until sound (head); should a head still give non-finite
+                // parameters, no snapshot could hold them (it refuses them), so nothing is kept.
                 return Err(Error::Internal(format!("adapter {i}: training gave non-finite parameters")));
             }
             let (p, g) = match trained {
