@@ -234,8 +234,9 @@ export declare class LegoNet {
    *  `train` or `save`). Throws `StorageError` `STALE_MODEL` when the copy this instance is bound
    *  to was saved or deleted by another tab since it loaded or saved it (so a stale tab cannot
    *  write a forgotten photo back, under any name), or when `name` itself is a copy this instance
-   *  saved earlier and another tab has changed since: load it again first. `deleteSaved` and
-   *  `clearStorage` do not make a stale instance current. A save that fails after writing one of
+   *  loaded or saved earlier and another tab has changed or deleted since: load it again first.
+   *  `deleteSaved` and `clearStorage` do not make a stale instance current, for its bound copy
+   *  or for such a name. A save that fails after writing one of
    *  the copy's two slot files still binds the instance to it (the `StorageError` says so), so
    *  later forgets reach it. A name that is not a non-empty, well-formed string of at most 100 UTF-8 bytes: `INVALID_INPUT`
    *  (also for `load` and `deleteSaved`). */

@@ -48,11 +48,17 @@ const yieldTask = () => new Promise((resolve) => {
  * the batch for good, while dropping a live one only costs speed: its photos are encoded again
  * by another lane, to the same bits.
  * - `loadMs`: a Worker that has not fetched its files by then is dropped (init waits for them).
- * - `minMs`, `factor`: once every other lane is idle, a Worker whose oldest job has been out
- *   longer than `minMs` and `factor` times the slowest job answered in this batch is dropped.
- *   Never earlier: a slow Worker keeps its jobs while there is other work.
+ * - `minMs`, `factor`: once the engine's own lane has nothing left to take, a Worker holding a
+ *   job that has heard nothing from it for longer than `minMs` and `factor` times the slowest
+ *   job answered in this batch is dropped. Never earlier: a slow Worker keeps its jobs while
+ *   there is other work. Silence is counted from its oldest job's hand-over or its last answer,
+ *   whichever is later, and afresh after the page was paused (a timer that fires a second or
+ *   more late): a suspended tab's Workers are not taken for dead.
  */
 const TIMEOUTS = { loadMs: 30_000, minMs: 5_000, factor: 10 };
+
+/** A watchdog timer this much late means the page's threads were paused meanwhile. */
+const PAUSED_MS = 1_000;
 
 /** Marks a job whose Worker died before answering: it is encoded again elsewhere. */
 const LOST = Symbol('lost');
@@ -94,7 +100,7 @@ export class EncoderPool {
     } catch { // no module Workers here: the engine encodes alone
       return;
     }
-    const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0 };
+    const h = { worker, ready: false, dead: false, jobs: new Map(), wasmBytes: 0, heard: 0 };
     h.loaded = new Promise((resolve) => { h.onLoaded = resolve; });
     const loadTimer = setTimeout(() => this.#lose(h), this.#timeouts.loadMs);
     h.loaded.then(() => clearTimeout(loadTimer));
@@ -119,6 +125,7 @@ export class EncoderPool {
     if (msg.initError) { this.#lose(h); return; }
     const job = h.jobs.get(msg.job);
     if (!job) return;
+    h.heard = performance.now();
     h.jobs.delete(msg.job);
     h.wasmBytes = msg.wasmBytes ?? h.wasmBytes;
     if (msg.error) job.reject(errorFromCode(msg.error.code, msg.error.message));
@@ -177,6 +184,7 @@ export class EncoderPool {
       let settled = false;
       let slowest = 0; // ms, the longest job answered in this batch (from handed out to answered)
       let watchdog = null; // a timer, while only Workers hold jobs (see TIMEOUTS)
+      let resumed = 0; // when a late watchdog timer showed the page had been paused
 
       const take = () => {
         if (aborted()) return -1;
@@ -248,14 +256,21 @@ export class EncoderPool {
         const { minMs, factor } = this.#timeouts;
         const limit = Math.max(minMs, factor * slowest);
         let wait = Infinity;
-        for (const h of this.#helpers) {
+        for (const h of [...this.#helpers]) {
           if (h.dead || h.jobs.size === 0) continue;
           const oldest = Math.min(...[...h.jobs.values()].map((j) => j.sent));
-          const left = oldest + limit - performance.now();
+          const left = Math.max(oldest, h.heard, resumed) + limit - performance.now();
           if (left <= 0) this.#lose(h); else wait = Math.min(wait, left);
         }
+        clearTimeout(watchdog); // #lose may have run pump, and this very function, meanwhile
+        watchdog = null;
         if (settled || wait === Infinity) return;
-        watchdog = setTimeout(() => { watchdog = null; if (!settled && !localRunning) watch(); }, wait);
+        const due = performance.now() + wait;
+        watchdog = setTimeout(() => {
+          watchdog = null;
+          if (performance.now() - due > PAUSED_MS) resumed = performance.now();
+          if (!settled && !localRunning) watch();
+        }, wait);
       };
       const runLocal = async () => {
         localRunning = true;

@@ -65,7 +65,7 @@ pub struct HeadConfig {
     #[config(default = "HeadKind::Ridge")]
     pub kind: HeadKind,
     /// Ridge: L2 penalty on the weights (the intercept is not penalised); an adapter whose
-    /// solve is not numerically sound at it uses the first sound one of 16x, 256x, ... of it. Chosen by
+    /// solve is not numerically sound at it is solved again at a larger one ([`RIDGE_GROWTH`]). Chosen by
     /// `legonet bench` (docs/core.md): with member caps and the rank-weighted ensemble, 50 beats
     /// 100 on Fashion-MNIST from N = 1,000 to 4,000 by 0.5–1 point, and one head on everything
     /// (Retrain, the default below 300 samples) is within ±0.5 point of λ = 100 on every set
