@@ -8,9 +8,12 @@
 //      weights must come from the build's hashed assets;
 //   2. the same Vite app under the dev server (`vite`);
 //   3. a plain HTML page with an import map, its folder (node_modules included) served by a plain
-//      static server — in Chromium, then in Firefox ESR (puppeteer-core, as tests/browser.mjs).
-// No request may fail or leave the origin; every request is logged. npm fetches only vite (and
-// its dependencies) from the registry, from its cache when it has them.
+//      static server — in Chromium, then in Firefox ESR (puppeteer-core, as tests/browser.mjs);
+//   4. a webpack 5 production build with no config, the engine in its Worker and on the page's
+//      thread (`worker: false` starts the encoder Workers itself: webpack must have bundled them);
+//   5. an esbuild build set up as pkg/README.md says (esbuild follows no `new URL(...)`).
+// No request may fail or leave the origin; every request is logged. npm fetches only vite,
+// webpack and esbuild (and their dependencies) from the registry, from its cache when it has them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -28,6 +31,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = path.join(ROOT, 'tests/installed-app');
 /** The Vite the apps install, pinned (the one the former tests/vite-app locked; Vite 8 keeps Worker URLs in dev). */
 const VITE = 'vite@8.3.8';
+/** The webpack an app of that kind (Next.js, CRA-style) builds with, and its CLI, pinned. */
+const WEBPACK = ['webpack@5.113.0', 'webpack-cli@7.3.1'];
+const ESBUILD = 'esbuild@0.28.2';
 const CLASSES = ['animals', 'monuments', 'tools'];
 const PHOTOS = datasetPhotos(CLASSES, { train: 6, heldOut: 2 });
 
@@ -51,7 +57,7 @@ function pack(dir) {
 }
 
 /** A fresh app folder from the template, with the photos copied in and the tarballs installed. */
-function makeApp(name, { html, extra = [] }) {
+function makeApp(name, { html, extra = [], tools = [] }) {
   const app = path.join(tmp, name);
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: `legonet-installed-${name}`, private: true, type: 'module' }, null, 2));
@@ -70,7 +76,7 @@ function makeApp(name, { html, extra = [] }) {
     }
   }
   fs.writeFileSync(path.join(photosDir, 'photos.json'), JSON.stringify(list));
-  const deps = [tarballs.legonet.file, tarballs.weights.file, ...(extra.includes('vite.config.js') ? [VITE] : [])];
+  const deps = [tarballs.legonet.file, tarballs.weights.file, ...(extra.includes('vite.config.js') ? [VITE] : []), ...tools];
   const { ms } = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error', ...deps], app);
   console.log(`[${name}] npm install ${deps.map((d) => path.basename(d)).join(' ')}: ${ms.toFixed(0)} ms`);
   // Installed copies, not links into the repository.
@@ -256,6 +262,60 @@ test('installed: the same import-map page in Firefox ESR', { timeout: 600_000 },
     checkImportMapLog(server.log);
   } finally {
     await firefox.close();
+    await server.close();
+  }
+});
+
+test('installed: the quickstart in a webpack 5 production build with no config, engine in its Worker and on the page', { timeout: 900_000 }, async () => {
+  const app = makeApp('webpack', { html: 'index.html', tools: WEBPACK });
+  const dist = path.join(app, 'dist');
+  const { ms } = run(process.execPath, [path.join(app, 'node_modules/webpack-cli/bin/cli.js'), '--mode', 'production',
+    '--entry', './main.js', '--output-path', dist, '--no-stats'], app);
+  // The app's own static files, as a real app's html/copy plugin would put them.
+  fs.copyFileSync(path.join(app, 'index.html'), path.join(dist, 'index.html'));
+  fs.cpSync(path.join(app, 'photos'), path.join(dist, 'photos'), { recursive: true });
+  console.log(`[webpack] ${ms.toFixed(0)} ms: ${fs.readdirSync(dist).join(' ')}`);
+  const server = await serveDir(dist);
+  try {
+    await runApp(`${server.url}/`, 'webpack');
+    // worker: false: the pool on the page starts the encoder Workers; a URL made apart from its
+    // `new Worker` was emitted as a bare file whose imports 404ed (runApp checks every request).
+    await runApp(`${server.url}/?worker=0`, 'webpack, worker: false');
+    const served = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
+    assert.ok(served(/^\/[\w-]+\.wasm$/), 'the wasm came from the build');
+    assert.ok(served(/^\/[\w-]+\.safetensors$/), 'the weights came from the build');
+    assert.deepEqual(server.log.filter((e) => /webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
+    assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
+  } finally {
+    await server.close();
+  }
+});
+
+test('installed: the quickstart in an esbuild build set up as the README says, engine in its Worker and on the page', { timeout: 900_000 }, async () => {
+  const app = makeApp('esbuild', { html: 'index.html', tools: [ESBUILD] });
+  const dist = path.join(app, 'dist');
+  const assets = path.join(dist, 'assets');
+  // pkg/README.md, "esbuild": the two Worker scripts as entry points beside the bundle, and the
+  // files their `new URL(...)`s name copied to where those resolve.
+  const { ms } = run(path.join(app, 'node_modules/.bin/esbuild'), ['main.js', 'legonet/src/worker.js',
+    'legonet/src/encoder-worker.js', '--bundle', '--format=esm', '--splitting', '--minify', '--entry-names=[name]',
+    `--outdir=${assets}`, '--log-level=warning'], app);
+  fs.mkdirSync(path.join(dist, 'wasm'));
+  fs.copyFileSync(path.join(app, 'node_modules/legonet/wasm/legonet_bg.wasm'), path.join(dist, 'wasm/legonet_bg.wasm'));
+  fs.copyFileSync(path.join(app, 'node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'),
+    path.join(assets, 'efficientnet-lite0-f16.safetensors'));
+  fs.writeFileSync(path.join(dist, 'index.html'), fs.readFileSync(path.join(app, 'index.html'), 'utf8').replace('./main.js', './assets/main.js'));
+  fs.cpSync(path.join(app, 'photos'), path.join(dist, 'photos'), { recursive: true });
+  console.log(`[esbuild] ${ms.toFixed(0)} ms: ${fs.readdirSync(assets).join(' ')}`);
+  const server = await serveDir(dist);
+  try {
+    await runApp(`${server.url}/`, 'esbuild');
+    await runApp(`${server.url}/?worker=0`, 'esbuild, worker: false');
+    const served = (p) => server.log.some((e) => e.url === p && e.status === 200);
+    assert.ok(served('/wasm/legonet_bg.wasm') && served('/assets/efficientnet-lite0-f16.safetensors'));
+    if (os.availableParallelism() > 1) assert.ok(served('/assets/encoder-worker.js'), 'the encoder Worker ran');
+    assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
+  } finally {
     await server.close();
   }
 });

@@ -60,6 +60,11 @@ const TIMEOUTS = { loadMs: 30_000, minMs: 5_000, factor: 10 };
 /** A watchdog timer this much late means the page's threads were paused meanwhile. */
 const PAUSED_MS = 1_000;
 
+/** Starts an encoder Worker here. Written as `new Worker(new URL(...))` in one expression, the
+ *  shape bundlers (webpack 5, Vite) recognise and emit as a Worker with its imports; a URL made
+ *  elsewhere and passed in was copied as a bare file, its imports left dangling (404s). */
+const startEncoderWorker = (options) => new Worker(new URL('./encoder-worker.js', import.meta.url), options);
+
 /** Marks a job whose Worker died before answering: it is encoded again elsewhere. */
 const LOST = Symbol('lost');
 
@@ -81,12 +86,12 @@ export class EncoderPool {
    * @param {{ decode: (image: Blob|ImageBitmap) => Promise<ImageBitmap>,
    *            encode: (bitmap: ImageBitmap) => Promise<Float32Array> }} o.local the engine's own
    *        lane, in two steps so that the next photo decodes while this one encodes
-   * @param {(url: URL, options: WorkerOptions) => Worker} [o.spawn] starts an encoder Worker, or
+   * @param {(options: WorkerOptions) => Worker} [o.spawn] starts an encoder Worker, or
    *        something with a Worker's surface (postMessage, onmessage, onerror, terminate): the
    *        engine Worker has the page start them (worker.js, `pageWorker`)
    * @param {Partial<typeof TIMEOUTS>} [o.timeouts] when a silent Worker is given up (TIMEOUTS)
    */
-  constructor({ helpers, weights, wasmUrl, wasmModule, local, spawn = (url, options) => new Worker(url, options), timeouts }) {
+  constructor({ helpers, weights, wasmUrl, wasmModule, local, spawn = startEncoderWorker, timeouts }) {
     this.#local = local;
     this.#spawnWorker = spawn;
     this.#timeouts = { ...TIMEOUTS, ...timeouts };
@@ -96,7 +101,7 @@ export class EncoderPool {
   #spawn(i, weights, wasmUrl, wasmModule) {
     let worker;
     try {
-      worker = this.#spawnWorker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name: `legonet-encoder-${i + 1}` });
+      worker = this.#spawnWorker({ type: 'module', name: `legonet-encoder-${i + 1}` });
     } catch { // no module Workers here: the engine encodes alone
       return;
     }

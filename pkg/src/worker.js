@@ -469,7 +469,7 @@ function engineHost(spawn) {
 export function serve(port, { pageSpawns = false } = {}) {
   const lost = new Map(); // encoder Worker id → its failure handler (pageWorker)
   let nextEncoder = 1;
-  const spawn = pageSpawns ? (url, options) => pageWorker(port, lost, nextEncoder++, options) : undefined;
+  const spawn = pageSpawns ? (options) => pageWorker(port, lost, nextEncoder++, options) : undefined;
   const { handlers, stop } = engineHost(spawn);
   const live = new Set(); // calls received and not yet answered: only they can be aborted
   const aborted = new Set();

@@ -27,7 +27,8 @@ async function run() {
   const train = photos.filter((p) => !p.heldOut);
   const heldOut = photos.filter((p) => p.heldOut);
 
-  const net = await LegoNet.create({ backend: 'cpu' });
+  // `?worker=0`: the engine on this page's thread (the tests run both).
+  const net = await LegoNet.create({ backend: 'cpu', worker: new URLSearchParams(location.search).get('worker') !== '0' });
   log(`backend: ${net.backend.kind}; encoder ${net.encoderId}`);
 
   // One example alone (a Blob), the rest in one call.
