@@ -60,10 +60,11 @@ const TIMEOUTS = { loadMs: 30_000, minMs: 5_000, factor: 10 };
 /** A watchdog timer this much late means the page's threads were paused meanwhile. */
 const PAUSED_MS = 1_000;
 
-/** Starts an encoder Worker here. Written as `new Worker(new URL(...))` in one expression, the
- *  shape bundlers (webpack 5, Vite) recognise and emit as a Worker with its imports; a URL made
- *  elsewhere and passed in was copied as a bare file, its imports left dangling (404s). */
-const startEncoderWorker = (options) => new Worker(new URL('./encoder-worker.js', import.meta.url), options);
+/** Starts an encoder Worker here. Written as `new Worker(new URL(...), { type: 'module', ... })`
+ *  in one expression, the shape bundlers recognise and emit as a Worker with its imports: webpack
+ *  copied a URL made elsewhere as a bare file, its imports left dangling (404s), and Vite needs
+ *  the options' `type` written out. */
+const startEncoderWorker = ({ name }) => new Worker(new URL('./encoder-worker.js', import.meta.url), { type: 'module', name });
 
 /** Marks a job whose Worker died before answering: it is encoded again elsewhere. */
 const LOST = Symbol('lost');
