@@ -353,6 +353,8 @@ export async function afterForget(r, ids, { title, shown, before }) {
       text: 'Below 300 photos the model is one adapter (the most accurate with few photos), so an erase retrains all of it. From 300 photos it splits into 8 adapters, then 16 from 800 and 32 from 1,600, and an erase retrains only the 3 (at most) that the photo reached.',
     })] : []),
     receiptLink(r.receipt));
+  // The whole report is long: screen readers hear its title and cost only.
+  $('forget-live').textContent = `${title}. ${r.retrainedAdapters.length} of ${adapters} adapters retrained in ${fmtMs(r.ms, r.msResolution)}.`;
   rep.dataset.forgotten = String(r.forgotten);
   rep.dataset.retrained = r.retrainedAdapters.join(',');
   $('verify-result').textContent = '';
@@ -473,6 +475,7 @@ export function eraseEverything() {
     ui.everTrained = false;
     ui.selected = null;
     $('forget-report').replaceChildren(h('p.muted.small', { text: 'Erase something to see what it costs.' }));
+    $('forget-live').textContent = '';
     $('verify-result').textContent = '';
     $('train-result').textContent = '';
     $('charts').replaceChildren();

@@ -18,6 +18,9 @@ import { filesToItems, dropZone } from './files.js';
 
 function bootStep(text, fraction) {
   $('boot-text').textContent = text;
+  // Screen readers hear each phase once, not each file of it.
+  const phase = text.replace(/\s*\d+\/\d+ files$/, '');
+  if ($('boot-live').textContent !== phase) $('boot-live').textContent = phase;
   if (fraction != null) $('boot-bar').style.width = `${Math.round(fraction * 100)}%`;
   $('boot-bar').classList.toggle('indeterminate', fraction == null);
 }
