@@ -62,6 +62,13 @@ test('the demo passes axe (WCAG 2.1 AA and best practice) at every step, and tel
   await page.waitForFunction(() => document.querySelector('#probs')?.dataset.top);
   await idle();
   found.predicted = await violations(page);
+  // Over the photo, Choose… and Live camera show on hover only, and for the keyboard on focus.
+  assert.ok(await page.evaluate(() => document.getElementById('predict-placeholder').classList.contains('over-image')));
+  await page.mouse.move(0, 0);
+  await page.focus('#predict-file-btn');
+  await page.waitForFunction(() => getComputedStyle(document.getElementById('predict-placeholder')).opacity === '1');
+  await page.evaluate(() => document.activeElement.blur());
+  await page.waitForFunction(() => getComputedStyle(document.getElementById('predict-placeholder')).opacity === '0');
   await page.locator('#gallery .thumb .del').first().click();
   await page.waitForSelector('#forget-report[data-forgotten="1"]');
   await idle();
