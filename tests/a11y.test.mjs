@@ -1,7 +1,8 @@
 // The demo against axe-core's WCAG 2.1 A/AA and best-practice rules in headless Chromium, at each
 // step a visitor takes (empty, photos added, trained, a prediction, an erase, the comparison, the
 // credits), at 320 px too; and what screen readers are told: each loading phase once (not every
-// file of it), and an erase in one short sentence rather than the whole report.
+// file of it), training's outcome but not its progress, and an erase in one short sentence
+// rather than the whole report.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,9 +36,10 @@ test('the demo passes axe (WCAG 2.1 AA and best practice) at every step, and tel
   await page.addInitScript(() => {
     window.liveLog = [];
     addEventListener('DOMContentLoaded', () => {
-      for (const id of ['boot-live', 'forget-live']) {
+      for (const id of ['boot-live', 'forget-live', 'train-result']) {
         const el = document.getElementById(id);
-        new MutationObserver(() => window.liveLog.push([id, el.textContent])).observe(el, { childList: true, characterData: true, subtree: true });
+        new MutationObserver(() => window.liveLog.push([id, el.textContent, el.getAttribute('aria-busy') === 'true']))
+          .observe(el, { childList: true, characterData: true, subtree: true, attributes: true, attributeFilter: ['aria-busy'] });
       }
     });
   });
@@ -88,6 +90,12 @@ test('the demo passes axe (WCAG 2.1 AA and best practice) at every step, and tel
   const boot = live.filter(([id]) => id === 'boot-live').map(([, t]) => t);
   assert.ok(boot.length > 0 && boot.length <= 6, `a few loading phases, each once (${boot.length})`);
   assert.ok(boot.every((t) => !/\d+\/\d+ files/.test(t)), 'no file counts read out');
+  // Training: its progress is read while the region is busy (not announced), the outcome after.
+  const training = live.filter(([id]) => id === 'train-result');
+  assert.ok(training.some(([, t, busy]) => /^Training/.test(t) && busy), 'progress shown while busy');
+  assert.ok(training.filter(([, t]) => /^Training/.test(t)).every(([, , busy]) => busy), 'no progress announced');
+  assert.deepEqual(training.at(-1).slice(2), [false], 'the outcome is announced');
+  assert.match(training.at(-1)[1], /^✓ Trained /);
   const erase = live.filter(([id, t]) => id === 'forget-live' && t).map(([, t]) => t);
   assert.equal(erase.length, 1);
   assert.match(erase[0], /^Erased 1 photo .*\. 1 of 1 adapters retrained in /);

@@ -44,11 +44,14 @@ async function recordBurst(frames) {
   const during = await dataset('#burst-status');
   assert.equal(during.recording, 'true');
   assert.match(await b.page.locator('#burst-status').innerText(), /^Recording to /);
+  // The count changes with every frame: screen readers wait (aria-busy) and read the total after.
+  assert.equal(await b.page.locator('#burst-status').getAttribute('aria-busy'), 'true');
   await b.page.waitForFunction((n) => Number(document.querySelector('#burst-status').dataset.added) >= n, frames, { timeout: 300_000 });
   await b.page.mouse.up();
   await whenIdle();
   const done = await dataset('#burst-status');
   assert.equal(done.recording, 'false');
+  assert.equal(await b.page.locator('#burst-status').getAttribute('aria-busy'), 'false');
   return { during: Number(during.added), added: Number(done.added), maxQueued: Number(done.maxQueued) };
 }
 

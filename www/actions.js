@@ -145,6 +145,8 @@ export function train() {
     $('train-progress').hidden = false;
     $('train-bar').style.width = '0%';
     $('train-result').textContent = 'Training…';
+    // Busy: screen readers wait for the outcome instead of reading each adapter's progress.
+    $('train-result').setAttribute('aria-busy', 'true');
     try {
       const r = await ui.net.train({
         signal: ac.signal,
@@ -155,11 +157,13 @@ export function train() {
       });
       ui.everTrained = true;
       await thumbs.setMeta('trained', true).catch(() => {}); // after a reload, untrained photos read as new ones
+      $('train-result').removeAttribute('aria-busy');
       $('train-result').replaceChildren(h('span.ok', { text: '✓ Trained ' }),
         `${r.adaptersTrained} adapter${r.adaptersTrained === 1 ? '' : 's'} on ${fmtInt(r.samplesReplayed)} photo-passes · ${fmtInt(r.paramsTrained)} parameters · ${fmtMs(r.ms, r.msResolution)}`);
       $('train-result').dataset.done = 'yes';
       await persist();
     } catch (e) {
+      $('train-result').removeAttribute('aria-busy');
       if (e?.code === 'ABORTED') {
         $('train-result').textContent = 'Stopped. The model is exactly as it was before you pressed Train.';
         return;

@@ -54,6 +54,8 @@ export function burstStatus(b) {
   const el = $('burst-status');
   el.textContent = `${b.recording ? 'Recording' : 'Recorded'} to “${b.label}”: ${b.added} frame${b.added === 1 ? '' : 's'} added`
     + (b.queue.length ? `, ${b.queue.length} waiting` : '') + (b.skipped ? ` (${b.skipped} camera frames skipped while the encoder was busy)` : '');
+  // Busy while frames come in: screen readers read the count once recording and encoding end.
+  el.setAttribute('aria-busy', String(b.recording || b.queue.length > 0));
   el.dataset.added = String(b.added);
   el.dataset.recording = String(b.recording);
   el.dataset.maxQueued = String(b.maxQueued);
