@@ -101,6 +101,9 @@ function serveDir(dir) {
   })));
 }
 
+/** Whether the server answered `url` (a path, or a RegExp of paths) with 200. */
+const served = (log, url) => log.some((e) => (url instanceof RegExp ? url.test(e.url) : e.url === url) && e.status === 200);
+
 /** Opens `url` (the app) in a new page of `browser` (Chromium's context by default, or
  *  Firefox's puppeteer Browser: the calls below are common to both), waits for the quickstart,
  *  checks its result and its requests. */
@@ -200,16 +203,15 @@ test('installed: the quickstart in a Vite production build, served alone', { tim
   try {
     await runApp(`${server.url}/`, 'vite build');
     // The engine ran from the build's own files: the bundled Workers, the hashed wasm and weights.
-    const served = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
-    assert.ok(served(/^\/assets\/legonet_bg-[\w-]+\.wasm$/), 'the wasm came from dist/assets');
+    assert.ok(served(server.log, /^\/assets\/legonet_bg-[\w-]+\.wasm$/), 'the wasm came from dist/assets');
     // The build has the WebGPU wasm too (a dynamic import Vite followed), but the CPU run never asked for it.
     assert.ok(assets.some((f) => /^legonet_webgpu_bg-[\w-]+\.wasm$/.test(f)), 'vite build emitted the WebGPU wasm');
     assert.deepEqual(server.log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
-    assert.ok(served(/^\/assets\/efficientnet-lite0-f16-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
-    assert.ok(served(/^\/assets\/worker-[\w-]+\.js$/), 'the engine Worker came from dist/assets');
+    assert.ok(served(server.log, /^\/assets\/efficientnet-lite0-f16-[\w-]+\.safetensors$/), 'the weights came from dist/assets');
+    assert.ok(served(server.log, /^\/assets\/worker-[\w-]+\.js$/), 'the engine Worker came from dist/assets');
     // With more than one core the engine starts encoder Workers (pkg/src/pool.js): Vite must
     // have followed the nested `new Worker(new URL(...))` into a chunk of its own.
-    if (os.availableParallelism() > 1) assert.ok(served(/^\/assets\/encoder-worker-[\w-]+\.js$/), 'the encoder Worker came from dist/assets');
+    if (os.availableParallelism() > 1) assert.ok(served(server.log, /^\/assets\/encoder-worker-[\w-]+\.js$/), 'the encoder Worker came from dist/assets');
     assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
   } finally {
     await server.close();
@@ -245,10 +247,9 @@ test('installed: the quickstart in a plain page with an import map, on a static 
 
 /** The import-map page got the engine's files from the installed packages, and nothing failed. */
 function checkImportMapLog(log) {
-  const served = (p) => log.some((e) => e.url === p && e.status === 200);
-  assert.ok(served('/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
+  assert.ok(served(log, '/node_modules/legonet/wasm/legonet_bg.wasm'), 'the wasm came from the installed package');
   assert.deepEqual(log.filter((e) => /legonet_webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
-  assert.ok(served('/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'), 'the weights came from the installed weights package');
+  assert.ok(served(log, '/node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'), 'the weights came from the installed weights package');
   assert.deepEqual(log.filter((e) => e.status >= 400), [], 'the server answered every request');
 }
 
@@ -271,25 +272,32 @@ test('installed: the quickstart in a webpack 5 production build with no config, 
   const dist = path.join(app, 'dist');
   const { ms } = run(process.execPath, [path.join(app, 'node_modules/webpack-cli/bin/cli.js'), '--mode', 'production',
     '--entry', './main.js', '--output-path', dist, '--no-stats'], app);
-  // The app's own static files, as a real app's html/copy plugin would put them.
-  fs.copyFileSync(path.join(app, 'index.html'), path.join(dist, 'index.html'));
-  fs.cpSync(path.join(app, 'photos'), path.join(dist, 'photos'), { recursive: true });
   console.log(`[webpack] ${ms.toFixed(0)} ms: ${fs.readdirSync(dist).join(' ')}`);
+  const log = await runBuilt(app, dist, './main.js', 'webpack');
+  assert.ok(served(log, /^\/[\w-]+\.wasm$/), 'the wasm came from the build');
+  assert.ok(served(log, /^\/[\w-]+\.safetensors$/), 'the weights came from the build');
+  assert.deepEqual(log.filter((e) => /webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
+});
+
+/** A bundler's build of the app in `dist`, with the app's page (loading `script`) and photos
+ *  copied in as a real app's html/copy plugin would: the quickstart run with the engine in its
+ *  Worker, then with `worker: false` (the pool on the page starts the encoder Workers: a bundler
+ *  that copied encoder-worker.js bare left its imports to 404, and runApp checks every request).
+ *  Resolves to the server's log, every request answered. */
+async function runBuilt(app, dist, script, label) {
+  fs.writeFileSync(path.join(dist, 'index.html'), fs.readFileSync(path.join(app, 'index.html'), 'utf8').replace('./main.js', script));
+  fs.cpSync(path.join(app, 'photos'), path.join(dist, 'photos'), { recursive: true });
   const server = await serveDir(dist);
   try {
-    await runApp(`${server.url}/`, 'webpack');
-    // worker: false: the pool on the page starts the encoder Workers; a URL made apart from its
-    // `new Worker` was emitted as a bare file whose imports 404ed (runApp checks every request).
-    await runApp(`${server.url}/?worker=0`, 'webpack, worker: false');
-    const served = (re) => server.log.some((e) => re.test(e.url) && e.status === 200);
-    assert.ok(served(/^\/[\w-]+\.wasm$/), 'the wasm came from the build');
-    assert.ok(served(/^\/[\w-]+\.safetensors$/), 'the weights came from the build');
-    assert.deepEqual(server.log.filter((e) => /webgpu/.test(e.url)), [], 'the WebGPU wasm was not fetched');
+    await runApp(`${server.url}/`, label);
+    await runApp(`${server.url}/?worker=0`, `${label}, worker: false`);
     assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
+    return server.log;
   } finally {
     await server.close();
   }
-});
+}
+
 
 test('installed: the quickstart in an esbuild build set up as the README says, engine in its Worker and on the page', { timeout: 900_000 }, async () => {
   const app = makeApp('esbuild', { html: 'index.html', tools: [ESBUILD] });
@@ -304,18 +312,8 @@ test('installed: the quickstart in an esbuild build set up as the README says, e
   fs.copyFileSync(path.join(app, 'node_modules/legonet/wasm/legonet_bg.wasm'), path.join(dist, 'wasm/legonet_bg.wasm'));
   fs.copyFileSync(path.join(app, 'node_modules/@legonet/efficientnet-lite0/efficientnet-lite0-f16.safetensors'),
     path.join(assets, 'efficientnet-lite0-f16.safetensors'));
-  fs.writeFileSync(path.join(dist, 'index.html'), fs.readFileSync(path.join(app, 'index.html'), 'utf8').replace('./main.js', './assets/main.js'));
-  fs.cpSync(path.join(app, 'photos'), path.join(dist, 'photos'), { recursive: true });
   console.log(`[esbuild] ${ms.toFixed(0)} ms: ${fs.readdirSync(assets).join(' ')}`);
-  const server = await serveDir(dist);
-  try {
-    await runApp(`${server.url}/`, 'esbuild');
-    await runApp(`${server.url}/?worker=0`, 'esbuild, worker: false');
-    const served = (p) => server.log.some((e) => e.url === p && e.status === 200);
-    assert.ok(served('/wasm/legonet_bg.wasm') && served('/assets/efficientnet-lite0-f16.safetensors'));
-    if (os.availableParallelism() > 1) assert.ok(served('/assets/encoder-worker.js'), 'the encoder Worker ran');
-    assert.deepEqual(server.log.filter((e) => e.status >= 400), [], 'the server answered every request');
-  } finally {
-    await server.close();
-  }
+  const log = await runBuilt(app, dist, './assets/main.js', 'esbuild');
+  assert.ok(served(log, '/wasm/legonet_bg.wasm') && served(log, '/assets/efficientnet-lite0-f16.safetensors'));
+  if (os.availableParallelism() > 1) assert.ok(served(log, '/assets/encoder-worker.js'), 'the encoder Worker ran');
 });

@@ -25,6 +25,21 @@ after(async () => { await b?.close(); });
 const OPTS = { encoderUrl: '/weights/efficientnet-lite0.safetensors', backend: 'cpu' };
 const inTab = (i, fn, args) => tabs[i].evaluate(`(${fn})(window.legonet, ${JSON.stringify(args ?? null)})`);
 
+/** A fresh model in tab `i` (window.net) on two photos of two classes, trained and saved as
+ *  `name`; resolves to the photos' ids. */
+function trainedAndSaved(i, name) {
+  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
+  return inTab(i, async (L, { train, opts, name }) => {
+    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
+    window.net?.dispose();
+    window.net = await L.LegoNet.create(opts);
+    const ids = await window.net.addExamples(photos);
+    await window.net.train();
+    await window.net.save(name);
+    return ids;
+  }, { train, opts: OPTS, name });
+}
+
 test('a stale tab cannot save a forgotten photo back', async () => {
   const { train } = datasetPhotos(['animals', 'tools'], { train: 3, heldOut: 0 });
   const ids = await inTab(0, async (L, { train, opts }) => {
@@ -156,16 +171,7 @@ test('two engines on one page\'s thread (worker: false) share nothing', { timeou
 });
 
 test('a stale tab that deletes or clears the saved copy stays stale', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
-  const ids = await inTab(0, async (L, { train, opts }) => {
-    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
-    window.net?.dispose();
-    window.net = await L.LegoNet.create(opts);
-    const ids = await window.net.addExamples(photos);
-    await window.net.train();
-    await window.net.save('bypass');
-    return ids;
-  }, { train, opts: OPTS });
+  const ids = await trainedAndSaved(0, 'bypass');
   await inTab(1, async (L, { opts }) => { window.net?.dispose(); window.net = await L.LegoNet.load('bypass', opts); }, { opts: OPTS });
   await inTab(0, async (L, { id }) => { await window.net.forget(id); }, { id: ids[0] });
   const out = await inTab(1, async () => {
@@ -188,16 +194,7 @@ test('a stale tab that deletes or clears the saved copy stays stale', { timeout:
 });
 
 test('a tab that loaded a copy before another tab forgot in it cannot write that name again, even bound elsewhere and after deleting it', { timeout: 600_000 }, async () => {
-  const { train } = datasetPhotos(['animals', 'tools'], { train: 2, heldOut: 0 });
-  const ids = await inTab(0, async (L, { train, opts }) => {
-    const photos = await Promise.all(train.map(async (t) => ({ image: await (await fetch(t.url)).blob(), label: t.label })));
-    window.net?.dispose();
-    window.net = await L.LegoNet.create(opts);
-    const ids = await window.net.addExamples(photos);
-    await window.net.train();
-    await window.net.save('origin');
-    return ids;
-  }, { train, opts: OPTS });
+  const ids = await trainedAndSaved(0, 'origin');
   // Tab 2 loads it and saves it under a name of its own (now bound there), then tab 1 forgets.
   await inTab(1, async (L, { opts }) => {
     window.net?.dispose();

@@ -173,10 +173,10 @@ export class LegoNet {
     return net;
   }
 
-  /** `#call` with the ImageBitmaps made for it: closed if the call is refused before they are
-   *  transferred (disposed, already aborted, not postable), not left to the garbage collector. */
-  /** `#call` with bitmaps made for it: closed if the call fails (a no-op on one transferred).
-   *  `explain(e)` may name the failure better first, while the bitmaps are still open. */
+  /** `#call` with the ImageBitmaps made for it: closed if the call fails (refused before they
+   *  are transferred: disposed, already aborted, not postable; a no-op on one transferred), not
+   *  left to the garbage collector. `explain(e)` may name the failure better first, while the
+   *  bitmaps are still open. */
   async #send(method, args, transfer, extra, explain = (e) => e) {
     try {
       return await this.#call(method, args, { ...extra, transfer });

@@ -135,7 +135,7 @@ export class EncoderPool {
     h.jobs.delete(msg.job);
     h.wasmBytes = msg.wasmBytes ?? h.wasmBytes;
     if (msg.error) job.reject(errorFromCode(msg.error.code, msg.error.message));
-    else job.resolve(msg.encoding);
+    else job.resolve({ encoding: msg.encoding, ms: performance.now() - job.sent });
     // A trap (a panic, out of memory) may leave its wasm instance broken: no more jobs go there.
     if (msg.error?.code === 'INTERNAL') this.#lose(h);
   }
@@ -150,6 +150,7 @@ export class EncoderPool {
     this.#batch?.();
   }
 
+  /** Hands `image` to Worker `h`; resolves to { encoding, ms } (ms: from hand-over to answer). */
   #send(h, image) {
     const job = this.#nextJob++;
     return new Promise((resolve, reject) => {
@@ -237,9 +238,8 @@ export class EncoderPool {
             const i = take();
             if (i < 0) break;
             running++;
-            const sent = performance.now();
             this.#send(h, images[i]).then(
-              (encoding) => { running--; slowest = Math.max(slowest, performance.now() - sent); release(i); succeeded(i, encoding); pump(); },
+              ({ encoding, ms }) => { running--; slowest = Math.max(slowest, ms); release(i); succeeded(i, encoding); pump(); },
               (e) => { running--; if (e === LOST) retry.push(i); else { release(i); failed(i, e); } pump(); },
             );
           }

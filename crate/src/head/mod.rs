@@ -143,11 +143,15 @@ impl HeadConfig {
         let (weight, bias) = match self.kind {
             HeadKind::Ridge if xs.len() <= dim => {
                 let g = Gram::build(&xs, ids, cache);
-                let r = self.sound_ridge(&xs, |lambda| ridge::dual(&xs, &targets, c, dim, lambda, &g))?;
+                let system = ridge::RidgeSystem::dual(&xs, &targets, c, dim, &g);
+                let r = self.sound_ridge(&xs, |lambda| system.solve(lambda))?;
                 gram = (ids.len() == xs.len()).then_some(g);
                 r
             }
-            HeadKind::Ridge => self.sound_ridge(&xs, |lambda| ridge::primal(&xs, &targets, c, dim, lambda))?,
+            HeadKind::Ridge => {
+                let system = ridge::RidgeSystem::primal(&xs, &targets, c, dim);
+                self.sound_ridge(&xs, |lambda| system.solve(lambda))?
+            }
             HeadKind::Softmax => softmax::train(self, &xs, &targets, c, dim, seed)?,
         };
         let p = AdapterParams { dim, labels, weight, bias, softmax: self.kind == HeadKind::Softmax };

@@ -272,34 +272,65 @@ fn finish(w: Vec<f64>, mean: &[f64], ybar: &[f64], c: usize) -> Option<(Vec<f32>
     w.iter().chain(&b).all(|v| v.is_finite()).then_some((w, b))
 }
 
-/// Ridge regression with intercept onto one-hot targets, dual form (for m <= dim):
-/// `(Kc + lambda I) A = Yc`, `W = Xc^T A`, where `Kc = H K H` is the centred raw Gram matrix.
-/// None when the solve is not numerically sound at this `lambda` (see [`factor`]).
-pub(super) fn dual(
-    xs: &[&[f32]],
-    targets: &[usize],
+/// Ridge regression with intercept onto one-hot targets, its system assembled once — the costly
+/// part, O(m^2 d) or O(m d^2) — so that [`RidgeSystem::solve`] can be called again at a larger
+/// lambda without rebuilding it. In one of two forms:
+/// * dual (for m <= dim): `(Kc + lambda I) A = Yc`, `W = Xc^T A`, where `Kc = H K H` is the
+///   centred raw Gram matrix;
+/// * primal (for m > dim): `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns.
+pub(super) struct RidgeSystem<'a> {
+    xs: &'a [&'a [f32]],
+    mean: Vec<f64>,
+    ybar: Vec<f64>,
     c: usize,
-    dim: usize,
-    lambda: f64,
-    gram: &Gram,
-) -> Option<(Vec<f32>, Vec<f32>)> {
-    let raw = &gram.k;
-    let m = xs.len();
-    let (mean, ybar, mut yc) = centre(xs, targets, c, dim);
-    // Centring from K itself keeps the O(m^2 d) part cacheable: Kc_ij = K_ij - r_i - r_j + t.
-    let r: Vec<f64> = (0..m).map(|i| raw[i * m..(i + 1) * m].iter().sum::<f64>() / m as f64).collect();
-    let t = r.iter().sum::<f64>() / m as f64;
-    let mut k = vec![0.0f64; m * m];
-    for i in 0..m {
-        for j in 0..m {
-            k[i * m + j] = raw[i * m + j] - r[i] - r[j] + t;
+    /// The matrix without lambda on its diagonal, `n x n`.
+    matrix: Vec<f64>,
+    n: usize,
+    /// The right-hand sides, `[n, c]`: `Yc` (dual) or `Xc^T Yc` (primal).
+    rhs: Vec<f64>,
+    dual: bool,
+}
+
+impl<'a> RidgeSystem<'a> {
+    /// The dual system, centred from the raw Gram matrix `gram` of `xs`.
+    pub(super) fn dual(xs: &'a [&'a [f32]], targets: &[usize], c: usize, dim: usize, gram: &Gram) -> Self {
+        let raw = &gram.k;
+        let m = xs.len();
+        let (mean, ybar, yc) = centre(xs, targets, c, dim);
+        // Centring from K itself keeps the O(m^2 d) part cacheable: Kc_ij = K_ij - r_i - r_j + t.
+        let r: Vec<f64> = (0..m).map(|i| raw[i * m..(i + 1) * m].iter().sum::<f64>() / m as f64).collect();
+        let t = r.iter().sum::<f64>() / m as f64;
+        let mut k = vec![0.0f64; m * m];
+        for i in 0..m {
+            for j in 0..m {
+                k[i * m + j] = raw[i * m + j] - r[i] - r[j] + t;
+            }
         }
-        k[i * m + i] += lambda;
+        RidgeSystem { xs, mean, ybar, c, matrix: k, n: m, rhs: yc, dual: true }
     }
-    if !cholesky_solve(&mut k, m, &mut yc, c, lambda / 2.0) {
-        return None;
+
+    /// The primal system of `xs`.
+    pub(super) fn primal(xs: &'a [&'a [f32]], targets: &[usize], c: usize, dim: usize) -> Self {
+        let (mean, ybar, yc) = centre(xs, targets, c, dim);
+        let (matrix, rhs) = primal_parts(xs, &mean, &yc, c);
+        RidgeSystem { xs, mean, ybar, c, matrix, n: dim, rhs, dual: false }
     }
-    finish(dual_weights(xs, &mean, &yc, c), &mean, &ybar, c)
+
+    /// (W `[dim, c]`, b `[c]`) at `lambda`; None when the solve is not numerically sound there
+    /// (see [`factor`]).
+    pub(super) fn solve(&self, lambda: f64) -> Option<(Vec<f32>, Vec<f32>)> {
+        let (n, c) = (self.n, self.c);
+        let mut a = self.matrix.clone();
+        for i in 0..n {
+            a[i * n + i] += lambda;
+        }
+        let mut b = self.rhs.clone();
+        if !cholesky_solve(&mut a, n, &mut b, c, lambda / 2.0) {
+            return None;
+        }
+        let w = if self.dual { dual_weights(self.xs, &self.mean, &b, c) } else { b };
+        finish(w, &self.mean, &self.ybar, c)
+    }
 }
 
 /// `W = Xc^T A` as `[dim, c]`: label-major axpys over the feature axis (vectorised), each entry
@@ -329,17 +360,10 @@ pub(super) fn dual_weights(xs: &[&[f32]], mean: &[f64], a: &[f64], c: usize) -> 
     w
 }
 
-/// Ridge regression with intercept, primal form (for m > dim):
-/// `(Xc^T Xc + lambda I) W = Xc^T Yc` on feature columns; None as [`dual`].
+/// `Xc^T Xc` and `Xc^T Yc` of the primal form, feature by feature.
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-pub(super) fn primal(
-    xs: &[&[f32]],
-    targets: &[usize],
-    c: usize,
-    dim: usize,
-    lambda: f64,
-) -> Option<(Vec<f32>, Vec<f32>)> {
-    let (mean, ybar, yc) = centre(xs, targets, c, dim);
+fn primal_parts(xs: &[&[f32]], mean: &[f64], yc: &[f64], c: usize) -> (Vec<f64>, Vec<f64>) {
+    let dim = mean.len();
     let cols: Vec<Vec<f64>> = (0..dim).map(|f| xs.iter().map(|x| x[f] as f64 - mean[f]).collect()).collect();
     let mut g = vec![0.0f64; dim * dim];
     for a in 0..dim {
@@ -348,7 +372,6 @@ pub(super) fn primal(
             g[a * dim + b] = v;
             g[b * dim + a] = v;
         }
-        g[a * dim + a] += lambda;
     }
     let mut w = vec![0.0f64; dim * c];
     for f in 0..dim {
@@ -358,10 +381,7 @@ pub(super) fn primal(
             }
         }
     }
-    if !cholesky_solve(&mut g, dim, &mut w, c, lambda / 2.0) {
-        return None;
-    }
-    finish(w, &mean, &ybar, c)
+    (g, w)
 }
 
 /// Ridge regression with intercept onto one-hot targets; returns (W `[dim, c]`, b `[c]`).
@@ -374,8 +394,8 @@ pub(super) fn ridge(
     lambda: f64,
 ) -> Option<(Vec<f32>, Vec<f32>)> {
     if xs.len() <= dim {
-        dual(xs, targets, c, dim, lambda, &Gram::build(xs, &[], None))
+        RidgeSystem::dual(xs, targets, c, dim, &Gram::build(xs, &[], None)).solve(lambda)
     } else {
-        primal(xs, targets, c, dim, lambda)
+        RidgeSystem::primal(xs, targets, c, dim).solve(lambda)
     }
 }
